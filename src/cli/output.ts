@@ -1,0 +1,30 @@
+import type { Problem } from "../errors/index.js";
+
+/** Where the CLI writes; the only place in tune that prints. */
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+  /** One JSON document on stdout (the `--json` mode of every verb). */
+  json(value: unknown): void;
+}
+
+export const processOutput: Output = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  json: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+};
+
+/** `file:line:column  field: message` and an indented hint, like a compiler. */
+export function formatProblem(problem: Problem): string {
+  const { location } = problem;
+  const where = location
+    ? [location.file, location.line, location.column].filter((part) => part !== undefined).join(":")
+    : undefined;
+  const head = where ? `${where}  ${problem.message}` : problem.message;
+  return problem.hint ? `${head}\n    ${problem.hint}` : head;
+}
+
+export function formatProblems(problems: readonly Problem[]): string {
+  const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+  return `${problems.map((p) => `error: ${formatProblem(p)}`).join("\n")}\n${count}; nothing was changed.`;
+}

@@ -1,0 +1,96 @@
+import type { Command } from "commander";
+import { ExitCode, TuneError } from "../errors/index.js";
+
+interface PlannedVerb {
+  name: string;
+  args: string[];
+  description: string;
+  options: Array<[flags: string, description: string]>;
+}
+
+/**
+ * Verbs whose names and flags are fixed (scripts may rely on them) but whose behaviour is not
+ * part of this version: they say so and exit with code 4 rather than pretending to work.
+ */
+const PLANNED: PlannedVerb[] = [
+  {
+    name: "prepare",
+    args: ["<recipe>"],
+    description: "tokenize and cache every split without training; print where the datasets are",
+    options: [["--out <root>", "output root"], ["--json", "print dataset paths as JSON"]],
+  },
+  {
+    name: "eval",
+    args: ["<checkpoint>"],
+    description: "evaluate a checkpoint on a split or a data file",
+    options: [["--split <split>", "train, eval or test"], ["--data <file>", "evaluate on this file instead"], ["--json", "print metrics as JSON"]],
+  },
+  {
+    name: "metrics",
+    args: ["<predictions>"],
+    description: "classification report from any file of gold/predicted labels (.jsonl or .csv, columns gold and pred)",
+    options: [["--labels <a,b,c>", "label names in order"], ["--json", "print the report as JSON"]],
+  },
+  {
+    name: "predict",
+    args: ["<checkpoint>"],
+    description: "label new texts with a trained classifier",
+    options: [["--in <file>", "CSV or JSONL with texts"], ["--out <file>", "where labels and probabilities go"], ["--json", "print a summary as JSON"]],
+  },
+  {
+    name: "merge",
+    args: ["<checkpoint>"],
+    description: "merge an adapter into its base model (streaming, sharded safetensors)",
+    options: [["--out <dir>", "folder for the merged model"], ["--dtype <dtype>", "bf16, fp16 or fp32"], ["--json", "print the result as JSON"]],
+  },
+  {
+    name: "push",
+    args: ["<checkpoint|run>"],
+    description: "publish an adapter (or merged model) to the Hugging Face Hub with a model card",
+    options: [
+      ["--repo <id>", "target repo, user/name"],
+      ["--private", "create the repo private"],
+      ["--merged", "push the merged model instead of the adapter"],
+      ["--revision <branch>", "branch to push to"],
+      ["--dry-run", "show what would be uploaded"],
+      ["--force", "push even if the checkpoint failed its gate"],
+      ["--json", "print the result as JSON"],
+    ],
+  },
+  {
+    name: "report",
+    args: ["<run>"],
+    description: "write the run's report (metrics per checkpoint, best checkpoint, gates)",
+    options: [["--json", "print the report as JSON"]],
+  },
+  {
+    name: "chat",
+    args: ["<checkpoint>"],
+    description: "talk to a chat fine-tune in the terminal",
+    options: [["--prompt <text>", "answer one prompt and exit"]],
+  },
+  {
+    name: "setup",
+    args: ["<component>"],
+    description: "set up an optional component (python: the torch engine's environment)",
+    options: [["--json", "print the result as JSON"]],
+  },
+];
+
+export function registerPlannedVerbs(program: Command): void {
+  for (const verb of PLANNED) {
+    const command = program.command(verb.name).description(`${verb.description} (not available yet)`);
+    for (const arg of verb.args) command.argument(arg);
+    for (const [flags, description] of verb.options) command.option(flags, description);
+    command.action(() => {
+      throw TuneError.single(
+        {
+          code: "verb-not-available",
+          message: `\`tune ${verb.name}\` is not available in this version of tune yet`,
+          hint: "Its name and flags are reserved; `tune --help` marks the verbs that work.",
+        },
+        ExitCode.environment,
+      );
+    });
+  }
+}

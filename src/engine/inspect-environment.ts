@@ -1,0 +1,52 @@
+import { findPython } from "./find-python.js";
+import { probeGpus, type Gpu } from "./probe-gpus.js";
+import { probePython, type PythonProbe } from "./probe-python.js";
+import { probeTfjs, type TfjsPackage } from "./probe-tfjs.js";
+
+export interface EngineStatus {
+  available: boolean;
+  /** What is missing, or what it will use. */
+  detail: string;
+}
+
+export interface EnvironmentReport {
+  node: { version: string; supported: boolean };
+  tfjs: TfjsPackage[];
+  python: PythonProbe;
+  gpus: Gpu[];
+  engines: { tfjs: EngineStatus; torch: EngineStatus };
+}
+
+const MINIMUM_NODE = [20, 9] as const;
+
+/**
+ * What `tune doctor` reports: Node, TensorFlow.js backends, the Python environment of the torch
+ * engine, GPUs, and which engines can run here. Neither engine ships in this version yet, so
+ * both say so and name what they will need.
+ */
+export async function inspectEnvironment(): Promise<EnvironmentReport> {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  const [python, gpus] = await Promise.all([probePython(findPython()), probeGpus()]);
+  const missingTorch = ["torch", "transformers", "peft"].filter((p) => !python.packages[p]);
+  return {
+    node: {
+      version: process.versions.node,
+      supported: major > MINIMUM_NODE[0] || (major === MINIMUM_NODE[0] && minor >= MINIMUM_NODE[1]),
+    },
+    tfjs: probeTfjs(),
+    python,
+    gpus,
+    engines: {
+      tfjs: { available: false, detail: "not part of this version of tune yet" },
+      torch: {
+        available: false,
+        detail:
+          python.python === null
+            ? `no usable Python (${python.error ?? "unknown error"}); set TUNE_PYTHON`
+            : missingTorch.length > 0
+              ? `not part of this version of tune yet; the Python environment also lacks ${missingTorch.join(", ")}`
+              : "not part of this version of tune yet; the Python environment has what it needs",
+      },
+    },
+  };
+}

@@ -1,0 +1,20 @@
+export { defineRecipe } from "./define-recipe.js";
+export type { Locator } from "./describe-issues.js";
+export { recipeJsonSchema, schemaAt, type JsonSchemaNode } from "./json-schema.js";
+export { recipeReferenceMarkdown } from "./reference-doc.js";
+export { loadRecipe, type LoadedRecipe, type RecipeOverrides } from "./load-recipe.js";
+export { BUILTIN_MODELS, classifyModelRef, type ModelRef } from "./model-ref.js";
+export { PLAN_VERSION, resolvePlan, type Gate, type ResolveOptions, type RunPlan } from "./resolve.js";
+export {
+  METRICS,
+  OPTIMIZERS,
+  RecipeSchema,
+  TASKS,
+  type Metric,
+  type Recipe,
+  type RecipeInput,
+  type SplitName,
+  type Task,
+} from "./schema.js";
+export { STARTER_TASKS, starterRecipe } from "./starter-recipe.js";
+export { fieldOnlyLocator, validateRecipe, type ValidateOptions, type Validation } from "./validate-recipe.js";

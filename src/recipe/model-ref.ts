@@ -1,0 +1,33 @@
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, resolve } from "node:path";
+
+export const BUILTIN_MODELS = ["tiny-llama", "tiny-bert"] as const;
+
+/** Where a recipe's `model.base` comes from, decided once so validation and resolution agree. */
+export type ModelRef =
+  | { kind: "builtin"; name: string }
+  | { kind: "local"; path: string }
+  | { kind: "hub"; id: string };
+
+const HUB_ID = /^(?:[A-Za-z0-9][\w.-]{0,95}\/)?[A-Za-z0-9][\w.-]{0,95}$/;
+
+/**
+ * A value that looks like a path (`./`, `../`, `/`, `~`) or names an existing folder next to
+ * the recipe is local; `builtin:` names a built-in model; anything else is a Hub id.
+ */
+export function classifyModelRef(base: string, baseDir: string): ModelRef {
+  if (base.startsWith("builtin:")) return { kind: "builtin", name: base.slice("builtin:".length) };
+  const expanded = base === "~" || base.startsWith("~/") ? homedir() + base.slice(1) : base;
+  const path = isAbsolute(expanded) ? expanded : resolve(baseDir, expanded);
+  if (/^(\.{1,2}([/\\]|$)|[/\\~])/.test(base) || isAbsolute(base) || existsSync(path)) return { kind: "local", path };
+  return { kind: "hub", id: base };
+}
+
+/** Why a string is not a valid Hub id, or undefined when it is one. */
+export function hubIdProblem(id: string): string | undefined {
+  if (!HUB_ID.test(id)) return "a Hub id is `name` or `owner/name` using letters, digits, '-', '_' and '.'";
+  if (id.includes("--") || id.includes("..")) return "a Hub id cannot contain '--' or '..'";
+  if (/[.-]$/.test(id)) return "a Hub id cannot end with '.' or '-'";
+  return undefined;
+}

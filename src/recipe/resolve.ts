@@ -1,0 +1,167 @@
+import { isAbsolute, resolve as resolvePath } from "node:path";
+import { TUNE_VERSION } from "../version.js";
+import { presentSplits } from "./check-consistency.js";
+import type { LoadedRecipe, RecipeOverrides } from "./load-recipe.js";
+import { classifyModelRef, type ModelRef } from "./model-ref.js";
+import { GATE_PATTERN, LOWER_IS_BETTER, type Metric, type Recipe, type SplitName, type Task } from "./schema.js";
+
+/** Bumped whenever a field of RunPlan changes meaning; engines refuse plans they do not know. */
+export const PLAN_VERSION = 1;
+
+export interface Gate {
+  /** As written in the recipe. */
+  text: string;
+  split: SplitName;
+  metric: Metric;
+  op: ">=" | "<=" | ">" | "<" | "==";
+  value: number;
+}
+
+/**
+ * The recipe with every default made explicit and every path absolute: the only thing engines
+ * and the runner read (contract 1 in DESIGN.md). Fields that need the data read first
+ * (`data.manifests`, `training.total_steps` when epochs are given) are null until `prepare`
+ * fills them.
+ */
+export interface RunPlan {
+  plan_version: typeof PLAN_VERSION;
+  tune_version: string;
+  name: string;
+  task: Task;
+  engine: Recipe["engine"];
+  description: string | null;
+  recipe: { file: string; sha256: string; overrides: RecipeOverrides };
+  run_dir: string;
+  model: Recipe["model"] & { source: ModelRef };
+  quantization: Recipe["quantization"] | null;
+  lora: Recipe["lora"] & { task_type: "SEQ_CLS" | "CAUSAL_LM" | null };
+  data: Omit<Recipe["data"], "train" | "eval" | "test" | "file" | "labels" | "sample"> & {
+    train: string | null;
+    eval: string | null;
+    test: string | null;
+    file: string | null;
+    sample: Recipe["data"]["sample"] | null;
+    labels: string[] | null;
+    splits: SplitName[];
+    manifests: Partial<Record<SplitName, string>> | null;
+  };
+  template: Recipe["template"] | null;
+  generation: Recipe["generation"];
+  training: Omit<Recipe["training"], "epochs" | "max_steps" | "eval_batch_size" | "warmup_steps" | "warmup_ratio"> & {
+    epochs: number | null;
+    max_steps: number | null;
+    eval_batch_size: number;
+    warmup_steps: number | null;
+    warmup_ratio: number | null;
+    effective_batch_size: number;
+    total_steps: number | null;
+  };
+  checkpoints: Recipe["checkpoints"];
+  eval: {
+    splits: SplitName[];
+    metrics: Metric[];
+    best_metric: Metric;
+    greater_is_better: boolean;
+    gates: Gate[];
+    parse: Recipe["eval"]["parse"];
+  };
+  hub: Recipe["hub"] | null;
+  merge: Recipe["merge"] | null;
+}
+
+export interface ResolveOptions {
+  /** Output root; the run directory is `<out>/<name>`. Default `adapters` in the working directory. */
+  out?: string;
+}
+
+const DEFAULT_EPOCHS = 3;
+
+/** Recipe -> RunPlan. Pure apart from reading the working directory for relative paths. */
+export function resolvePlan(loaded: LoadedRecipe, options: ResolveOptions = {}): RunPlan {
+  const { recipe, baseDir } = loaded;
+  const name = recipe.name ?? "run";
+  const absolute = (path: string | undefined) => (path === undefined ? null : isAbsolute(path) ? path : resolvePath(baseDir, path));
+  const { train, eval: evalFile, test, file, labels, sample, ...dataRest } = recipe.data;
+  const splits = [...presentSplits(recipe)];
+  const training = recipe.training;
+  const maxSteps = training.max_steps ?? null;
+
+  return {
+    plan_version: PLAN_VERSION,
+    tune_version: TUNE_VERSION,
+    name,
+    task: recipe.task,
+    engine: recipe.engine,
+    description: recipe.description ?? null,
+    recipe: { file: loaded.file, sha256: loaded.sha256, overrides: loaded.overrides },
+    run_dir: resolvePath(options.out ?? "adapters", name),
+    model: { ...recipe.model, source: classifyModelRef(recipe.model.base, baseDir) },
+    quantization: recipe.quantization ?? null,
+    lora: { ...recipe.lora, task_type: peftTaskType(recipe.task) },
+    data: {
+      ...dataRest,
+      train: absolute(train),
+      eval: absolute(evalFile),
+      test: absolute(test),
+      file: absolute(file),
+      sample: sample ?? null,
+      labels: labels ?? null,
+      splits,
+      manifests: null,
+    },
+    template: recipe.template ?? null,
+    generation: recipe.generation,
+    training: {
+      ...training,
+      epochs: maxSteps === null ? (training.epochs ?? DEFAULT_EPOCHS) : null,
+      max_steps: maxSteps,
+      eval_batch_size: training.eval_batch_size ?? training.batch_size,
+      warmup_steps: training.warmup_ratio === undefined ? (training.warmup_steps ?? 0) : null,
+      warmup_ratio: training.warmup_ratio ?? null,
+      effective_batch_size: training.batch_size * training.gradient_accumulation,
+      total_steps: maxSteps,
+    },
+    checkpoints: recipe.checkpoints,
+    eval: resolveEval(recipe, splits),
+    hub: recipe.hub ?? null,
+    merge: recipe.merge ?? null,
+  };
+}
+
+function resolveEval(recipe: Recipe, present: SplitName[]): RunPlan["eval"] {
+  const generative = recipe.task === "generative-classification" || recipe.task === "prompting";
+  const defaultMetrics: Metric[] =
+    recipe.task === "causal-lm"
+      ? ["loss"]
+      : ["accuracy", "f1_macro", "f1_weighted", ...(generative ? (["error_rate"] as const) : [])];
+  const metrics = recipe.eval.metrics ?? defaultMetrics;
+  const bestMetric = recipe.eval.best_metric ?? (recipe.task === "causal-lm" ? "loss" : "f1_weighted");
+  const selection: SplitName = present.includes("eval") ? "eval" : (present[0] ?? "train");
+  return {
+    splits: recipe.eval.splits ?? (present.length > 1 ? present.filter((s) => s !== "train") : present),
+    metrics: metrics.includes(bestMetric) ? metrics : [...metrics, bestMetric],
+    best_metric: bestMetric,
+    greater_is_better: !LOWER_IS_BETTER.has(bestMetric),
+    gates: recipe.eval.gates.map((text) => parseGate(text, selection)),
+    parse: recipe.eval.parse,
+  };
+}
+
+function parseGate(text: string, defaultSplit: SplitName): Gate {
+  const match = GATE_PATTERN.exec(text);
+  if (!match) throw new Error(`gate "${text}" passed validation but does not parse`);
+  const [, split, metric, op, value] = match;
+  return {
+    text,
+    split: (split as SplitName | undefined) ?? defaultSplit,
+    metric: metric as Metric,
+    op: op as Gate["op"],
+    value: Number(value),
+  };
+}
+
+function peftTaskType(task: Task): RunPlan["lora"]["task_type"] {
+  if (task === "sequence-classification") return "SEQ_CLS";
+  if (task === "prompting") return null;
+  return "CAUSAL_LM";
+}

@@ -1,0 +1,27 @@
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const BIN = fileURLToPath(new URL("../../bin/tune.js", import.meta.url));
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built `tune` binary as a real process, the way a user does. */
+export async function tune(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  const result = await execa("node", [BIN, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: options.env,
+    reject: false,
+    timeout: 60_000,
+  });
+  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Node prints stack frames as `    at fn (file:line:col)`; user-facing output must never contain one. */
+export function hasStackTrace(text: string): boolean {
+  return /^\s+at .+:\d+:\d+\)?$/m.test(text);
+}
