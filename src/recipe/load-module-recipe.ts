@@ -14,7 +14,7 @@ const packageEntry = [".js", ".ts"]
  * very package, wherever the recipe lives.
  */
 export async function loadModuleRecipe(file: string): Promise<unknown> {
-  const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false, alias: packageEntry ? { tune: packageEntry } : {} });
+  const jiti = createJiti(import.meta.url, { interopDefault: false, moduleCache: false, fsCache: false, alias: packageEntry ? { tune: packageEntry } : {} });
   let module: Record<string, unknown>;
   try {
     module = (await jiti.import(file)) as Record<string, unknown>;

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import type { EnvironmentReport } from "../src/index.js";
+import { tune } from "./support/cli.js";
+
+describe("tune doctor", () => {
+  it("reports Node, the Python interpreter it would use, and the engines", async () => {
+    const result = await tune(["doctor", "--json"], { env: { TUNE_PYTHON: "python3" } });
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(result.stdout) as EnvironmentReport;
+    expect(report.node.version).toBe(process.versions.node);
+    expect(report.node.supported).toBe(true);
+    expect(report.python.interpreter).toEqual({ command: "python3", source: "TUNE_PYTHON" });
+    expect(report.python.python).toMatch(/^3\.\d+\.\d+$/);
+    expect(Object.keys(report.python.packages)).toEqual(expect.arrayContaining(["torch", "transformers", "peft"]));
+    expect(report.engines.tfjs.available).toBe(false);
+  });
+
+  it("names a broken interpreter instead of failing", async () => {
+    const result = await tune(["doctor"], { env: { TUNE_PYTHON: "/nonexistent/python" } });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^python\s+missing\s+\/nonexistent\/python \(from TUNE_PYTHON\)/m);
+    expect(result.stdout).toContain("set TUNE_PYTHON");
+  });
+});
