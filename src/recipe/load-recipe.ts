@@ -16,7 +16,8 @@ export interface RecipeOverrides {
 }
 
 export interface LoadedRecipe {
-  recipe: Recipe;
+  /** The validated recipe; `name` defaults to the file name. */
+  recipe: Recipe & { name: string };
   /** Absolute path of the recipe file. */
   file: string;
   /** Folder relative paths in the recipe are resolved against. */

@@ -79,7 +79,7 @@ const DEFAULT_EPOCHS = 3;
 /** Recipe -> RunPlan. Pure apart from reading the working directory for relative paths. */
 export function resolvePlan(loaded: LoadedRecipe, options: ResolveOptions = {}): RunPlan {
   const { recipe, baseDir } = loaded;
-  const name = recipe.name ?? "run";
+  const { name } = recipe;
   const absolute = (path: string | undefined) => (path === undefined ? null : isAbsolute(path) ? path : resolvePath(baseDir, path));
   const { train, eval: evalFile, test, file, labels, sample, ...dataRest } = recipe.data;
   const splits = [...presentSplits(recipe)];
