@@ -6,10 +6,11 @@ import { ROOT, hasStackTrace, tune } from "./support/cli.js";
 import { tempDir } from "./support/temp-dir.js";
 
 const RECIPE = "task: sequence-classification\nmodel: {base: builtin:tiny-llama}\ndata: {file: d.csv, labels: [a, b]}\n";
+const DATA = `text,label\n${Array.from({ length: 20 }, (_, i) => `text number ${i},${i % 2 ? "a" : "b"}`).join("\n")}\n`;
 
 describe("tune recipe (before any engine exists)", () => {
   it("writes the run directory with the plan and the recipe as given, then says nothing was trained", async () => {
-    const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": "text,label\n" });
+    const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
     const result = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
     expect(result.exitCode).toBe(4);
     expect(result.stdout.split("\n")[0]).toMatch(/^tune \d+\.\d+\.\d+: run "exp" \(sequence-classification, model builtin:tiny-llama\) in /);
@@ -21,10 +22,12 @@ describe("tune recipe (before any engine exists)", () => {
     expect(plan.data.file).toBe(join(dir, "d.csv"));
     expect(readFileSync(join(runDir, "recipe.yaml"), "utf8")).toBe(RECIPE);
     expect(readdirSync(runDir).sort()).toEqual(["plan.json", "recipe.yaml"]);
+    expect(Object.keys(plan.data.manifests ?? {})).toEqual(["train", "eval", "test"]);
+    expect(result.stdout).toMatch(/^\s+train\s+16\s/m);
   });
 
   it("--restart moves the previous run aside instead of deleting it", async () => {
-    const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": "" });
+    const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
     await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
     writeFileSync(join(dir, "runs/exp/notes.txt"), "keep me");
     const again = await tune(["recipe", "exp.yaml", "--out", "runs", "--restart"], { cwd: dir });
@@ -36,7 +39,7 @@ describe("tune recipe (before any engine exists)", () => {
   });
 
   it("--resume must name an existing checkpoint folder", async () => {
-    const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": "" });
+    const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
     const result = await tune(["recipe", "exp.yaml", "--resume", "runs/exp/checkpoint-9"], { cwd: dir });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain("--resume  checkpoint folder not found");
@@ -45,14 +48,14 @@ describe("tune recipe (before any engine exists)", () => {
   it("an output root that cannot be written is a clear user error", async () => {
     if (process.getuid?.() === 0) {
       // root ignores permissions; a regular file in the way makes the root unwritable for anyone.
-      const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": "", "runs": "not a folder" });
+      const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA, "runs": "not a folder" });
       const result = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
       expect(result.exitCode).toBe(2);
       expect(result.stderr).toMatch(/cannot write the run directory .*runs\/exp/);
       expect(hasStackTrace(result.stderr)).toBe(false);
       return;
     }
-    const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": "" });
+    const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
     mkdirSync(join(dir, "runs"));
     chmodSync(join(dir, "runs"), 0o500);
     const result = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
@@ -61,7 +64,7 @@ describe("tune recipe (before any engine exists)", () => {
   });
 
   it("--json prints a machine-readable line", async () => {
-    const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": "" });
+    const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
     const result = await tune(["recipe", "exp.yaml", "--json"], { cwd: dir });
     expect(result.exitCode).toBe(4);
     expect(JSON.parse(result.stdout)).toMatchObject({ type: "planned", run_dir: join(dir, "adapters", "exp") });
@@ -70,7 +73,7 @@ describe("tune recipe (before any engine exists)", () => {
 
 describe("tune runs", () => {
   it("lists the runs under an output root with their status", async () => {
-    const dir = tempDir({ "one.yaml": RECIPE, "two.yaml": RECIPE.replace("sequence-classification", "causal-lm").replace(", labels: [a, b]", ""), "d.csv": "" });
+    const dir = tempDir({ "one.yaml": RECIPE, "two.yaml": RECIPE.replace("sequence-classification", "causal-lm").replace(", labels: [a, b]", "").concat("template: {prompt: \"{text}\", completion: \" {label}\"}\n"), "d.csv": DATA });
     await tune(["recipe", "one.yaml", "--out", "runs"], { cwd: dir });
     await tune(["recipe", "two.yaml", "--out", "runs"], { cwd: dir });
     mkdirSync(join(dir, "runs/one/checkpoint-20"));

@@ -20,7 +20,7 @@ describe("recipes written in TypeScript", () => {
         "const base = { task: 'causal-lm' as const, model: { base: 'builtin:tiny-llama' }, data: { train: 'chats.jsonl' } };",
         "export default defineRecipe({ ...base, name: 'exp-' + [1, 2].join(''), training: { lr: 3e-4 } });",
       ].join("\n"),
-      "chats.jsonl": "",
+      "chats.jsonl": `${JSON.stringify({ messages: [{ role: "user", content: "hi" }, { role: "assistant", content: "hello" }] })}\n`,
     });
     const result = await tune(["validate", join(dir, "exp.mts"), "--json"]);
     expect(result.stderr).toBe("");

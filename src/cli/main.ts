@@ -6,6 +6,7 @@ import { registerDoctor } from "./doctor.js";
 import { registerInit } from "./init.js";
 import { formatProblems, processOutput, type Output } from "./output.js";
 import { registerPlannedVerbs } from "./planned-verbs.js";
+import { registerPrepare } from "./prepare.js";
 import { registerRecipe } from "./recipe.js";
 import { registerRuns } from "./runs.js";
 import { registerValidate } from "./validate.js";
@@ -32,6 +33,7 @@ export async function main(argv: readonly string[], output: Output = processOutp
 
   registerRecipe(program, context);
   registerValidate(program, context);
+  registerPrepare(program, context);
   registerInit(program, context);
   registerDoctor(program, context);
   registerRuns(program, context);

@@ -14,12 +14,6 @@ interface PlannedVerb {
  */
 const PLANNED: PlannedVerb[] = [
   {
-    name: "prepare",
-    args: ["<recipe>"],
-    description: "tokenize and cache every split without training; print where the datasets are",
-    options: [["--out <root>", "output root"], ["--json", "print dataset paths as JSON"]],
-  },
-  {
     name: "eval",
     args: ["<checkpoint>"],
     description: "evaluate a checkpoint on a split or a data file",

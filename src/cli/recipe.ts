@@ -2,6 +2,8 @@ import type { Command } from "commander";
 import { ExitCode } from "../errors/index.js";
 import { runRecipe } from "../run/index.js";
 import type { CliContext } from "./context.js";
+import { formatDataStats } from "./data-report.js";
+import { progressBar } from "./progress.js";
 
 interface RecipeFlags {
   model?: string;
@@ -24,13 +26,16 @@ export function registerRecipe(program: Command, context: CliContext): void {
     .option("--resume <checkpoint>", "resume from this checkpoint folder instead of the latest")
     .option("--json", "stream events as JSON lines instead of progress output")
     .action(async (file: string, flags: RecipeFlags) => {
-      const result = await runRecipe(file, flags);
+      const progress = progressBar(!flags.json && process.stderr.isTTY === true);
+      const result = await runRecipe(file, { ...flags, onProgress: progress.update });
+      progress.stop();
       const { plan } = result;
       if (flags.json) {
         context.output.out(JSON.stringify({ type: "planned", run_dir: plan.run_dir, plan: `${plan.run_dir}/plan.json`, reason: result.reason }));
       } else {
         context.output.out(`tune ${plan.tune_version}: run "${plan.name}" (${plan.task}, model ${plan.model.base}) in ${plan.run_dir}`);
         if (result.movedAside) context.output.out(`previous run moved to ${result.movedAside}`);
+        context.output.out(formatDataStats(result.prepared));
         context.output.out(`plan written: ${plan.run_dir}/plan.json`);
         context.output.err(`error: nothing was trained: ${result.reason}.\n    \`tune doctor\` shows what this machine has.`);
       }

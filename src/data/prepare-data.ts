@@ -1,0 +1,160 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { writeFileAtomic } from "../checkpoint/index.js";
+import { TuneError } from "../errors/index.js";
+import type { RunPlan, SplitName } from "../recipe/index.js";
+import { dataError } from "./data-error.js";
+import { DATASET_FORMAT_VERSION, type DatasetManifest } from "./dataset/manifest.js";
+import { writeDatasetSplit } from "./dataset/write-dataset.js";
+import type { Example } from "./example.js";
+import { lengthStats } from "./length-stats.js";
+import { hashFile, loadExamples, sourceFiles } from "./load-examples.js";
+import { fewShotBlock } from "./template/few-shot.js";
+import { chatTemplate } from "./template/render-chat.js";
+import { renderExample, type RenderContext } from "./template/render-example.js";
+import type { EncodedExample } from "./tokenize/encode-rendered.js";
+import { loadTokenizer, type TextTokenizer } from "./tokenize/load-tokenizer.js";
+import { locateTokenizer } from "./tokenize/locate-tokenizer.js";
+import { tokenizeAll } from "./tokenize/tokenize-all.js";
+
+export type PrepareStage = "hash" | "read" | "tokenize" | "write";
+
+export interface PrepareOptions {
+  /** Root of tune's cache (default: TUNE_CACHE_DIR, $XDG_CACHE_HOME/tune or ~/.cache/tune). */
+  cacheRoot?: string;
+  onProgress?: (stage: PrepareStage, done: number, total: number) => void;
+}
+
+export interface PreparedData {
+  /** Content hash of data, tokenizer, template and settings: the cache entry's name. */
+  key: string;
+  dir: string;
+  /** True when an identical earlier preparation was reused and nothing was tokenized. */
+  cached: boolean;
+  splits: Partial<Record<SplitName, { dir: string; manifest: DatasetManifest }>>;
+  droppedEmpty: number;
+  /** The tokenizer the data was tokenized with, for decoding previews. */
+  tokenizerDir: string;
+}
+
+interface CacheIndex {
+  key: string;
+  splits: SplitName[];
+  dropped_empty: number;
+}
+
+export function defaultCacheRoot(): string {
+  return process.env.TUNE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "tune");
+}
+
+/**
+ * Data files -> tokenized datasets (contract 2), cached by content hash: a second run with the
+ * same data, tokenizer, template and settings reads the cache and tokenizes nothing. The cache
+ * entry is built in a temporary folder and renamed into place, so it is never half-written.
+ */
+export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): Promise<PreparedData> {
+  const progress = options.onProgress ?? (() => {});
+  const cacheRoot = options.cacheRoot ?? defaultCacheRoot();
+  const tokenizer = loadTokenizer(locateTokenizer(plan, cacheRoot));
+  const files = sourceFiles(plan);
+  const sources: Record<string, string> = {};
+  for (const [i, file] of files.entries()) {
+    progress("hash", i, files.length);
+    sources[file] = await hashFile(file);
+  }
+  const key = cacheKey(plan, tokenizer, Object.values(sources));
+  const root = join(cacheRoot, "datasets");
+  const dir = join(root, key);
+  const indexFile = join(dir, "index.json");
+  if (existsSync(indexFile)) return fromCache(dir, JSON.parse(readFileSync(indexFile, "utf8")) as CacheIndex, tokenizer.dir);
+
+  progress("read", 0, files.length);
+  const { splits, droppedEmpty } = await loadExamples(plan);
+  const temporary = `${dir}.tmp-${process.pid}`;
+  rmSync(temporary, { recursive: true, force: true });
+  mkdirSync(temporary, { recursive: true });
+  const context: RenderContext = {
+    plan,
+    fewShot: fewShotBlock(plan, splits.train ?? []),
+    chat: needsChatTemplate(plan) ? chatTemplate(tokenizer.chatTemplate, tokenizer.specialTokens, tokenizer.dir) : null,
+    withAnswer: plan.task !== "prompting",
+  };
+  const tokenLabels = plan.task === "causal-lm" || plan.task === "generative-classification";
+  const written: SplitName[] = [];
+  for (const name of ["train", "eval", "test"] as const) {
+    const examples = splits[name];
+    if (!examples) continue;
+    const rendered = examples.map((example) => renderOrExplain(example, context));
+    const encoded = await tokenizeAll(tokenizer, rendered, plan.data.max_length, tokenLabels, (done) => progress("tokenize", done, examples.length));
+    const kept = keepTrainable(examples, encoded, tokenLabels);
+    progress("write", 0, 1);
+    const classIds = plan.data.labels ? kept.examples.map((e) => e.label ?? -1) : null;
+    writeDatasetSplit(join(temporary, name), {
+      split: name,
+      encoded: kept.encoded,
+      exampleIds: kept.examples.map((e) => e.id),
+      classIds,
+      tokenLabels,
+      labelNames: plan.data.labels,
+      stats: lengthStats(kept.encoded, classIds, plan.data.labels, encoded.length - kept.encoded.length),
+      hashes: { key, tokenizer: tokenizer.sha256, sources },
+    });
+    written.push(name);
+  }
+  const index: CacheIndex = { key, splits: written, dropped_empty: droppedEmpty };
+  writeFileAtomic(join(temporary, "index.json"), `${JSON.stringify(index, null, 2)}\n`);
+  try {
+    renameSync(temporary, dir);
+  } catch (error) {
+    // Another process finished the same entry first; its content is identical by construction.
+    rmSync(temporary, { recursive: true, force: true });
+    if (!existsSync(indexFile)) throw error;
+  }
+  return { ...fromCache(dir, index, tokenizer.dir), cached: false };
+}
+
+/** A template that fails on one row (a chat template's raise_exception, say) names that row. */
+function renderOrExplain(example: Example, context: RenderContext) {
+  try {
+    return renderExample(example, context);
+  } catch (error) {
+    if (error instanceof TuneError) throw error;
+    throw dataError(example.source.file, example.source.line, `the template cannot render this row: ${(error as Error).message}`, "Fix the row, or the template it is rendered with.");
+  }
+}
+
+function fromCache(dir: string, index: CacheIndex, tokenizerDir: string): PreparedData {
+  const splits: PreparedData["splits"] = {};
+  for (const name of index.splits) {
+    const splitDir = join(dir, name);
+    splits[name] = { dir: splitDir, manifest: JSON.parse(readFileSync(join(splitDir, "manifest.json"), "utf8")) as DatasetManifest };
+  }
+  return { key: index.key, dir, cached: true, splits, droppedEmpty: index.dropped_empty, tokenizerDir };
+}
+
+/** Training examples that truncation left with nothing to learn are dropped (and counted). */
+function keepTrainable(examples: readonly Example[], encoded: readonly EncodedExample[], tokenLabels: boolean) {
+  if (!tokenLabels) return { examples, encoded };
+  const keep = encoded.map((e) => e.labels.some((l) => l !== -100));
+  return { examples: examples.filter((_, i) => keep[i]), encoded: encoded.filter((_, i) => keep[i]) };
+}
+
+function needsChatTemplate(plan: RunPlan): boolean {
+  return (plan.task === "causal-lm" && !plan.template?.prompt) || plan.template?.chat === true;
+}
+
+function cacheKey(plan: RunPlan, tokenizer: TextTokenizer, sourceHashes: string[]): string {
+  const { train, eval: evalFile, test, file, manifests, splits, ...settings } = plan.data;
+  const material = {
+    format_version: DATASET_FORMAT_VERSION,
+    task: plan.task,
+    roles: { train: train !== null, eval: evalFile !== null, test: test !== null, file: file !== null },
+    settings,
+    template: plan.template,
+    tokenizer: tokenizer.sha256,
+    sources: sourceHashes,
+  };
+  return createHash("sha256").update(JSON.stringify(material)).digest("hex").slice(0, 32);
+}
