@@ -87,7 +87,7 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
     const examples = splits[name];
     if (!examples) continue;
     const rendered = examples.map((example) => renderOrExplain(example, context));
-    const encoded = await tokenizeAll(tokenizer, rendered, plan.data.max_length, tokenLabels, (done) => progress("tokenize", done, examples.length));
+    const { encoded } = await tokenizeAll(tokenizer, rendered, plan.data.max_length, tokenLabels, { onProgress: (done) => progress("tokenize", done, examples.length) });
     const kept = keepTrainable(examples, encoded, tokenLabels);
     progress("write", 0, 1);
     const classIds = plan.data.labels ? kept.examples.map((e) => e.label ?? -1) : null;

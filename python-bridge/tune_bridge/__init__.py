@@ -1,0 +1,1 @@
+"""tune's Python side: reads what the TypeScript side prepared; does only what needs PyTorch."""
