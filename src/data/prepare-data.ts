@@ -78,7 +78,7 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
   const context: RenderContext = {
     plan,
     fewShot: fewShotBlock(plan, splits.train ?? []),
-    chat: needsChatTemplate(plan) ? chatTemplate(tokenizer.chatTemplate, tokenizer.specialTokens, tokenizer.dir) : null,
+    chat: needsChatTemplate(plan) ? chatTemplate(tokenizer.chatTemplate, tokenizer.specialTokens, tokenizer.dir, tokenizer.allSpecialTokens) : null,
     withAnswer: plan.task !== "prompting",
   };
   const tokenLabels = plan.task === "causal-lm" || plan.task === "generative-classification";

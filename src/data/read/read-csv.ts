@@ -30,9 +30,12 @@ export async function* readCsv(file: string, delimiter?: string): AsyncGenerator
     yield* chunks;
   }
   Readable.from(all()).on("error", (error) => parser.destroy(error)).pipe(parser);
+  // csv-parse reports the line a record ends on; a record starts after the previous one ends.
+  let previousEnd = 1;
   try {
     for await (const record of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      yield { values: record.record, line: record.info.lines };
+      yield { values: record.record, line: previousEnd + 1 };
+      previousEnd = record.info.lines;
     }
   } catch (error) {
     if (error instanceof CsvError) {

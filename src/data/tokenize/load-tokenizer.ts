@@ -14,6 +14,8 @@ export interface TextTokenizer {
   padId: number | null;
   /** Special token strings from tokenizer_config.json, for chat templates. */
   specialTokens: Record<string, string>;
+  /** Every added token marked special (`<|eot_id|>`, `<|im_end|>`, `</s>`...). */
+  allSpecialTokens: string[];
   chatTemplate: string | null;
   /** sha256 over tokenizer.json and tokenizer_config.json: part of the dataset cache key. */
   sha256: string;
@@ -65,6 +67,7 @@ export function loadTokenizer(dir: string): TextTokenizer {
     eosId: idOf("eos_token"),
     padId: idOf("pad_token"),
     specialTokens,
+    allSpecialTokens: [...tokenizer.get_added_tokens_decoder().values()].filter((t) => t.special).map((t) => t.content),
     chatTemplate: chatTemplateOf(config.chat_template),
     sha256: createHash("sha256").update(jsonText).update("\0").update(configText).digest("hex"),
     dir,

@@ -1,0 +1,16 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadRecipe, resolvePlan, type RunPlan } from "../../src/index.js";
+import { tempDir } from "./temp-dir.js";
+
+/** A resolved plan for a recipe written into a fresh folder with the given files. */
+export async function planFor(recipe: string, files: Record<string, string> = {}): Promise<{ plan: RunPlan; dir: string }> {
+  const dir = tempDir(files);
+  writeFileSync(join(dir, "recipe.yaml"), recipe);
+  return { plan: resolvePlan(await loadRecipe(join(dir, "recipe.yaml")), { out: join(dir, "runs") }), dir };
+}
+
+/** `count` rows of labelled text, labels cycling through `labels`. */
+export function labelledCsv(count: number, labels: string[]): string {
+  return `text,label\n${Array.from({ length: count }, (_, i) => `example text number ${i},${labels[i % labels.length]}`).join("\n")}\n`;
+}
