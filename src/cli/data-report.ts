@@ -7,6 +7,7 @@ export function formatDataStats(prepared: PreparedData): string {
       (prepared.droppedEmpty > 0 ? ` (${prepared.droppedEmpty} rows with empty text dropped)` : ""),
     `  ${"split".padEnd(6)} ${"examples".padStart(8)}  ${"tokens min/median/p95/max".padEnd(26)} ${"truncated".padStart(9)}  labels`,
   ];
+  for (const warning of prepared.warnings) lines.push(`  warning: ${warning}`);
   for (const [name, split] of Object.entries(prepared.splits)) {
     const s = split.manifest.stats;
     const tokens = `${s.tokens.min}/${s.tokens.median}/${s.tokens.p95}/${s.tokens.max}`;

@@ -37,6 +37,8 @@ export interface PreparedData {
   droppedEmpty: number;
   /** The tokenizer the data was tokenized with, for decoding previews. */
   tokenizerDir: string;
+  /** Things the user should know about this preparation (printed by the CLI). */
+  warnings: string[];
 }
 
 interface CacheIndex {
@@ -83,11 +85,15 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
   };
   const tokenLabels = plan.task === "causal-lm" || plan.task === "generative-classification";
   const written: SplitName[] = [];
+  const warnings: string[] = [];
   for (const name of ["train", "eval", "test"] as const) {
     const examples = splits[name];
     if (!examples) continue;
     const rendered = examples.map((example) => renderOrExplain(example, context));
-    const { encoded } = await tokenizeAll(tokenizer, rendered, plan.data.max_length, tokenLabels, { onProgress: (done) => progress("tokenize", done, examples.length) });
+    const { encoded, backend } = await tokenizeAll(tokenizer, rendered, plan.data.max_length, tokenLabels, { onProgress: (done) => progress("tokenize", done, examples.length) });
+    if (backend !== "native" && tokenizer.jsMayDiffer && warnings.length === 0) {
+      warnings.push("this tokenizer uses a Metaspace `split` setting the pure-JS tokenizer ignores, so some ids may differ from transformers'; install the optional @anush008/tokenizers package for exact ids");
+    }
     const kept = keepTrainable(examples, encoded, tokenLabels);
     progress("write", 0, 1);
     const classIds = plan.data.labels ? kept.examples.map((e) => e.label ?? -1) : null;
@@ -112,7 +118,7 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
     rmSync(temporary, { recursive: true, force: true });
     if (!existsSync(indexFile)) throw error;
   }
-  return { ...fromCache(dir, index, tokenizer.dir), cached: false };
+  return { ...fromCache(dir, index, tokenizer.dir), cached: false, warnings };
 }
 
 /** A template that fails on one row (a chat template's raise_exception, say) names that row. */
@@ -131,7 +137,7 @@ function fromCache(dir: string, index: CacheIndex, tokenizerDir: string): Prepar
     const splitDir = join(dir, name);
     splits[name] = { dir: splitDir, manifest: JSON.parse(readFileSync(join(splitDir, "manifest.json"), "utf8")) as DatasetManifest };
   }
-  return { key: index.key, dir, cached: true, splits, droppedEmpty: index.dropped_empty, tokenizerDir };
+  return { key: index.key, dir, cached: true, splits, droppedEmpty: index.dropped_empty, tokenizerDir, warnings: [] };
 }
 
 /** Training examples that truncation left with nothing to learn are dropped (and counted). */

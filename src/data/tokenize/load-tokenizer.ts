@@ -17,6 +17,11 @@ export interface TextTokenizer {
   /** Every added token marked special (`<|eot_id|>`, `<|im_end|>`, `</s>`...). */
   allSpecialTokens: string[];
   chatTemplate: string | null;
+  /**
+   * The pure-JS tokenizer ignores a Metaspace pre-tokenizer's `split` option, so its ids differ
+   * from the reference on such (mostly Unigram) tokenizers; the native tokenizer has no such gap.
+   */
+  jsMayDiffer: boolean;
   /** sha256 over tokenizer.json and tokenizer_config.json: part of the dataset cache key. */
   sha256: string;
   dir: string;
@@ -69,6 +74,7 @@ export function loadTokenizer(dir: string): TextTokenizer {
     specialTokens,
     allSpecialTokens: [...tokenizer.get_added_tokens_decoder().values()].filter((t) => t.special).map((t) => t.content),
     chatTemplate: chatTemplateOf(config.chat_template),
+    jsMayDiffer: /"type"\s*:\s*"Metaspace"[^}]*"split"\s*:\s*true/.test(jsonText),
     sha256: createHash("sha256").update(jsonText).update("\0").update(configText).digest("hex"),
     dir,
   };
