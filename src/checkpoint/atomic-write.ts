@@ -1,19 +1,25 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import { dirname, join, basename } from "node:path";
+import { basename, dirname, join } from "node:path";
+
+/** Writes the file's bytes in order; called with a function that appends one chunk. */
+export type ChunkWriter = (append: (chunk: Uint8Array) => void) => void;
 
 /**
  * Writes a file so that readers see either the old or the new content, never a torn one,
  * even if the process is killed or the machine loses power: temporary name, fsync, rename,
- * fsync of the folder.
+ * fsync of the folder. Large files are streamed through a ChunkWriter.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array | ChunkWriter): void {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
     const fd = openSync(temporary, "w");
     try {
-      const bytes = typeof data === "string" ? Buffer.from(data) : data;
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written);
+      const append = (chunk: Uint8Array) => {
+        let written = 0;
+        while (written < chunk.length) written += writeSync(fd, chunk, written);
+      };
+      if (typeof data === "function") data(append);
+      else append(typeof data === "string" ? Buffer.from(data) : data);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

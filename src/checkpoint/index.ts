@@ -1,1 +1,1 @@
-export { writeFileAtomic } from "./atomic-write.js";
+export { writeFileAtomic, type ChunkWriter } from "./atomic-write.js";

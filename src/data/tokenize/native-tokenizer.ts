@@ -5,7 +5,7 @@ import { join } from "node:path";
 interface NativeModule {
   Tokenizer: {
     fromFile(file: string): {
-      encodeBatch(texts: string[], options?: { addSpecialTokens?: boolean }): Promise<Array<{ getIds(): number[] }>>;
+      encode(text: string, pair: null, options?: { addSpecialTokens?: boolean }): Promise<{ getIds(): number[] }>;
     };
   };
 }
@@ -27,7 +27,9 @@ export function nativeBatchEncoder(tokenizerDir: string): NativeBatchEncoder | n
     return null;
   }
   const tokenizer = native.Tokenizer.fromFile(join(tokenizerDir, "tokenizer.json"));
+  // One async encode per text rather than encodeBatch: each runs on a libuv thread, so all
+  // cores work even where the tokenizer's own (rayon) pool is limited to one thread.
   return {
-    encodeBatch: async (texts) => (await tokenizer.encodeBatch(texts, { addSpecialTokens: false })).map((e) => e.getIds()),
+    encodeBatch: async (texts) => (await Promise.all(texts.map((text) => tokenizer.encode(text, null, { addSpecialTokens: false })))).map((e) => e.getIds()),
   };
 }

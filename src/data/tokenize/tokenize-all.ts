@@ -53,7 +53,11 @@ export async function tokenizeAll(
   return { encoded: await tokenizeInWorkers(tokenizer.dir, examples, maxLength, tokenLabels, threads, onProgress), backend: "js-workers" };
 }
 
-/** Segments of a chunk go to the native tokenizer in one batch; encodeRendered then assembles them. */
+/**
+ * Segments of a chunk go to the native tokenizer in one batch, several batches at once (each
+ * runs on its own libuv thread, so every core works even when the tokenizer's own thread pool
+ * is limited); encodeRendered then assembles each example in order.
+ */
 async function tokenizeNative(
   native: NativeBatchEncoder,
   tokenizer: TextTokenizer,
@@ -62,14 +66,21 @@ async function tokenizeNative(
   tokenLabels: boolean,
   onProgress: (done: number) => void,
 ): Promise<EncodedExample[]> {
+  const chunks: RenderedExample[][] = [];
+  for (let start = 0; start < examples.length; start += NATIVE_BATCH) chunks.push(examples.slice(start, start + NATIVE_BATCH));
+  const encodeChunk = (chunk: RenderedExample[]) => native.encodeBatch(chunk.flatMap((example) => example.segments.filter((s) => s.text !== "").map((s) => s.text)));
+  const inFlight = new Map<number, Promise<number[][]>>();
+  const concurrency = Math.max(2, availableParallelism());
   const out: EncodedExample[] = [];
-  for (let start = 0; start < examples.length; start += NATIVE_BATCH) {
-    const chunk = examples.slice(start, start + NATIVE_BATCH);
-    const texts = chunk.flatMap((example) => example.segments.filter((s) => s.text !== "").map((s) => s.text));
-    const encodedTexts = await native.encodeBatch(texts);
+  for (let index = 0; index < chunks.length; index++) {
+    for (let ahead = index; ahead < Math.min(chunks.length, index + concurrency); ahead++) {
+      if (!inFlight.has(ahead)) inFlight.set(ahead, encodeChunk(chunks[ahead] as RenderedExample[]));
+    }
+    const encodedTexts = await (inFlight.get(index) as Promise<number[][]>);
+    inFlight.delete(index);
     let next = 0;
     const context = { ...tokenizer, encode: () => encodedTexts[next++] as number[] };
-    for (const example of chunk) out.push(encodeRendered(example, context, maxLength, tokenLabels));
+    for (const example of chunks[index] as RenderedExample[]) out.push(encodeRendered(example, context, maxLength, tokenLabels));
     onProgress(out.length);
   }
   return out;
