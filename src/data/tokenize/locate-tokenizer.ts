@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import type { RunPlan } from "../../recipe/index.js";
-import { builtinLlamaTokenizerDir } from "./builtin-tokenizer.js";
+import { tinyLlamaDir } from "../../builtin/index.js";
 
 /**
  * The folder holding the model's tokenizer.json: a local model folder, the Hugging Face cache
@@ -32,7 +32,7 @@ export function locateTokenizer(plan: RunPlan, cacheRoot: string): string {
 }
 
 function builtinTokenizerDir(name: string, cacheRoot: string): string {
-  if (name === "tiny-llama") return builtinLlamaTokenizerDir(cacheRoot);
+  if (name === "tiny-llama") return tinyLlamaDir(cacheRoot);
   throw TuneError.single(
     {
       code: "builtin-not-available",

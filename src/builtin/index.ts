@@ -1,0 +1,1 @@
+export { TINY_LLAMA_CONFIG, tinyLlamaDir } from "./tiny-llama.js";

@@ -1,0 +1,3 @@
+export { selectBackend, type TfjsBackend } from "./backend.js";
+export { readLlamaConfig, type LlamaConfig } from "./llama-config.js";
+export { lastNonPad, loadLlamaModel, type LlamaModel } from "./llama-model.js";
