@@ -8,22 +8,36 @@ import { tempDir } from "./support/temp-dir.js";
 const RECIPE = "task: sequence-classification\nmodel: {base: builtin:tiny-llama}\ndata: {file: d.csv, labels: [a, b]}\n";
 const DATA = `text,label\n${Array.from({ length: 20 }, (_, i) => `text number ${i},${i % 2 ? "a" : "b"}`).join("\n")}\n`;
 
-describe("tune recipe (before any engine exists)", () => {
-  it("writes the run directory with the plan and the recipe as given, then says nothing was trained", async () => {
+describe("tune recipe", () => {
+  it("prepares the data, writes the run directory and trains on the tfjs engine", async () => {
     const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
     const result = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
-    expect(result.exitCode).toBe(4);
-    expect(result.stdout.split("\n")[0]).toMatch(/^tune \d+\.\d+\.\d+: run "exp" \(sequence-classification, model builtin:tiny-llama\) in /);
-    expect(result.stderr).toContain("nothing was trained: no training engine is part of tune");
-    expect(hasStackTrace(result.stderr)).toBe(false);
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.split("\n")[0]).toBe(`engine: tfjs (auto: the torch engine is not part of this version yet); run directory ${join(dir, "runs", "exp")}`);
+    expect(result.stdout).toMatch(/^\s+train\s+16\s/m);
+    expect(result.stdout).toMatch(/^training on tfjs \((wasm|cpu) backend\): 6 steps/m);
     const runDir = join(dir, "runs", "exp");
     const plan = JSON.parse(readFileSync(join(runDir, "plan.json"), "utf8")) as RunPlan;
     expect(plan.run_dir).toBe(runDir);
     expect(plan.data.file).toBe(join(dir, "d.csv"));
-    expect(readFileSync(join(runDir, "recipe.yaml"), "utf8")).toBe(RECIPE);
-    expect(readdirSync(runDir).sort()).toEqual(["plan.json", "recipe.yaml"]);
     expect(Object.keys(plan.data.manifests ?? {})).toEqual(["train", "eval", "test"]);
-    expect(result.stdout).toMatch(/^\s+train\s+16\s/m);
+    expect(readFileSync(join(runDir, "recipe.yaml"), "utf8")).toBe(RECIPE);
+    expect(readdirSync(runDir).sort()).toEqual(["checkpoint-4", "checkpoint-6", "events.jsonl", "plan.json", "recipe.yaml"]);
+    expect(readdirSync(join(runDir, "checkpoint-6")).sort()).toEqual(["MANIFEST.json", "adapter_config.json", "adapter_model.safetensors", "predictions", "trainer_state.json"]);
+    const events = readFileSync(join(runDir, "events.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { type: string });
+    expect(events[0]?.type).toBe("start");
+    expect(events.at(-1)?.type).toBe("end");
+    expect(events.filter((e) => e.type === "checkpoint")).toHaveLength(3);
+  });
+
+  it("refuses to overwrite a run that has checkpoints, unless --restart", async () => {
+    const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
+    await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
+    const again = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toContain("already holds checkpoints, and resuming is not part of this version of tune yet");
+    expect(again.stderr).toContain("--restart");
   });
 
   it("--restart moves the previous run aside instead of deleting it", async () => {
@@ -63,11 +77,13 @@ describe("tune recipe (before any engine exists)", () => {
     expect(result.stderr).toMatch(/cannot write the run directory .*: it is not writable/);
   });
 
-  it("--json prints a machine-readable line", async () => {
+  it("--json streams the engine events as JSON lines", async () => {
     const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
     const result = await tune(["recipe", "exp.yaml", "--json"], { cwd: dir });
-    expect(result.exitCode).toBe(4);
-    expect(JSON.parse(result.stdout)).toMatchObject({ type: "planned", run_dir: join(dir, "adapters", "exp") });
+    expect(result.exitCode).toBe(0);
+    const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as { type: string; checkpoint?: string });
+    expect(events[0]).toMatchObject({ type: "start", engine: "tfjs", total_steps: 6 });
+    expect(events.at(-1)).toMatchObject({ type: "end", checkpoint: join(dir, "adapters", "exp", "checkpoint-6") });
   });
 });
 
@@ -76,18 +92,16 @@ describe("tune runs", () => {
     const dir = tempDir({ "one.yaml": RECIPE, "two.yaml": RECIPE.replace("sequence-classification", "causal-lm").replace(", labels: [a, b]", "").concat("template: {prompt: \"{text}\", completion: \" {label}\"}\n"), "d.csv": DATA });
     await tune(["recipe", "one.yaml", "--out", "runs"], { cwd: dir });
     await tune(["recipe", "two.yaml", "--out", "runs"], { cwd: dir });
-    mkdirSync(join(dir, "runs/one/checkpoint-20"));
-    mkdirSync(join(dir, "runs/one/checkpoint-10"));
     mkdirSync(join(dir, "runs/not-a-run"));
     const result = await tune(["runs", "--out", "runs", "--json"], { cwd: dir });
     expect(result.exitCode).toBe(0);
     const runs = JSON.parse(result.stdout) as Array<{ name: string; task: string; status: string; checkpoints: number[] }>;
     expect(runs.map((r) => [r.name, r.task, r.status, r.checkpoints]).sort()).toEqual([
-      ["one", "sequence-classification", "started", [10, 20]],
-      ["two", "causal-lm", "planned", []],
+      ["one", "sequence-classification", "started", [4, 6]],
+      ["two", "causal-lm", "started", [4, 6]],
     ]);
     const table = await tune(["runs", "--out", "runs"], { cwd: dir });
-    expect(table.stdout).toMatch(/^one\s+sequence-classification\s+started\s+2 \(last 20\)/m);
+    expect(table.stdout).toMatch(/^one\s+sequence-classification\s+started\s+2 \(last 6\)/m);
   });
 
   it("says so when there are no runs", async () => {

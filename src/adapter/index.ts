@@ -1,1 +1,2 @@
+export { writePeftAdapter, type AdapterTensors } from "./peft-adapter.js";
 export * from "./safetensors/index.js";

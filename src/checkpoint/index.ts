@@ -1,1 +1,2 @@
 export { writeFileAtomic, type ChunkWriter } from "./atomic-write.js";
+export { MANIFEST, writeManifest } from "./manifest.js";

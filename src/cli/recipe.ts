@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { ExitCode } from "../errors/index.js";
+import type { TrainEvent } from "../engine/tfjs/index.js";
 import { runRecipe } from "../run/index.js";
 import type { CliContext } from "./context.js";
 import { formatDataStats } from "./data-report.js";
@@ -17,7 +17,7 @@ interface RecipeFlags {
 export function registerRecipe(program: Command, context: CliContext): void {
   program
     .command("recipe")
-    .description("run a recipe end to end: prepare data, train, evaluate, keep the best, publish; re-run to resume")
+    .description("run a recipe end to end: prepare data, train, evaluate, keep the best, publish")
     .argument("<recipe>", "recipe file (.yaml, .yml, .json, .ts, .mts, .js, .mjs)")
     .option("--model <dir|id>", "use this base model instead of the recipe's (e.g. builtin:tiny-llama)")
     .option("--engine <engine>", "engine to train with: auto, torch or tfjs")
@@ -27,18 +27,35 @@ export function registerRecipe(program: Command, context: CliContext): void {
     .option("--json", "stream events as JSON lines instead of progress output")
     .action(async (file: string, flags: RecipeFlags) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
-      const result = await runRecipe(file, { ...flags, onProgress: progress.update });
-      progress.stop();
-      const { plan } = result;
-      if (flags.json) {
-        context.output.out(JSON.stringify({ type: "planned", run_dir: plan.run_dir, plan: `${plan.run_dir}/plan.json`, reason: result.reason }));
-      } else {
-        context.output.out(`tune ${plan.tune_version}: run "${plan.name}" (${plan.task}, model ${plan.model.base}) in ${plan.run_dir}`);
-        if (result.movedAside) context.output.out(`previous run moved to ${result.movedAside}`);
-        context.output.out(formatDataStats(result.prepared));
-        context.output.out(`plan written: ${plan.run_dir}/plan.json`);
-        context.output.err(`error: nothing was trained: ${result.reason}.\n    \`tune doctor\` shows what this machine has.`);
-      }
-      context.exitCode = ExitCode.environment;
+      const print = (event: TrainEvent) => (flags.json ? context.output.out(JSON.stringify(event)) : context.output.out(formatEvent(event)));
+      const result = await runRecipe(file, {
+        ...flags,
+        onProgress: progress.update,
+        onEvent: print,
+        onPrepared: (prepared, engine, plan) => {
+          progress.stop();
+          if (flags.json) return;
+          context.output.out(`engine: ${engine.name} (${engine.why}); run directory ${plan.run_dir}`);
+          context.output.out(formatDataStats(prepared));
+        },
+      });
+      if (flags.json) return;
+      if (result.movedAside) context.output.out(`previous run moved to ${result.movedAside}`);
+      context.output.out(`adapter: ${result.checkpoint}`);
     });
+}
+
+function formatEvent(event: TrainEvent): string {
+  switch (event.type) {
+    case "start":
+      return `training on tfjs (${event.backend} backend): ${event.total_steps} steps, ${event.trainable_parameters} trainable parameters`;
+    case "step":
+      return `step ${event.step}  epoch ${event.epoch.toFixed(2)}  loss ${event.loss.toFixed(4)}  lr ${event.lr.toExponential(2)}  grad ${event.grad_norm.toFixed(3)}  ${event.tokens_per_s} tok/s`;
+    case "checkpoint":
+      return `checkpoint ${event.dir}`;
+    case "eval":
+      return `${event.split}: accuracy ${event.accuracy.toFixed(3)} on ${event.examples} examples`;
+    case "end":
+      return `done after ${event.step} steps`;
+  }
 }

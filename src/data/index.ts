@@ -7,3 +7,4 @@ export { loadTokenizer, type TextTokenizer } from "./tokenize/load-tokenizer.js"
 export { locateTokenizer } from "./tokenize/locate-tokenizer.js";
 export type { EncodedExample, RenderedExample, Segment } from "./tokenize/encode-rendered.js";
 export { tokenizeAll, type TokenizeBackend, type TokenizeOptions, type TokenizeResult } from "./tokenize/tokenize-all.js";
+export { derivedSeed, seededRandom, shuffled } from "./seeded-random.js";

@@ -1,7 +1,8 @@
-import { statSync } from "node:fs";
-import { resolve } from "node:path";
+import { appendFileSync, existsSync, readdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
-import { TuneError } from "../errors/index.js";
+import { trainTfjs, type TrainEvent } from "../engine/tfjs/index.js";
+import { ExitCode, TuneError } from "../errors/index.js";
 import { loadRecipe, resolvePlan, type RunPlan } from "../recipe/index.js";
 import { withManifests } from "./check-recipe.js";
 import { moveRunAside } from "./move-run-aside.js";
@@ -18,6 +19,10 @@ export interface RunOptions extends PrepareOptions {
   restart?: boolean;
   /** Resume from this checkpoint folder instead of the latest one. */
   resume?: string;
+  /** Every engine event, as it happens (also appended to events.jsonl). */
+  onEvent?: (event: TrainEvent) => void;
+  /** Called once the data is prepared, before training, with the engine that will train. */
+  onPrepared?: (prepared: PreparedData, engine: RunResult["engine"], plan: RunPlan) => void;
 }
 
 export interface RunResult {
@@ -25,30 +30,52 @@ export interface RunResult {
   prepared: PreparedData;
   /** Where an existing run was moved by `restart`, if it was. */
   movedAside: string | null;
-  /** `planned`: the run directory and plan exist, nothing was trained (see `reason`). */
-  status: "planned";
-  reason: string;
+  /** The engine that trained, and why it was chosen. */
+  engine: { name: "tfjs"; why: string };
+  /** The last checkpoint written. */
+  checkpoint: string;
 }
 
 /**
- * Runs a recipe end to end. This version stops before training: it validates, resolves,
- * prepares the data, writes the run directory, and reports that no training engine ships yet.
+ * Runs a recipe: validate, resolve, prepare the data, write the run directory, train.
+ * This version trains on the tfjs engine only and does not resume: a run directory that
+ * already holds checkpoints is refused unless `restart` moves it aside.
  */
 export async function runRecipe(file: string, options: RunOptions = {}): Promise<RunResult> {
   const loaded = await loadRecipe(file, { model: options.model, engine: options.engine });
-  if (options.resume !== undefined) requireFolder(options.resume, "--resume");
+  if (options.resume !== undefined) {
+    requireFolder(options.resume, "--resume");
+    throw TuneError.single({ code: "resume-unavailable", message: "resuming from a checkpoint is not part of this version of tune yet", location: { file: "--resume" }, hint: "Run without --resume, adding --restart to move the previous run aside." }, ExitCode.environment);
+  }
   const resolved = resolvePlan(loaded, { out: options.out });
+  const engine = chooseEngine(resolved);
   const prepared = await prepareData(resolved, options);
   const plan = withManifests(resolved, prepared);
   const movedAside = options.restart ? moveRunAside(plan.run_dir) : null;
+  if (hasCheckpoints(plan.run_dir)) {
+    throw TuneError.single({ code: "run-exists", message: `${plan.run_dir} already holds checkpoints, and resuming is not part of this version of tune yet`, location: { file: plan.run_dir }, hint: "Add --restart to move that run aside (it is kept, not deleted) and start over." });
+  }
   writeRunDirectory(plan, loaded);
-  return {
-    plan,
-    prepared,
-    movedAside,
-    status: "planned",
-    reason: `no training engine is part of tune ${plan.tune_version} yet (neither tfjs nor torch)`,
-  };
+  options.onPrepared?.(prepared, engine, plan);
+  const events = join(plan.run_dir, "events.jsonl");
+  const { checkpoint } = await trainTfjs(plan, prepared, {
+    emit: (event) => {
+      appendFileSync(events, `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+      options.onEvent?.(event);
+    },
+  });
+  return { plan, prepared, movedAside, engine, checkpoint };
+}
+
+function chooseEngine(plan: RunPlan): RunResult["engine"] {
+  if (plan.engine === "torch") {
+    throw TuneError.single({ code: "engine-missing", message: "the torch engine is not part of this version of tune yet", hint: "Use engine: tfjs (or auto) for Llama-family models without quantization." }, ExitCode.environment);
+  }
+  return { name: "tfjs", why: plan.engine === "tfjs" ? "the recipe asks for it" : "auto: the torch engine is not part of this version yet" };
+}
+
+function hasCheckpoints(runDir: string): boolean {
+  return existsSync(runDir) && readdirSync(runDir).some((name) => /^checkpoint-\d+$/.test(name));
 }
 
 function requireFolder(path: string, flag: string): void {

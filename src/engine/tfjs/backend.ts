@@ -2,6 +2,9 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
+// tfjs-core's Node build registers no gradients, and its ESM gradient files cannot be loaded
+// by Node; the @tensorflow/tfjs bundle registers them all in tfjs-core's global registry.
+import "@tensorflow/tfjs";
 
 export type TfjsBackend = "tensorflow" | "wasm" | "cpu";
 
@@ -11,8 +14,6 @@ export type TfjsBackend = "tensorflow" | "wasm" | "cpu";
  * JS cpu backend. `prefer` forces one (tests run both wasm and cpu).
  */
 export async function selectBackend(prefer?: TfjsBackend): Promise<TfjsBackend> {
-  // Otherwise the cpu backend prints an advertisement for tfjs-node; only the CLI prints.
-  tf.env().set("IS_TEST", true);
   const require = createRequire(import.meta.url);
   const candidates: TfjsBackend[] = prefer ? [prefer] : ["tensorflow", "wasm", "cpu"];
   for (const backend of candidates) {
@@ -28,7 +29,7 @@ export async function selectBackend(prefer?: TfjsBackend): Promise<TfjsBackend> 
         const wasm = (await import("@tensorflow/tfjs-backend-wasm")) as { setWasmPaths(prefix: string): void };
         wasm.setWasmPaths(`${dirname(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm"))}/`);
       }
-      if (await tf.setBackend(backend)) {
+      if (await quietly(() => tf.setBackend(backend))) {
         await tf.ready();
         return backend;
       }
@@ -37,4 +38,17 @@ export async function selectBackend(prefer?: TfjsBackend): Promise<TfjsBackend> 
     }
   }
   throw new Error("no TensorFlow.js backend could start");
+}
+
+/** The cpu backend advertises tfjs-node with console.warn when it starts; only the CLI prints. */
+async function quietly<T>(run: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).includes("tfjs-node")) warn(...args);
+  };
+  try {
+    return await run();
+  } finally {
+    console.warn = warn;
+  }
 }

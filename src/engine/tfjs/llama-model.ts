@@ -5,11 +5,17 @@ import { readLlamaConfig, type LlamaConfig } from "./llama-config.js";
 /** A frozen weight as a tfjs tensor, kept under its transformers name. */
 type Weights = Map<string, tf.Tensor>;
 
+/** Given a linear module's name and input, the update to add to its output, or null for none. */
+export type LinearAdapter = (module: string, input: tf.Tensor2D) => tf.Tensor2D | null;
+
 export interface LlamaModel {
   config: LlamaConfig;
   weights: Weights;
-  /** Final hidden states [batch, time, hidden] for right-padded ids; `mask` is 1 for real tokens. */
-  hidden(ids: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor3D;
+  /**
+   * Final hidden states [batch, time, hidden] for right-padded ids; `mask` is 1 for real tokens.
+   * `adapt` adds a trainable update to a linear module's output (LoRA).
+   */
+  hidden(ids: tf.Tensor2D, mask: tf.Tensor2D, adapt?: LinearAdapter): tf.Tensor3D;
   /** Next-token logits [batch, time, vocab] (tied or separate LM head). */
   lmLogits(hidden: tf.Tensor3D): tf.Tensor3D;
   /**
@@ -44,9 +50,12 @@ export function loadLlamaModel(dir: string): LlamaModel {
     if (!tensor) throw new Error(`the model has no weight ${name}`);
     return tensor;
   };
-  const linear = (x: tf.Tensor2D, name: string) => {
-    const out = tf.matMul(x, w(`${name}.weight`) as tf.Tensor2D, false, true);
-    return weights.has(`${name}.bias`) ? tf.add(out, w(`${name}.bias`)) : out;
+  let adapter: LinearAdapter | undefined;
+  const linear = (x: tf.Tensor2D, name: string): tf.Tensor2D => {
+    let out = tf.matMul(x, w(`${name}.weight`) as tf.Tensor2D, false, true) as tf.Tensor2D;
+    if (weights.has(`${name}.bias`)) out = tf.add(out, w(`${name}.bias`)) as tf.Tensor2D;
+    const update = adapter?.(name, x);
+    return update ? (tf.add(out, update) as tf.Tensor2D) : out;
   };
   const rmsNorm = (x: tf.Tensor, name: string) =>
     tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), config.rmsNormEps))), w(`${name}.weight`));
@@ -54,7 +63,8 @@ export function loadLlamaModel(dir: string): LlamaModel {
   return {
     config,
     weights,
-    hidden(ids, mask) {
+    hidden(ids, mask, adapt) {
+      adapter = adapt;
       const [batch, time] = ids.shape;
       const { heads, kvHeads, headDim, hiddenSize } = config;
       const [cos, sin] = rotary(time, headDim, config.ropeTheta);
@@ -123,7 +133,8 @@ function applyRotary(x: tf.Tensor, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tenso
 function repeatKv(x: tf.Tensor, times: number): tf.Tensor {
   if (times === 1) return x;
   const [batch, kvHeads, time, headDim] = x.shape as [number, number, number, number];
-  return tf.reshape(tf.tile(tf.expandDims(x, 2), [1, 1, times, 1, 1]), [batch, kvHeads * times, time, headDim]);
+  // Rank-3 tile: tfjs has no gradient for tiling rank-5 tensors.
+  return tf.reshape(tf.tile(tf.reshape(x, [batch * kvHeads, 1, time * headDim]), [1, times, 1]), [batch, kvHeads * times, time, headDim]);
 }
 
 /** Causal plus key-padding mask as an additive [batch, 1, time, time] tensor. */

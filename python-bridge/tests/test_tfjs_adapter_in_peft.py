@@ -1,0 +1,48 @@
+"""An adapter trained by the tfjs engine loads in PEFT and reproduces the engine's predictions."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+from peft import PeftModel
+from transformers import AutoModelForSequenceClassification
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "python-bridge"))
+
+from tune_bridge.dataset import read_split  # noqa: E402
+
+
+def test_quickstart_adapter_reproduces_tfjs_probabilities(tmp_path: Path) -> None:
+    run = subprocess.run(
+        ["node", str(ROOT / "bin" / "tune.js"), "recipe", "recipes/quickstart.yaml", "--out", str(tmp_path / "runs"), "--json"],
+        cwd=ROOT,
+        env={**os.environ, "TUNE_CACHE_DIR": str(tmp_path / "cache")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    checkpoint = Path(events[-1]["checkpoint"])
+    config = json.loads((checkpoint / "adapter_config.json").read_text())
+    assert config["peft_type"] == "LORA" and config["task_type"] == "SEQ_CLS"
+
+    base = AutoModelForSequenceClassification.from_pretrained(config["base_model_name_or_path"], num_labels=2, torch_dtype=torch.float32)
+    model = PeftModel.from_pretrained(base, str(checkpoint)).eval()
+
+    plan = json.loads((tmp_path / "runs" / "quickstart" / "plan.json").read_text())
+    split = read_split(Path(plan["data"]["manifests"]["eval"]).parent)
+    predictions = {row["id"]: row for row in map(json.loads, (checkpoint / "predictions" / "eval.jsonl").read_text().splitlines())}
+    assert len(predictions) == len(split) == 12
+    with torch.no_grad():
+        for i, example_id in enumerate(split.example_ids):
+            ids = torch.from_numpy(split.ids(i).astype("int64")).unsqueeze(0)
+            probs = torch.softmax(model(input_ids=ids).logits[0], -1).tolist()
+            expected = predictions[example_id]["probs"]
+            assert abs(probs[0] - expected["negative"]) < 1e-4
+            assert abs(probs[1] - expected["positive"]) < 1e-4

@@ -1,0 +1,27 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { writeFileAtomic } from "./atomic-write.js";
+
+export const MANIFEST = "MANIFEST.json";
+
+/**
+ * Writes MANIFEST.json with the sha256 and size of every file in a checkpoint folder. It is
+ * written last: a folder without a valid manifest is incomplete and never resumed from.
+ */
+export function writeManifest(dir: string, extra: Record<string, unknown> = {}): void {
+  const files: Record<string, { sha256: string; bytes: number }> = {};
+  for (const file of listFiles(dir)) {
+    const name = relative(dir, file);
+    if (name === MANIFEST) continue;
+    files[name] = { sha256: createHash("sha256").update(readFileSync(file)).digest("hex"), bytes: statSync(file).size };
+  }
+  writeFileAtomic(join(dir, MANIFEST), `${JSON.stringify({ manifest_version: 1, ...extra, files }, null, 2)}\n`);
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? listFiles(path) : [path];
+  });
+}
