@@ -59,6 +59,11 @@ export function createLora(config: LlamaConfig, lora: RunPlan["lora"], seed: num
       modules.push({ module, a: tf.variable(tf.tensor2d(a, [lora.r, input]), true, `${module}.lora_A`), b: tf.variable(tf.zeros([out, lora.r]), true, `${module}.lora_B`) });
     }
   }
+  const known = new Set(layerModules(config).flatMap(([name]) => [name, name.split(".")[1] as string]));
+  const unknown = [...(wanted ?? [])].filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw TuneError.single({ code: "lora-unknown-targets", message: `the tfjs engine cannot put LoRA on ${unknown.join(", ")}`, hint: "It adapts the decoder's linear layers (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj); use engine: torch for lm_head or embeddings." }, ExitCode.user);
+  }
   if (modules.length === 0) {
     throw TuneError.single({ code: "lora-no-targets", message: `none of lora.target_modules (${String(lora.target_modules)}) is a linear module of this model`, hint: "Llama-family modules: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (or all-linear)." }, ExitCode.user);
   }

@@ -17,7 +17,7 @@ import { seededNormal } from "../../builtin/index.js";
 
 export type TrainEvent =
   | { type: "start"; engine: "tfjs"; backend: TfjsBackend; total_steps: number; trainable_parameters: number }
-  | { type: "step"; step: number; epoch: number; loss: number; lr: number; grad_norm: number; tokens_per_s: number; memory_mb: number }
+  | { type: "step"; step: number; epoch: number; loss: number; lr: number; grad_norm: number; tokens_per_s: number; memory_mb: number; tensors: number }
   | { type: "checkpoint"; step: number; dir: string }
   | { type: "eval"; step: number; split: SplitName; accuracy: number; examples: number }
   | { type: "end"; step: number; checkpoint: string };
@@ -93,7 +93,7 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
       const epochProgress = epoch + Math.min(1, (first + accumulation) / batches.length);
       const tokens = group.reduce((n, b) => n + b.mask.flat().reduce((a, m) => a + m, 0), 0);
       if (step % plan.training.logging_steps === 0 || step === total) {
-        const event = { type: "step" as const, step, epoch: round(epochProgress), loss: lossSum, lr, grad_norm: gradNorm, tokens_per_s: Math.round(tokens / ((performance.now() - started) / 1000)), memory_mb: Math.round(tf.memory().numBytes / 1e6) };
+        const event = { type: "step" as const, step, epoch: round(epochProgress), loss: lossSum, lr, grad_norm: gradNorm, tokens_per_s: Math.round(tokens / ((performance.now() - started) / 1000)), memory_mb: Math.round(tf.memory().numBytes / 1e6), tensors: tf.memory().numTensors };
         logHistory.push({ loss: lossSum, grad_norm: gradNorm, learning_rate: lr, epoch: event.epoch, step });
         options.emit(event);
       }
