@@ -24,19 +24,30 @@ describe("tune recipe", () => {
     expect(Object.keys(plan.data.manifests ?? {})).toEqual(["train", "eval", "test"]);
     expect(readFileSync(join(runDir, "recipe.yaml"), "utf8")).toBe(RECIPE);
     expect(readdirSync(runDir).sort()).toEqual(["checkpoint-4", "checkpoint-6", "events.jsonl", "plan.json", "recipe.yaml"]);
-    expect(readdirSync(join(runDir, "checkpoint-6")).sort()).toEqual(["MANIFEST.json", "adapter_config.json", "adapter_model.safetensors", "predictions", "trainer_state.json"]);
+    expect(readdirSync(join(runDir, "checkpoint-6")).sort()).toEqual(["MANIFEST.json", "adapter_config.json", "adapter_model.safetensors", "optimizer.safetensors", "predictions", "trainer_state.json"]);
     const events = readFileSync(join(runDir, "events.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { type: string });
     expect(events[0]?.type).toBe("start");
     expect(events.at(-1)?.type).toBe("end");
     expect(events.filter((e) => e.type === "checkpoint")).toHaveLength(3);
   });
 
-  it("refuses to overwrite a run that has checkpoints, unless --restart", async () => {
+  it("re-running a finished run resumes at its last checkpoint and trains nothing more", async () => {
     const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
     await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
     const again = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toContain(`resuming from ${join(dir, "runs/exp/checkpoint-6")} (step 6)`);
+    expect(again.stdout).not.toMatch(/^step /m);
+  });
+
+  it("refuses to resume a run whose recipe changed, listing the differences", async () => {
+    const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
+    await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
+    writeFileSync(join(dir, "exp.yaml"), `${RECIPE}lora: {r: 4}\ntraining: {lr: 0.001}\n`);
+    const again = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
     expect(again.exitCode).toBe(2);
-    expect(again.stderr).toContain("already holds checkpoints, and resuming is not part of this version of tune yet");
+    expect(again.stderr).toContain("lora.r: 16 -> 4");
+    expect(again.stderr).toContain("training.lr: 0.0002 -> 0.001");
     expect(again.stderr).toContain("--restart");
   });
 
@@ -56,7 +67,7 @@ describe("tune recipe", () => {
     const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
     const result = await tune(["recipe", "exp.yaml", "--resume", "runs/exp/checkpoint-9"], { cwd: dir });
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain("--resume  checkpoint folder not found");
+    expect(result.stderr).toMatch(/--resume {2}cannot resume from .*checkpoint-9: no MANIFEST\.json/);
   });
 
   it("an output root that cannot be written is a clear user error", async () => {

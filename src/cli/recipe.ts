@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { TrainEvent } from "../engine/tfjs/index.js";
+import { ExitCode } from "../errors/index.js";
 import { runRecipe } from "../run/index.js";
 import type { CliContext } from "./context.js";
 import { formatDataStats } from "./data-report.js";
@@ -28,8 +29,17 @@ export function registerRecipe(program: Command, context: CliContext): void {
     .action(async (file: string, flags: RecipeFlags) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
       const print = (event: TrainEvent) => (flags.json ? context.output.out(JSON.stringify(event)) : context.output.out(formatEvent(event)));
+      let stopRequested = false;
+      const onSignal = () => {
+        if (stopRequested) process.exit(ExitCode.interrupted);
+        stopRequested = true;
+        context.output.err("stopping after this step and saving a checkpoint (press Ctrl-C again to stop at once)");
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
       const result = await runRecipe(file, {
         ...flags,
+        shouldStop: () => stopRequested,
         onProgress: progress.update,
         onEvent: print,
         onPrepared: (prepared, engine, plan) => {
@@ -39,7 +49,11 @@ export function registerRecipe(program: Command, context: CliContext): void {
           context.output.out(formatDataStats(prepared));
         },
       });
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      if (result.stopped) context.exitCode = ExitCode.interrupted;
       if (flags.json) return;
+      for (const skipped of result.skipped) context.output.err(`warning: skipped ${skipped.dir}: ${skipped.why}`);
       if (result.movedAside) context.output.out(`previous run moved to ${result.movedAside}`);
       context.output.out(`adapter: ${result.checkpoint}`);
     });
@@ -55,6 +69,10 @@ function formatEvent(event: TrainEvent): string {
       return `checkpoint ${event.dir}`;
     case "eval":
       return `${event.split}: accuracy ${event.accuracy.toFixed(3)} on ${event.examples} examples`;
+    case "resume":
+      return `resuming from ${event.checkpoint} (step ${event.step})`;
+    case "stopped":
+      return `stopped at step ${event.step}; saved ${event.checkpoint}; run the same command again to resume`;
     case "end":
       return `done after ${event.step} steps`;
   }

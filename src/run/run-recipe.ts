@@ -1,5 +1,6 @@
-import { appendFileSync, existsSync, readdirSync, statSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { checkpointProblem, findCheckpoints } from "../checkpoint/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { trainTfjs, type TrainEvent } from "../engine/tfjs/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
@@ -21,6 +22,8 @@ export interface RunOptions extends PrepareOptions {
   resume?: string;
   /** Every engine event, as it happens (also appended to events.jsonl). */
   onEvent?: (event: TrainEvent) => void;
+  /** Asked after every optimizer step; true saves a checkpoint and stops (Ctrl-C, SIGTERM). */
+  shouldStop?: () => boolean;
   /** Called once the data is prepared, before training, with the engine that will train. */
   onPrepared?: (prepared: PreparedData, engine: RunResult["engine"], plan: RunPlan) => void;
 }
@@ -34,37 +37,78 @@ export interface RunResult {
   engine: { name: "tfjs"; why: string };
   /** The last checkpoint written. */
   checkpoint: string;
+  /** The checkpoint this run continued from, if it resumed. */
+  resumedFrom: string | null;
+  /** Checkpoints found damaged or incomplete, skipped (never resumed from). */
+  skipped: Array<{ dir: string; why: string }>;
+  /** True when shouldStop ended the run early; re-running resumes it. */
+  stopped: boolean;
 }
 
 /**
  * Runs a recipe: validate, resolve, prepare the data, write the run directory, train.
- * This version trains on the tfjs engine only and does not resume: a run directory that
- * already holds checkpoints is refused unless `restart` moves it aside.
+ * Re-running the same recipe resumes from the newest complete checkpoint (damaged or partial
+ * ones are skipped and reported); a changed recipe that would make resuming wrong is refused
+ * with the differences, unless `restart` moves the old run aside.
  */
 export async function runRecipe(file: string, options: RunOptions = {}): Promise<RunResult> {
   const loaded = await loadRecipe(file, { model: options.model, engine: options.engine });
-  if (options.resume !== undefined) {
-    requireFolder(options.resume, "--resume");
-    throw TuneError.single({ code: "resume-unavailable", message: "resuming from a checkpoint is not part of this version of tune yet", location: { file: "--resume" }, hint: "Run without --resume, adding --restart to move the previous run aside." }, ExitCode.environment);
-  }
   const resolved = resolvePlan(loaded, { out: options.out });
   const engine = chooseEngine(resolved);
   const prepared = await prepareData(resolved, options);
   const plan = withManifests(resolved, prepared);
   const movedAside = options.restart ? moveRunAside(plan.run_dir) : null;
-  if (hasCheckpoints(plan.run_dir)) {
-    throw TuneError.single({ code: "run-exists", message: `${plan.run_dir} already holds checkpoints, and resuming is not part of this version of tune yet`, location: { file: plan.run_dir }, hint: "Add --restart to move that run aside (it is kept, not deleted) and start over." });
+  const { valid, invalid } = findCheckpoints(plan.run_dir);
+  let resumeFrom: string | null = null;
+  if (options.resume !== undefined) {
+    const why = checkpointProblem(options.resume);
+    if (why) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot resume from ${resolve(options.resume)}: ${why}`, location: { file: "--resume" }, hint: "Pass a complete checkpoint-<step> folder of this run." });
+    resumeFrom = resolve(options.resume);
+  } else if (valid.length > 0 || invalid.length > 0) {
+    resumeFrom = valid[0]?.dir ?? null;
   }
+  if (resumeFrom) refuseChangedPlan(plan);
   writeRunDirectory(plan, loaded);
   options.onPrepared?.(prepared, engine, plan);
   const events = join(plan.run_dir, "events.jsonl");
-  const { checkpoint } = await trainTfjs(plan, prepared, {
+  const result = await trainTfjs(plan, prepared, {
+    resumeFrom: resumeFrom ?? undefined,
+    shouldStop: options.shouldStop,
     emit: (event) => {
       appendFileSync(events, `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
       options.onEvent?.(event);
     },
   });
-  return { plan, prepared, movedAside, engine, checkpoint };
+  return { plan, prepared, movedAside, engine, checkpoint: result.checkpoint, resumedFrom: resumeFrom, skipped: invalid, stopped: result.stopped };
+}
+
+/** Fields that must not change between a run and its resumption. */
+const RESUME_FIELDS = ["task", "model", "quantization", "lora", "data", "template", "training"] as const;
+
+function refuseChangedPlan(plan: RunPlan): void {
+  const file = join(plan.run_dir, "plan.json");
+  if (!existsSync(file)) return;
+  const previous = JSON.parse(readFileSync(file, "utf8")) as RunPlan;
+  // Dataset locations depend on the cache folder; their content is fixed by the rest of `data`.
+  const comparable = (p: RunPlan) => ({ ...p, data: { ...p.data, manifests: null } });
+  const differences = RESUME_FIELDS.flatMap((field) => diffPaths(comparable(previous)[field], comparable(plan)[field], field));
+  if (differences.length > 0) {
+    throw TuneError.single({
+      code: "resume-plan-changed",
+      message: `the recipe changed since ${plan.run_dir} was started, so resuming would mix two experiments: ${differences.slice(0, 8).join("; ")}${differences.length > 8 ? `; and ${differences.length - 8} more` : ""}`,
+      location: { file },
+      hint: "Undo the change to resume, or pass --restart to move the old run aside and start over.",
+    });
+  }
+}
+
+function diffPaths(before: unknown, after: unknown, path: string): string[] {
+  if (JSON.stringify(before) === JSON.stringify(after)) return [];
+  if (before && after && typeof before === "object" && typeof after === "object" && !Array.isArray(before)) {
+    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+    return [...keys].flatMap((key) => diffPaths((before as Record<string, unknown>)[key], (after as Record<string, unknown>)[key], `${path}.${key}`));
+  }
+  return [`${path}: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`];
 }
 
 function chooseEngine(plan: RunPlan): RunResult["engine"] {
@@ -74,17 +118,3 @@ function chooseEngine(plan: RunPlan): RunResult["engine"] {
   return { name: "tfjs", why: plan.engine === "tfjs" ? "the recipe asks for it" : "auto: the torch engine is not part of this version yet" };
 }
 
-function hasCheckpoints(runDir: string): boolean {
-  return existsSync(runDir) && readdirSync(runDir).some((name) => /^checkpoint-\d+$/.test(name));
-}
-
-function requireFolder(path: string, flag: string): void {
-  if (!(statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false)) {
-    throw TuneError.single({
-      code: "checkpoint-not-found",
-      message: `checkpoint folder not found: ${resolve(path)}`,
-      location: { file: flag },
-      hint: "Pass a checkpoint-<step> folder of a run, e.g. adapters/<run>/checkpoint-500.",
-    });
-  }
-}

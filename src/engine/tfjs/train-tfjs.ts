@@ -1,7 +1,7 @@
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { writePeftAdapter } from "../../adapter/index.js";
+import { openSafetensors, writePeftAdapter, writeSafetensors } from "../../adapter/index.js";
 import { writeFileAtomic, writeManifest } from "../../checkpoint/index.js";
 import { readDatasetSplit, type PreparedData, type TokenizedSplit } from "../../data/index.js";
 import { ExitCode, TuneError } from "../../errors/index.js";
@@ -20,11 +20,24 @@ export type TrainEvent =
   | { type: "step"; step: number; epoch: number; loss: number; lr: number; grad_norm: number; tokens_per_s: number; memory_mb: number; tensors: number }
   | { type: "checkpoint"; step: number; dir: string }
   | { type: "eval"; step: number; split: SplitName; accuracy: number; examples: number }
+  | { type: "resume"; step: number; checkpoint: string }
+  | { type: "stopped"; step: number; checkpoint: string }
   | { type: "end"; step: number; checkpoint: string };
 
 export interface TrainOptions {
   backend?: TfjsBackend;
   emit: (event: TrainEvent) => void;
+  /** A complete checkpoint of this run to continue from, exactly where it stopped. */
+  resumeFrom?: string;
+  /** Asked after every optimizer step; true saves a checkpoint there and returns (Ctrl-C). */
+  shouldStop?: () => boolean;
+}
+
+export interface TrainResult {
+  checkpoint: string;
+  step: number;
+  /** True when shouldStop ended the run before its last step. */
+  stopped: boolean;
 }
 
 const OPTIMIZERS = new Set(["adamw", "paged_adamw_32bit"]);
@@ -36,7 +49,7 @@ const OPTIMIZERS = new Set(["adamw", "paged_adamw_32bit"]);
  * clipping, the schedule and AdamW; a PEFT checkpoint at each checkpoint boundary; predictions
  * on the evaluation splits at the end.
  */
-export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: TrainOptions): Promise<{ checkpoint: string }> {
+export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: TrainOptions): Promise<TrainResult> {
   if (plan.task === "prompting") throw unsupported("task prompting trains nothing");
   if (plan.quantization) throw unsupported("quantized base models need the torch engine");
   if (!OPTIMIZERS.has(plan.training.optimizer)) throw unsupported(`optimizer ${plan.training.optimizer} is not available on the tfjs engine (adamw is)`);
@@ -60,12 +73,22 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
   options.emit({ type: "start", engine: "tfjs", backend, total_steps: total, trainable_parameters: variables.reduce((n, v) => n + v.size, 0) });
 
   const optimizer: AdamWState = { step: 0, m: new Map(), v: new Map() };
-  const logHistory: Array<Record<string, number>> = [];
+  let logHistory: Array<Record<string, number>> = [];
   let lastCheckpoint = "";
   let step = 0;
+  if (options.resumeFrom) {
+    step = restoreCheckpoint(options.resumeFrom, lora, score, optimizer);
+    logHistory = (JSON.parse(readFileSync(join(options.resumeFrom, "trainer_state.json"), "utf8")) as { log_history: typeof logHistory }).log_history;
+    lastCheckpoint = options.resumeFrom;
+    options.emit({ type: "resume", step, checkpoint: options.resumeFrom });
+  }
+  // Each optimizer step consumes one group of micro-batches, so a resumed run skips exactly
+  // `step` groups of the same seeded epochs: the data position needs no state of its own.
+  let consumed = 0;
   for (let epoch = 0; step < total; epoch++) {
     const batches = epochBatches(train, batchSize, plan.training.seed, epoch, plan.training.group_by_length);
     for (let first = 0; first < batches.length && step < total; first += accumulation) {
+      if (consumed++ < step) continue;
       const started = performance.now();
       const group = batches.slice(first, first + accumulation).map((indices) => padBatch(train, indices, padId));
       const units = group.reduce((n, b) => n + (b.labels ? trainedTokens(b.labels) : b.ids.length), 0);
@@ -97,9 +120,17 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
         logHistory.push({ loss: lossSum, grad_norm: gradNorm, learning_rate: lr, epoch: event.epoch, step });
         options.emit(event);
       }
-      if (step % checkpointEvery === 0 || step === total) {
-        lastCheckpoint = writeCheckpoint(plan, baseModelPath, step, round(epochProgress), total, lora, score, logHistory);
+      // Let signals, output and timers run between steps: the step itself is synchronous.
+      await new Promise((resolve) => setImmediate(resolve));
+      const stopping = step < total && options.shouldStop?.() === true;
+      if (step % checkpointEvery === 0 || step === total || stopping) {
+        lastCheckpoint = writeCheckpoint(plan, baseModelPath, step, round(epochProgress), total, lora, score, optimizer, logHistory);
         options.emit({ type: "checkpoint", step, dir: lastCheckpoint });
+      }
+      if (stopping) {
+        options.emit({ type: "stopped", step, checkpoint: lastCheckpoint });
+        dispose();
+        return { checkpoint: lastCheckpoint, step, stopped: true };
       }
     }
   }
@@ -112,10 +143,39 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
     }
   }
   options.emit({ type: "end", step, checkpoint: lastCheckpoint });
-  lora.dispose();
-  score?.dispose();
-  model.dispose();
-  return { checkpoint: lastCheckpoint };
+  dispose();
+  return { checkpoint: lastCheckpoint, step, stopped: false };
+
+  function dispose(): void {
+    lora.dispose();
+    score?.dispose();
+    model.dispose();
+    tf.dispose([...optimizer.m.values(), ...optimizer.v.values()]);
+  }
+}
+
+/** Loads adapter weights and optimizer state written by writeCheckpoint; returns the step. */
+function restoreCheckpoint(dir: string, lora: Lora, score: tf.Variable | null, optimizer: AdamWState): number {
+  const adapter = openSafetensors(join(dir, "adapter_model.safetensors"));
+  const state = openSafetensors(join(dir, "optimizer.safetensors"));
+  try {
+    const assign = (variable: tf.Variable, name: string) => variable.assign(tf.tensor(adapter.readFloat32(name).slice(), variable.shape));
+    for (const m of lora.modules) {
+      assign(m.a, `base_model.model.${m.module}.lora_A.weight`);
+      assign(m.b, `base_model.model.${m.module}.lora_B.weight`);
+    }
+    if (score) assign(score, "base_model.model.score.weight");
+    for (const name of state.tensors.keys()) {
+      const [moment, ...rest] = name.split(".");
+      const info = state.tensors.get(name);
+      (moment === "m" ? optimizer.m : optimizer.v).set(rest.join("."), tf.tensor(state.readFloat32(name).slice(), info?.shape));
+    }
+    optimizer.step = Number(state.metadata.step);
+    return Number(state.metadata.step);
+  } finally {
+    adapter.close();
+    state.close();
+  }
 }
 
 /** Sum over the micro-batch of -log p(gold class). */
@@ -161,7 +221,7 @@ function predictClasses(model: LlamaModel, lora: Lora, score: tf.Variable, split
 }
 
 /** checkpoint-<step>/: PEFT adapter, trainer_state.json, then MANIFEST.json last. */
-function writeCheckpoint(plan: RunPlan, baseModelPath: string, step: number, epoch: number, total: number, lora: Lora, score: tf.Variable | null, logHistory: Array<Record<string, number>>): string {
+function writeCheckpoint(plan: RunPlan, baseModelPath: string, step: number, epoch: number, total: number, lora: Lora, score: tf.Variable | null, optimizer: AdamWState, logHistory: Array<Record<string, number>>): string {
   const dir = join(plan.run_dir, `checkpoint-${step}`);
   rmSync(dir, { recursive: true, force: true });
   writePeftAdapter(dir, plan, {
@@ -190,6 +250,15 @@ function writeCheckpoint(plan: RunPlan, baseModelPath: string, step: number, epo
     trial_name: null,
     trial_params: null,
   };
+  // AdamW moments as safetensors (engine-specific; torch writes optimizer.pt), step in metadata.
+  writeSafetensors(
+    join(dir, "optimizer.safetensors"),
+    [...optimizer.m.keys()].flatMap((name) => (["m", "v"] as const).map((moment) => {
+      const tensor = (moment === "m" ? optimizer.m : optimizer.v).get(name) as tf.Tensor;
+      return { name: `${moment}.${name}`, dtype: "F32" as const, shape: tensor.shape, data: tensor.dataSync() as Float32Array };
+    })),
+    { format: "pt", step: String(optimizer.step) },
+  );
   writeFileAtomic(join(dir, "trainer_state.json"), `${JSON.stringify(state, null, 2)}\n`);
   writeManifest(dir, { engine: "tfjs", tune_version: TUNE_VERSION, step });
   pruneCheckpoints(plan, dir);
