@@ -64,7 +64,7 @@ describe("exact resume on the tfjs engine", () => {
     await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
     const adapter = join(dir, "runs/exp/checkpoint-6/adapter_model.safetensors");
     const damaged = readFileSync(adapter);
-    damaged[damaged.length - 1] ^= 0xff;
+    damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 0xff, damaged.length - 1);
     writeFileSync(adapter, damaged);
     const again = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
     expect(again.exitCode).toBe(0);
