@@ -12,7 +12,8 @@ describe("tune doctor", () => {
     expect(report.python.interpreter).toEqual({ command: "python3", source: "TUNE_PYTHON" });
     expect(report.python.python).toMatch(/^3\.\d+\.\d+$/);
     expect(Object.keys(report.python.packages)).toEqual(expect.arrayContaining(["torch", "transformers", "peft"]));
-    expect(report.engines.tfjs.available).toBe(false);
+    expect(report.engines.tfjs).toEqual({ available: true, detail: "Llama-family models, LoRA; WebAssembly (SIMD) backend" });
+    expect(report.engines.torch.available).toBe(false);
   });
 
   it("names a broken interpreter instead of failing", async () => {

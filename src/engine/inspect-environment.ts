@@ -21,8 +21,8 @@ const MINIMUM_NODE = [20, 9] as const;
 
 /**
  * What `tune doctor` reports: Node, TensorFlow.js backends, the Python environment of the torch
- * engine, GPUs, and which engines can run here. Neither engine ships in this version yet, so
- * both say so and name what they will need.
+ * engine, GPUs, and which engines can run here. The torch engine is not part of this version
+ * yet; the tfjs engine is, and runs on whichever TensorFlow.js backend is installed.
  */
 export async function inspectEnvironment(): Promise<EnvironmentReport> {
   const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
@@ -37,7 +37,7 @@ export async function inspectEnvironment(): Promise<EnvironmentReport> {
     python,
     gpus,
     engines: {
-      tfjs: { available: false, detail: "not part of this version of tune yet" },
+      tfjs: { available: true, detail: tfjsDetail(probeTfjs()) },
       torch: {
         available: false,
         detail:
@@ -49,4 +49,11 @@ export async function inspectEnvironment(): Promise<EnvironmentReport> {
       },
     },
   };
+}
+
+function tfjsDetail(packages: TfjsPackage[]): string {
+  const native = packages.find((p) => p.name.startsWith("@tensorflow/tfjs-node") && p.version !== null);
+  if (native) return `Llama-family models, LoRA; native TensorFlow backend (${native.name})`;
+  const wasm = packages.some((p) => p.name === "@tensorflow/tfjs-backend-wasm" && p.version !== null);
+  return `Llama-family models, LoRA; ${wasm ? "WebAssembly (SIMD) backend" : "plain JavaScript cpu backend"}`;
 }
