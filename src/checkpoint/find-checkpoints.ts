@@ -8,15 +8,19 @@ export interface CheckpointProblem {
   why: string;
 }
 
+/** Steps of the `checkpoint-<step>` folders in a run directory, newest first. */
+export function checkpointSteps(runDir: string): number[] {
+  if (!existsSync(runDir)) return [];
+  return readdirSync(runDir)
+    .map((name) => /^checkpoint-(\d+)$/.exec(name)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .map(Number)
+    .sort((a, b) => b - a);
+}
+
 /** Checkpoint folders of a run, newest first, split into complete ones and the rest (with why). */
 export function findCheckpoints(runDir: string): { valid: Array<{ dir: string; step: number }>; invalid: CheckpointProblem[] } {
-  const steps = existsSync(runDir)
-    ? readdirSync(runDir)
-        .map((name) => /^checkpoint-(\d+)$/.exec(name)?.[1])
-        .filter((s): s is string => s !== undefined)
-        .map(Number)
-        .sort((a, b) => b - a)
-    : [];
+  const steps = checkpointSteps(runDir);
   const valid: Array<{ dir: string; step: number }> = [];
   const invalid: CheckpointProblem[] = [];
   for (const step of steps) {

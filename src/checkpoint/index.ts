@@ -1,3 +1,4 @@
 export { writeFileAtomic, type ChunkWriter } from "./atomic-write.js";
-export { checkpointProblem, findCheckpoints, type CheckpointProblem } from "./find-checkpoints.js";
+export { checkpointProblem, checkpointSteps, findCheckpoints, type CheckpointProblem } from "./find-checkpoints.js";
+export { publishFolder, temporaryFolderFor } from "./publish-folder.js";
 export { MANIFEST, writeManifest } from "./manifest.js";

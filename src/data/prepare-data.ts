@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { writeFileAtomic } from "../checkpoint/index.js";
+import { publishFolder, temporaryFolderFor, writeFileAtomic } from "../checkpoint/index.js";
 import { TuneError } from "../errors/index.js";
 import type { RunPlan, SplitName } from "../recipe/index.js";
 import { dataError } from "./data-error.js";
@@ -74,9 +74,7 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
 
   progress("read", 0, files.length);
   const { splits, droppedEmpty } = await loadExamples(plan);
-  const temporary = `${dir}.tmp-${process.pid}`;
-  rmSync(temporary, { recursive: true, force: true });
-  mkdirSync(temporary, { recursive: true });
+  const temporary = temporaryFolderFor(dir);
   const context: RenderContext = {
     plan,
     fewShot: fewShotBlock(plan, splits.train ?? []),
@@ -111,13 +109,7 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
   }
   const index: CacheIndex = { key, splits: written, dropped_empty: droppedEmpty };
   writeFileAtomic(join(temporary, "index.json"), `${JSON.stringify(index, null, 2)}\n`);
-  try {
-    renameSync(temporary, dir);
-  } catch (error) {
-    // Another process finished the same entry first; its content is identical by construction.
-    rmSync(temporary, { recursive: true, force: true });
-    if (!existsSync(indexFile)) throw error;
-  }
+  publishFolder(temporary, dir, "index.json");
   return { ...fromCache(dir, index, tokenizer.dir), cached: false, warnings };
 }
 

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { checkpointSteps } from "../checkpoint/index.js";
 import type { RunPlan } from "../recipe/index.js";
 
 export interface RunSummary {
@@ -23,11 +24,7 @@ export function listRuns(out = "adapters"): RunSummary[] {
     const planFile = join(dir, "plan.json");
     const stat = statSync(planFile, { throwIfNoEntry: false });
     if (!stat) continue;
-    const checkpoints = readdirSync(dir)
-      .map((name) => /^checkpoint-(\d+)$/.exec(name)?.[1])
-      .filter((step): step is string => step !== undefined)
-      .map(Number)
-      .sort((a, b) => a - b);
+    const checkpoints = checkpointSteps(dir).reverse();
     let task: string | null = null;
     let status: RunSummary["status"] = checkpoints.length > 0 ? "started" : "planned";
     try {

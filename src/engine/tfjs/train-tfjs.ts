@@ -1,8 +1,8 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { openSafetensors, writePeftAdapter, writeSafetensors } from "../../adapter/index.js";
-import { writeFileAtomic, writeManifest } from "../../checkpoint/index.js";
+import { checkpointSteps, writeFileAtomic, writeManifest } from "../../checkpoint/index.js";
 import { readDatasetSplit, type PreparedData, type TokenizedSplit } from "../../data/index.js";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import type { RunPlan, SplitName } from "../../recipe/index.js";
@@ -267,12 +267,7 @@ function writeCheckpoint(plan: RunPlan, baseModelPath: string, step: number, epo
 
 /** Keeps the newest `checkpoints.keep` checkpoint folders. */
 function pruneCheckpoints(plan: RunPlan, newest: string): void {
-  const steps = readdirSync(plan.run_dir)
-    .map((name) => /^checkpoint-(\d+)$/.exec(name)?.[1])
-    .filter((s): s is string => s !== undefined)
-    .map(Number)
-    .sort((a, b) => b - a);
-  for (const old of steps.slice(plan.checkpoints.keep)) {
+  for (const old of checkpointSteps(plan.run_dir).slice(plan.checkpoints.keep)) {
     const dir = join(plan.run_dir, `checkpoint-${old}`);
     if (dir !== newest) rmSync(dir, { recursive: true, force: true });
   }
