@@ -114,5 +114,6 @@ describe("tfjs training", () => {
     const prepared = await prepareData(plan, { cacheRoot: tempDir() });
     await expect(trainTfjs(plan, prepared, { backend: "cpu", emit: () => {} })).rejects.toThrow(/cannot put LoRA on lm_head/);
     await expect(trainTfjs({ ...plan, lora: { ...plan.lora, bias: "lora_only" } }, prepared, { backend: "cpu", emit: () => {} })).rejects.toThrow(/supports LoRA with bias: none/);
+    await expect(trainTfjs({ ...plan, lora: { ...plan.lora, modules_to_save: ["embed_tokens"] } }, prepared, { backend: "cpu", emit: () => {} })).rejects.toThrow(/modules_to_save embed_tokens/);
   });
 });

@@ -10,6 +10,7 @@ import { TUNE_VERSION } from "../../version.js";
 import { adamwStep, clipByGlobalNorm, type AdamWState } from "./adamw.js";
 import { selectBackend, type TfjsBackend } from "./backend.js";
 import { epochBatches, padBatch } from "./batches.js";
+import { readLlamaConfig } from "./llama-config.js";
 import { loadLlamaModel, type LlamaModel } from "./llama-model.js";
 import { createLora, type Lora } from "./lora.js";
 import { learningRate } from "./schedule.js";
@@ -53,9 +54,12 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
   if (plan.task === "prompting") throw unsupported("task prompting trains nothing");
   if (plan.quantization) throw unsupported("quantized base models need the torch engine");
   if (!OPTIMIZERS.has(plan.training.optimizer)) throw unsupported(`optimizer ${plan.training.optimizer} is not available on the tfjs engine (adamw is)`);
+  const extraModules = plan.lora.modules_to_save.filter((name) => name !== "score" && name !== "classifier");
+  if (extraModules.length > 0) throw unsupported(`lora.modules_to_save ${extraModules.join(", ")} (only the classification head is trained in full)`);
   const backend = await selectBackend(options.backend);
+  // LoRA first: it refuses unsupported settings before any weight is loaded.
+  const lora = createLora(readLlamaConfig(prepared.tokenizerDir), plan.lora, plan.training.seed);
   const model = loadLlamaModel(prepared.tokenizerDir);
-  const lora = createLora(model.config, plan.lora, plan.training.seed);
   const labels = plan.data.labels ?? [];
   const classify = plan.task === "sequence-classification";
   const score = classify ? tf.variable(tf.tensor2d(seededNormal(labels.length * model.config.hiddenSize, 0.02, plan.training.seed + 1), [labels.length, model.config.hiddenSize]), true, "score.weight") : null;
