@@ -46,7 +46,7 @@ def test_classification_ids_match_the_reference_tokenizer(tmp_path: Path) -> Non
         for i, example_id in enumerate(split.example_ids):
             assert split.ids(i).tolist() == tokenizer.encode(texts[example_id]).ids
             seen += 1
-    assert seen == 60
+    assert seen == 360
 
 
 def test_chat_labels_mask_everything_but_assistant_turns(tmp_path: Path) -> None:

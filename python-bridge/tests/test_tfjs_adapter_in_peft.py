@@ -38,7 +38,7 @@ def test_quickstart_adapter_reproduces_tfjs_probabilities(tmp_path: Path) -> Non
     plan = json.loads((tmp_path / "runs" / "quickstart" / "plan.json").read_text())
     split = read_split(Path(plan["data"]["manifests"]["eval"]).parent)
     predictions = {row["id"]: row for row in map(json.loads, (checkpoint / "predictions" / "eval.jsonl").read_text().splitlines())}
-    assert len(predictions) == len(split) == 12
+    assert len(predictions) == len(split) == 72
     with torch.no_grad():
         for i, example_id in enumerate(split.example_ids):
             ids = torch.from_numpy(split.ids(i).astype("int64")).unsqueeze(0)
