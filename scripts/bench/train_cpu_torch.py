@@ -48,7 +48,9 @@ def main() -> None:
 def make_model(directory: Path, seed: int) -> dict:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers.utils import logging
 
+    logging.disable_progress_bar()  # stderr is the benchmark's progress log
     config_file = directory / "config.json"
     # save_pretrained rewrites config.json in transformers 5's own layout (rope_parameters
     # instead of rope_theta); keep the tune-style file the .mjs wrote so the folder looks like
@@ -73,6 +75,7 @@ def train_steps(model_dir: str, split_dir: str, job: dict, bridge: str) -> dict:
     from transformers import AutoModelForSequenceClassification
 
     transformers.logging.set_verbosity_error()  # "score.weight newly initialized" is expected
+    sys.dont_write_bytecode = True  # no __pycache__ left in the project's python-bridge folder
     sys.path.insert(0, bridge)
     from tune_bridge.dataset import read_split
 
