@@ -49,7 +49,7 @@ describe("tfjs Llama forward pass", () => {
       const model = loadLlamaModel(dir);
       const before = tf.memory().numTensors;
       const [lm, cls] = tf.tidy(() => {
-        const hidden = model.hidden(tf.tensor2d(IDS, undefined, "int32"), tf.tensor2d(MASK));
+        const hidden = model.hidden(model.embed(tf.tensor2d(IDS, undefined, "int32")), tf.tensor2d(MASK));
         return [tf.slice(model.lmLogits(hidden), [0, 0, 0], [-1, -1, 256]), model.classLogits(hidden, IDS, tf.tensor2d(SCORE, [3, 64]))];
       });
       const lmValues = lm.arraySync() as number[][][];

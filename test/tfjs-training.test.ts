@@ -70,7 +70,7 @@ describe("tfjs training", () => {
     const padded = ids.map((r) => [...r, ...new Array<number>(width - r.length).fill(0)]);
     const mask = ids.map((r) => [...r.map(() => 1), ...new Array<number>(width - r.length).fill(0)]);
     const loss = () =>
-      tf.tidy(() => tf.sum(tf.square(model.hidden(tf.tensor2d(padded, undefined, "int32"), tf.tensor2d(mask), lora.adapter(null)))) as tf.Scalar);
+      tf.tidy(() => tf.sum(tf.square(model.hidden(model.embed(tf.tensor2d(padded, undefined, "int32")), tf.tensor2d(mask), lora.adapter(null)))) as tf.Scalar);
     const { grads } = tf.variableGrads(loss, lora.variables());
     const epsilon = 1e-2;
     for (const variable of [lora.modules[0]?.a, lora.modules[3]?.b, lora.modules.at(-1)?.a]) {

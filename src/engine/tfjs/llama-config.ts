@@ -26,8 +26,11 @@ export function readLlamaConfig(dir: string): LlamaConfig {
   if (!LLAMA_FAMILY.has(String(raw.model_type))) {
     throw TuneError.single({ code: "model-unsupported", message: `model_type ${String(raw.model_type)} is not a Llama-family model`, location: { file }, hint: "The tfjs engine runs Llama, Qwen2 and Mistral models; use engine: torch for others." });
   }
-  if (raw.rope_scaling) {
-    throw TuneError.single({ code: "model-unsupported", message: "rope_scaling is not supported by the tfjs engine yet", location: { file }, hint: "Use engine: torch for this model." });
+  // transformers 5 writes rope settings as rope_parameters; older versions as rope_theta/rope_scaling.
+  const rope = (raw.rope_parameters ?? {}) as { rope_theta?: number; rope_type?: string };
+  const ropeType = rope.rope_type ?? (raw.rope_scaling as { rope_type?: string; type?: string } | null | undefined)?.rope_type ?? (raw.rope_scaling ? "scaled" : "default");
+  if (ropeType !== "default") {
+    throw TuneError.single({ code: "model-unsupported", message: `rope type "${ropeType}" is not supported by the tfjs engine yet`, location: { file }, hint: "Use engine: torch for this model." });
   }
   const hiddenSize = Number(raw.hidden_size);
   const heads = Number(raw.num_attention_heads);
@@ -40,7 +43,7 @@ export function readLlamaConfig(dir: string): LlamaConfig {
     kvHeads: Number(raw.num_key_value_heads ?? heads),
     headDim: Number(raw.head_dim ?? hiddenSize / heads),
     rmsNormEps: Number(raw.rms_norm_eps ?? 1e-6),
-    ropeTheta: Number(raw.rope_theta ?? 10000),
+    ropeTheta: Number(raw.rope_theta ?? rope.rope_theta ?? 10000),
     tieWordEmbeddings: raw.tie_word_embeddings !== false,
     attentionBias: raw.attention_bias === true || raw.model_type === "qwen2",
     padTokenId: typeof raw.pad_token_id === "number" ? raw.pad_token_id : null,

@@ -12,10 +12,15 @@ export interface LlamaModel {
   config: LlamaConfig;
   weights: Weights;
   /**
-   * Final hidden states [batch, time, hidden] for right-padded ids; `mask` is 1 for real tokens.
-   * `adapt` adds a trainable update to a linear module's output (LoRA).
+   * Token embeddings [batch, time, hidden]. Kept apart from `hidden` so training looks them up
+   * outside the gradient tape, which would otherwise keep a copy of the whole table every step.
    */
-  hidden(ids: tf.Tensor2D, mask: tf.Tensor2D, adapt?: LinearAdapter): tf.Tensor3D;
+  embed(ids: tf.Tensor2D): tf.Tensor3D;
+  /**
+   * Final hidden states [batch, time, hidden] from embeddings of right-padded ids; `mask` is 1
+   * for real tokens. `adapt` adds a trainable update to a linear module's output (LoRA).
+   */
+  hidden(embeddings: tf.Tensor3D, mask: tf.Tensor2D, adapt?: LinearAdapter): tf.Tensor3D;
   /** Next-token logits [batch, time, vocab] (tied or separate LM head). */
   lmLogits(hidden: tf.Tensor3D): tf.Tensor3D;
   /**
@@ -50,9 +55,23 @@ export function loadLlamaModel(dir: string): LlamaModel {
     if (!tensor) throw new Error(`the model has no weight ${name}`);
     return tensor;
   };
+  const frozen = new Map<string, (x: tf.Tensor2D) => tf.Tensor2D>();
+  const transposed: tf.Tensor[] = [];
+  const frozenProduct = (name: string) => {
+    let product = frozen.get(name);
+    if (!product) {
+      product = frozenMatMul(w(name) as tf.Tensor2D);
+      frozen.set(name, product);
+    }
+    return product;
+  };
+  // Transpose every matrix the forward pass multiplies by once, at load, not during a step.
+  for (const name of weights.keys()) {
+    if (name.endsWith("_proj.weight") || name === "lm_head.weight" || (name === "model.embed_tokens.weight" && config.tieWordEmbeddings)) frozenProduct(name);
+  }
   let adapter: LinearAdapter | undefined;
   const linear = (x: tf.Tensor2D, name: string): tf.Tensor2D => {
-    let out = tf.matMul(x, w(`${name}.weight`) as tf.Tensor2D, false, true) as tf.Tensor2D;
+    let out = frozenProduct(`${name}.weight`)(x);
     if (weights.has(`${name}.bias`)) out = tf.add(out, w(`${name}.bias`)) as tf.Tensor2D;
     const update = adapter?.(name, x);
     return update ? (tf.add(out, update) as tf.Tensor2D) : out;
@@ -63,13 +82,17 @@ export function loadLlamaModel(dir: string): LlamaModel {
   return {
     config,
     weights,
-    hidden(ids, mask, adapt) {
-      adapter = adapt;
+    embed(ids) {
       const [batch, time] = ids.shape;
+      return tf.reshape(tf.gather(w("model.embed_tokens.weight"), tf.reshape(ids, [-1])), [batch, time, config.hiddenSize]);
+    },
+    hidden(embeddings, mask, adapt) {
+      adapter = adapt;
+      const [batch, time] = embeddings.shape;
       const { heads, kvHeads, headDim, hiddenSize } = config;
       const [cos, sin] = rotary(time, headDim, config.ropeTheta);
       const additiveMask = attentionMask(mask, time);
-      let x = tf.reshape(tf.gather(w("model.embed_tokens.weight"), tf.reshape(ids, [-1])), [batch * time, hiddenSize]) as tf.Tensor2D;
+      let x = tf.reshape(embeddings, [batch * time, hiddenSize]) as tf.Tensor2D;
       for (let layer = 0; layer < config.layers; layer++) {
         const p = `model.layers.${layer}`;
         const normed = rmsNorm(x, `${p}.input_layernorm`) as tf.Tensor2D;
@@ -90,8 +113,8 @@ export function loadLlamaModel(dir: string): LlamaModel {
     },
     lmLogits(hidden) {
       const [batch, time, size] = hidden.shape;
-      const head = config.tieWordEmbeddings || !weights.has("lm_head.weight") ? w("model.embed_tokens.weight") : w("lm_head.weight");
-      return tf.reshape(tf.matMul(tf.reshape(hidden, [batch * time, size]) as tf.Tensor2D, head as tf.Tensor2D, false, true), [batch, time, config.vocabSize]);
+      const head = config.tieWordEmbeddings || !weights.has("lm_head.weight") ? "model.embed_tokens.weight" : "lm_head.weight";
+      return tf.reshape(frozenProduct(head)(tf.reshape(hidden, [batch * time, size]) as tf.Tensor2D), [batch, time, config.vocabSize]);
     },
     classLogits(hidden, ids, score) {
       const [batch, time] = hidden.shape;
@@ -101,8 +124,25 @@ export function loadLlamaModel(dir: string): LlamaModel {
       const pooled = tf.sum(tf.mul(hidden, tf.tensor3d(pick, [batch, time, 1])), 1) as tf.Tensor2D;
       return tf.matMul(pooled, score, false, true);
     },
-    dispose: () => weights.forEach((t) => t.dispose()),
+    dispose: () => {
+      weights.forEach((t) => t.dispose());
+      transposed.forEach((t) => t.dispose());
+    },
   };
+
+  /**
+   * x · Wᵀ for a frozen W [out, in]. tfjs-wasm multiplies a transposed operand several times
+   * slower, so Wᵀ is materialised once and the backward pass multiplies by W itself; a custom
+   * gradient also keeps the tape from saving a copy of W each step. W gets no gradient.
+   */
+  function frozenMatMul(weight: tf.Tensor2D): (x: tf.Tensor2D) => tf.Tensor2D {
+    const weightT = tf.keep(tf.transpose(weight));
+    transposed.push(weightT);
+    return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+      value: tf.matMul(args[0] as tf.Tensor2D, weightT),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => [tf.matMul(dy as tf.Tensor2D, weight)],
+    })) as unknown as (x: tf.Tensor2D) => tf.Tensor2D;
+  }
 }
 
 /** cos and sin tables [time, headDim] of Llama's rotary embedding (halves concatenated). */

@@ -99,13 +99,14 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
       const grads: Record<string, tf.Tensor> = {};
       let lossSum = 0;
       group.forEach((batch, micro) => {
+        const embeddings = tf.tidy(() => model.embed(tf.tensor2d(batch.ids, undefined, "int32")));
         const { value, grads: microGrads } = tf.variableGrads(() => {
-          const hidden = model.hidden(tf.tensor2d(batch.ids, undefined, "int32"), tf.tensor2d(batch.mask), lora.adapter(plan.training.seed * 7919 + step * 131 + micro * 17));
+          const hidden = model.hidden(embeddings, tf.tensor2d(batch.mask), lora.adapter(plan.training.seed * 7919 + step * 131 + micro * 17));
           const sum = score ? classSum(model, hidden, batch.ids, score, batch.classIds, labels.length) : tokenSum(model, hidden, batch.labels ?? []);
           return tf.div(sum, units) as tf.Scalar;
         }, variables);
         lossSum += value.dataSync()[0] as number;
-        value.dispose();
+        tf.dispose([value, embeddings]);
         for (const [name, grad] of Object.entries(microGrads)) {
           const previous = grads[name];
           grads[name] = previous ? tf.add(previous, grad) : grad;
@@ -211,7 +212,7 @@ function predictClasses(model: LlamaModel, lora: Lora, score: tf.Variable, split
   for (let start = 0; start < split.manifest.count; start += plan.training.eval_batch_size) {
     const indices = Array.from({ length: Math.min(plan.training.eval_batch_size, split.manifest.count - start) }, (_, i) => start + i);
     const batch = padBatch(split, indices, padId);
-    const probabilities = tf.tidy(() => tf.softmax(model.classLogits(model.hidden(tf.tensor2d(batch.ids, undefined, "int32"), tf.tensor2d(batch.mask), lora.adapter(null)), batch.ids, score as tf.Tensor2D)).arraySync() as number[][]);
+    const probabilities = tf.tidy(() => tf.softmax(model.classLogits(model.hidden(model.embed(tf.tensor2d(batch.ids, undefined, "int32")), tf.tensor2d(batch.mask), lora.adapter(null)), batch.ids, score as tf.Tensor2D)).arraySync() as number[][]);
     probabilities.forEach((probs, row) => {
       const predicted = probs.indexOf(Math.max(...probs));
       const gold = batch.classIds[row] as number;
