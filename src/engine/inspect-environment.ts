@@ -28,16 +28,17 @@ export async function inspectEnvironment(): Promise<EnvironmentReport> {
   const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
   const [python, gpus] = await Promise.all([probePython(findPython()), probeGpus()]);
   const missingTorch = ["torch", "transformers", "peft"].filter((p) => !python.packages[p]);
+  const tfjs = probeTfjs();
   return {
     node: {
       version: process.versions.node,
       supported: major > MINIMUM_NODE[0] || (major === MINIMUM_NODE[0] && minor >= MINIMUM_NODE[1]),
     },
-    tfjs: probeTfjs(),
+    tfjs,
     python,
     gpus,
     engines: {
-      tfjs: { available: true, detail: tfjsDetail(probeTfjs()) },
+      tfjs: { available: true, detail: tfjsDetail(tfjs) },
       torch: {
         available: false,
         detail:
