@@ -4,7 +4,7 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { writeSafetensors } from "../src/adapter/index.js";
 import { tinyLlamaDir } from "../src/builtin/index.js";
-import { lastNonPad, loadLlamaModel, selectBackend } from "../src/engine/tfjs/index.js";
+import { lastNonPad, loadModel, selectBackend } from "../src/engine/tfjs/index.js";
 import { tempDir } from "./support/temp-dir.js";
 
 const IDS = [
@@ -46,11 +46,11 @@ describe("tfjs Llama forward pass", () => {
     const expected = await reference(dir, scoreFile);
     for (const backend of ["cpu", "wasm"] as const) {
       expect(await selectBackend(backend)).toBe(backend);
-      const model = loadLlamaModel(dir);
+      const model = loadModel(dir);
       const before = tf.memory().numTensors;
       const [lm, cls] = tf.tidy(() => {
         const hidden = model.hidden(model.embed(tf.tensor2d(IDS, undefined, "int32")), tf.tensor2d(MASK));
-        return [tf.slice(model.lmLogits(hidden), [0, 0, 0], [-1, -1, 256]), model.classLogits(hidden, IDS, tf.tensor2d(SCORE, [3, 64]))];
+        return [tf.slice(model.lmLogits?.(hidden) as tf.Tensor3D, [0, 0, 0], [-1, -1, 256]), model.classLogits(hidden, IDS, new Map([["score.weight", tf.tensor2d(SCORE, [3, 64])]]))];
       });
       const lmValues = lm.arraySync() as number[][][];
       IDS.forEach((row, b) =>

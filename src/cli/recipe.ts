@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import type { TrainEvent } from "../engine/tfjs/index.js";
 import { ExitCode } from "../errors/index.js";
-import { runRecipe } from "../run/index.js";
+import type { Metric } from "../recipe/index.js";
+import { runRecipe, type EvalEvent, type RunEvent } from "../run/index.js";
 import type { CliContext } from "./context.js";
 import { formatDataStats } from "./data-report.js";
 import { progressBar } from "./progress.js";
@@ -28,7 +28,8 @@ export function registerRecipe(program: Command, context: CliContext): void {
     .option("--json", "stream events as JSON lines instead of progress output")
     .action(async (file: string, flags: RecipeFlags) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
-      const print = (event: TrainEvent) => (flags.json ? context.output.out(JSON.stringify(event)) : context.output.out(formatEvent(event)));
+      let shown: readonly Metric[] = [];
+      const print = (event: RunEvent) => (flags.json ? context.output.out(JSON.stringify(event)) : context.output.out(formatEvent(event, shown)));
       let stopRequested = false;
       const onSignal = () => {
         if (stopRequested) process.exit(ExitCode.interrupted);
@@ -44,6 +45,7 @@ export function registerRecipe(program: Command, context: CliContext): void {
         onEvent: print,
         onPrepared: (prepared, engine, plan) => {
           progress.stop();
+          shown = plan.eval.metrics;
           if (flags.json) return;
           context.output.out(`engine: ${engine.name} (${engine.why}); run directory ${plan.run_dir}`);
           context.output.out(formatDataStats(prepared));
@@ -59,7 +61,15 @@ export function registerRecipe(program: Command, context: CliContext): void {
     });
 }
 
-function formatEvent(event: TrainEvent): string {
+/** The recipe's metrics (loss too when known), four decimals. */
+function formatMetrics(metrics: EvalEvent["metrics"], shown: readonly Metric[]): string {
+  return [...new Set([...shown, "loss" as const])]
+    .filter((name) => metrics[name] !== undefined)
+    .map((name) => `${name} ${(metrics[name] as number).toFixed(4)}`)
+    .join("  ");
+}
+
+function formatEvent(event: RunEvent, shown: readonly Metric[]): string {
   switch (event.type) {
     case "start":
       return `training on tfjs (${event.backend} backend): ${event.total_steps} steps, ${event.trainable_parameters} trainable parameters`;
@@ -67,8 +77,10 @@ function formatEvent(event: TrainEvent): string {
       return `step ${event.step}  epoch ${event.epoch.toFixed(2)}  loss ${event.loss.toFixed(4)}  lr ${event.lr.toExponential(2)}  grad ${event.grad_norm.toFixed(3)}  ${event.tokens_per_s} tok/s`;
     case "checkpoint":
       return `checkpoint ${event.dir}`;
+    case "predictions":
+      return `predictions for ${event.split} written to ${event.file}`;
     case "eval":
-      return `${event.split}: accuracy ${event.accuracy.toFixed(3)} on ${event.examples} examples`;
+      return `${event.split} at step ${event.step}: ${formatMetrics(event.metrics, shown)} (${event.examples} examples${event.unparsed > 0 ? `, ${event.unparsed} answers matched no label` : ""})`;
     case "resume":
       return `resuming from ${event.checkpoint} (step ${event.step})`;
     case "stopped":

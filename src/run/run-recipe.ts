@@ -4,10 +4,25 @@ import { checkpointProblem, findCheckpoints } from "../checkpoint/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { trainTfjs, type TrainEvent } from "../engine/tfjs/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
-import { loadRecipe, resolvePlan, type RunPlan } from "../recipe/index.js";
+import { loadRecipe, resolvePlan, type Metric, type RunPlan, type SplitName } from "../recipe/index.js";
 import { withManifests } from "./check-recipe.js";
 import { moveRunAside } from "./move-run-aside.js";
 import { writeRunDirectory } from "./write-run-directory.js";
+import { evaluateCheckpointSplit } from "./evaluate-checkpoint-split.js";
+
+/** A checkpoint's split judged by the evaluator. */
+export interface EvalEvent {
+  type: "eval";
+  step: number;
+  split: SplitName;
+  examples: number;
+  metrics: Partial<Record<Metric, number>>;
+  /** Generated answers that matched no label. */
+  unparsed: number;
+}
+
+/** What a run reports as it goes: the engine's events and the evaluator's. */
+export type RunEvent = TrainEvent | EvalEvent;
 
 export interface RunOptions extends PrepareOptions {
   /** Output root (default `adapters`). */
@@ -21,7 +36,7 @@ export interface RunOptions extends PrepareOptions {
   /** Resume from this checkpoint folder instead of the latest one. */
   resume?: string;
   /** Every engine event, as it happens (also appended to events.jsonl). */
-  onEvent?: (event: TrainEvent) => void;
+  onEvent?: (event: RunEvent) => void;
   /** Asked after every optimizer step; true saves a checkpoint and stops (Ctrl-C, SIGTERM). */
   shouldStop?: () => boolean;
   /** Called once the data is prepared, before training, with the engine that will train. */
@@ -71,12 +86,19 @@ export async function runRecipe(file: string, options: RunOptions = {}): Promise
   writeRunDirectory(plan, loaded);
   options.onPrepared?.(prepared, engine, plan);
   const events = join(plan.run_dir, "events.jsonl");
+  const emit = (event: RunEvent) => {
+    appendFileSync(events, `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+    options.onEvent?.(event);
+  };
   const result = await trainTfjs(plan, prepared, {
     resumeFrom: resumeFrom ?? undefined,
     shouldStop: options.shouldStop,
     emit: (event) => {
-      appendFileSync(events, `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
-      options.onEvent?.(event);
+      emit(event);
+      if (event.type === "predictions") {
+        const { split, examples, metrics, unparsed } = evaluateCheckpointSplit(plan, event.checkpoint, event.split, event.file);
+        emit({ type: "eval", step: event.step, split, examples, metrics, unparsed });
+      }
     },
   });
   return { plan, prepared, movedAside, engine, checkpoint: result.checkpoint, resumedFrom: resumeFrom, skipped: invalid, stopped: result.stopped };

@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import type { RunPlan } from "../../recipe/index.js";
-import { tinyLlamaDir } from "../../builtin/index.js";
+import { builtinModelDir } from "../../builtin/index.js";
 
 /**
  * The folder holding the model's tokenizer.json: a local model folder, the Hugging Face cache
@@ -32,12 +32,13 @@ export function locateTokenizer(plan: RunPlan, cacheRoot: string): string {
 }
 
 function builtinTokenizerDir(name: string, cacheRoot: string): string {
-  if (name === "tiny-llama") return tinyLlamaDir(cacheRoot);
+  const dir = builtinModelDir(name, cacheRoot);
+  if (dir) return dir;
   throw TuneError.single(
     {
       code: "builtin-not-available",
       message: `the built-in model builtin:${name} is not part of this version of tune yet`,
-      hint: "Use builtin:tiny-llama, or a local model folder.",
+      hint: "Use builtin:tiny-llama or builtin:tiny-bert, or a local model folder.",
     },
     ExitCode.environment,
   );

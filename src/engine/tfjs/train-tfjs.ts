@@ -3,16 +3,18 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { openSafetensors, writePeftAdapter, writeSafetensors } from "../../adapter/index.js";
 import { checkpointSteps, writeFileAtomic, writeManifest } from "../../checkpoint/index.js";
-import { readDatasetSplit, type PreparedData, type TokenizedSplit } from "../../data/index.js";
+import { loadTokenizer, readDatasetSplit, type PreparedData } from "../../data/index.js";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import type { RunPlan, SplitName } from "../../recipe/index.js";
 import { TUNE_VERSION } from "../../version.js";
 import { adamwStep, clipByGlobalNorm, type AdamWState } from "./adamw.js";
 import { selectBackend, type TfjsBackend } from "./backend.js";
 import { epochBatches, padBatch } from "./batches.js";
-import { readLlamaConfig } from "./llama-config.js";
-import { loadLlamaModel, type LlamaModel } from "./llama-model.js";
+import { loadModel } from "./load-model.js";
+import { classLossSum, tokenLossSums, trainedTokens } from "./losses.js";
+import { linearModules, readModelConfig } from "./model-config.js";
 import { createLora, type Lora } from "./lora.js";
+import { predictSplit } from "./predict-tfjs.js";
 import { learningRate } from "./schedule.js";
 import { seededNormal } from "../../builtin/index.js";
 
@@ -20,7 +22,7 @@ export type TrainEvent =
   | { type: "start"; engine: "tfjs"; backend: TfjsBackend; total_steps: number; trainable_parameters: number }
   | { type: "step"; step: number; epoch: number; loss: number; lr: number; grad_norm: number; tokens_per_s: number; memory_mb: number; tensors: number }
   | { type: "checkpoint"; step: number; dir: string }
-  | { type: "eval"; step: number; split: SplitName; accuracy: number; examples: number }
+  | { type: "predictions"; step: number; checkpoint: string; split: SplitName; file: string; examples: number; loss: number }
   | { type: "resume"; step: number; checkpoint: string }
   | { type: "stopped"; step: number; checkpoint: string }
   | { type: "end"; step: number; checkpoint: string };
@@ -57,16 +59,27 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
   const extraModules = plan.lora.modules_to_save.filter((name) => name !== "score" && name !== "classifier");
   if (extraModules.length > 0) throw unsupported(`lora.modules_to_save ${extraModules.join(", ")} (only the classification head is trained in full)`);
   const backend = await selectBackend(options.backend);
-  // LoRA first: it refuses unsupported settings before any weight is loaded.
-  const lora = createLora(readLlamaConfig(prepared.tokenizerDir), plan.lora, plan.training.seed);
-  const model = loadLlamaModel(prepared.tokenizerDir);
-  const labels = plan.data.labels ?? [];
+  const modelDir = prepared.tokenizerDir;
+  const config = readModelConfig(modelDir);
   const classify = plan.task === "sequence-classification";
-  const score = classify ? tf.variable(tf.tensor2d(seededNormal(labels.length * model.config.hiddenSize, 0.02, plan.training.seed + 1), [labels.length, model.config.hiddenSize]), true, "score.weight") : null;
-  const variables = [...lora.variables(), ...(score ? [score] : [])];
+  if (!classify && config.family !== "llama") throw unsupported(`a ${config.family} encoder has no language-model head for task ${plan.task}; use task sequence-classification`);
+  // LoRA first: it refuses unsupported settings before any weight is loaded.
+  const lora = createLora(linearModules(config), plan.lora, plan.training.seed);
+  const model = loadModel(modelDir);
+  const labels = plan.data.labels ?? [];
+  const head = new Map<string, tf.Variable>(
+    classify
+      ? model.headTensors(labels.length).map(({ name, shape, init }, i) => {
+          const size = shape.reduce((a, b) => a * b, 1);
+          return [name, tf.variable(tf.tensor(init === "normal" ? seededNormal(size, 0.02, plan.training.seed + 1 + i) : new Float32Array(size), shape), true, name)];
+        })
+      : [],
+  );
+  const variables = [...lora.variables(), ...head.values()];
   const train = readDatasetSplit(requireSplit(prepared, "train"));
-  const padId = model.config.padTokenId ?? 0;
-  const baseModelPath = plan.model.source.kind === "hub" ? plan.model.source.id : prepared.tokenizerDir;
+  const padId = model.padTokenId;
+  const baseModelPath = plan.model.source.kind === "hub" ? plan.model.source.id : modelDir;
+  const tokenizer = loadTokenizer(modelDir);
 
   const { batch_size: batchSize, gradient_accumulation: accumulation } = plan.training;
   const batchesPerEpoch = Math.ceil(train.manifest.count / batchSize);
@@ -81,7 +94,7 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
   let lastCheckpoint = "";
   let step = 0;
   if (options.resumeFrom) {
-    step = restoreCheckpoint(options.resumeFrom, lora, score, optimizer);
+    step = restoreCheckpoint(options.resumeFrom, lora, head, optimizer);
     logHistory = (JSON.parse(readFileSync(join(options.resumeFrom, "trainer_state.json"), "utf8")) as { log_history: typeof logHistory }).log_history;
     lastCheckpoint = options.resumeFrom;
     options.emit({ type: "resume", step, checkpoint: options.resumeFrom });
@@ -95,14 +108,16 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
       if (consumed++ < step) continue;
       const started = performance.now();
       const group = batches.slice(first, first + accumulation).map((indices) => padBatch(train, indices, padId));
-      const units = group.reduce((n, b) => n + (b.labels ? trainedTokens(b.labels) : b.ids.length), 0);
+      const units = group.reduce((n, b) => n + (b.labels ? b.labels.reduce((k, row) => k + trainedTokens(row), 0) : b.ids.length), 0);
       const grads: Record<string, tf.Tensor> = {};
       let lossSum = 0;
       group.forEach((batch, micro) => {
         const embeddings = tf.tidy(() => model.embed(tf.tensor2d(batch.ids, undefined, "int32")));
+        const dropoutSeed = plan.training.seed * 7919 + step * 131 + micro * 17;
+        const forward = { adapt: lora.adapter(dropoutSeed), dropoutSeed };
         const { value, grads: microGrads } = tf.variableGrads(() => {
-          const hidden = model.hidden(embeddings, tf.tensor2d(batch.mask), lora.adapter(plan.training.seed * 7919 + step * 131 + micro * 17));
-          const sum = score ? classSum(model, hidden, batch.ids, score, batch.classIds, labels.length) : tokenSum(model, hidden, batch.labels ?? []);
+          const hidden = model.hidden(embeddings, tf.tensor2d(batch.mask), forward);
+          const sum = classify ? classLossSum(model, hidden, batch.ids, head, batch.classIds, labels.length, forward) : tf.sum(tokenLossSums(model, hidden, batch.labels ?? []));
           return tf.div(sum, units) as tf.Scalar;
         }, variables);
         lossSum += value.dataSync()[0] as number;
@@ -129,8 +144,9 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
       await new Promise((resolve) => setImmediate(resolve));
       const stopping = step < total && options.shouldStop?.() === true;
       if (step % checkpointEvery === 0 || step === total || stopping) {
-        lastCheckpoint = writeCheckpoint(plan, baseModelPath, step, round(epochProgress), total, lora, score, optimizer, logHistory);
+        lastCheckpoint = writeCheckpoint(plan, baseModelPath, step, round(epochProgress), total, lora, head, optimizer, logHistory);
         options.emit({ type: "checkpoint", step, dir: lastCheckpoint });
+        if (!stopping) predictEvalSplits(lastCheckpoint, step);
       }
       if (stopping) {
         options.emit({ type: "stopped", step, checkpoint: lastCheckpoint });
@@ -139,28 +155,31 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
       }
     }
   }
-  if (score) {
-    for (const split of plan.eval.splits) {
-      const dir = prepared.splits[split]?.dir;
-      if (!dir) continue;
-      const result = predictClasses(model, lora, score, readDatasetSplit(dir), plan, padId, join(lastCheckpoint, "predictions", `${split}.jsonl`));
-      options.emit({ type: "eval", step, split, ...result });
-    }
-  }
   options.emit({ type: "end", step, checkpoint: lastCheckpoint });
   dispose();
   return { checkpoint: lastCheckpoint, step, stopped: false };
 
+  /** Predictions of every evaluation split for the checkpoint just written (contract 5). */
+  function predictEvalSplits(checkpoint: string, atStep: number): void {
+    for (const split of plan.eval.splits) {
+      const dir = prepared.splits[split]?.dir;
+      if (!dir) continue;
+      const file = join(checkpoint, "predictions", `${split}.jsonl`);
+      const summary = predictSplit({ model, adapt: lora.adapter(null), head: classify ? head : null, plan, tokenizer }, readDatasetSplit(dir), file);
+      options.emit({ type: "predictions", step: atStep, checkpoint, split, file, ...summary });
+    }
+  }
+
   function dispose(): void {
     lora.dispose();
-    score?.dispose();
+    tf.dispose([...head.values()]);
     model.dispose();
     tf.dispose([...optimizer.m.values(), ...optimizer.v.values()]);
   }
 }
 
 /** Loads adapter weights and optimizer state written by writeCheckpoint; returns the step. */
-function restoreCheckpoint(dir: string, lora: Lora, score: tf.Variable | null, optimizer: AdamWState): number {
+function restoreCheckpoint(dir: string, lora: Lora, head: ReadonlyMap<string, tf.Variable>, optimizer: AdamWState): number {
   const adapter = openSafetensors(join(dir, "adapter_model.safetensors"));
   const state = openSafetensors(join(dir, "optimizer.safetensors"));
   try {
@@ -169,7 +188,7 @@ function restoreCheckpoint(dir: string, lora: Lora, score: tf.Variable | null, o
       assign(m.a, `base_model.model.${m.module}.lora_A.weight`);
       assign(m.b, `base_model.model.${m.module}.lora_B.weight`);
     }
-    if (score) assign(score, "base_model.model.score.weight");
+    for (const [name, variable] of head) assign(variable, `base_model.model.${name}`);
     for (const name of state.tensors.keys()) {
       const [moment, ...rest] = name.split(".");
       const info = state.tensors.get(name);
@@ -183,55 +202,13 @@ function restoreCheckpoint(dir: string, lora: Lora, score: tf.Variable | null, o
   }
 }
 
-/** Sum over the micro-batch of -log p(gold class). */
-function classSum(model: LlamaModel, hidden: tf.Tensor3D, ids: number[][], score: tf.Variable, classIds: number[], classes: number): tf.Scalar {
-  const logits = model.classLogits(hidden, ids, score as tf.Tensor2D);
-  return tf.neg(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(classIds, "int32"), classes), tf.logSoftmax(logits)))) as tf.Scalar;
-}
-
-/** Sum over trained tokens of -log p(next token); labels shifted here, in plain arrays. */
-function tokenSum(model: LlamaModel, hidden: tf.Tensor3D, labels: number[][]): tf.Scalar {
-  const logits = model.lmLogits(hidden);
-  const [batch, time, vocab] = logits.shape;
-  const targets = labels.flatMap((row) => row.map((_, t) => row[t + 1] ?? -100));
-  const weights = tf.tensor1d(targets.map((t) => (t === -100 ? 0 : 1)));
-  const oneHot = tf.oneHot(tf.tensor1d(targets.map((t) => Math.max(t, 0)), "int32"), vocab);
-  const picked = tf.sum(tf.mul(oneHot, tf.logSoftmax(tf.reshape(logits, [batch * time, vocab]))), 1);
-  return tf.neg(tf.sum(tf.mul(picked, weights))) as tf.Scalar;
-}
-
-function trainedTokens(labels: number[][]): number {
-  return labels.reduce((n, row) => n + row.slice(1).filter((l) => l !== -100).length, 0);
-}
-
-/** Class probabilities for every example of a split, written as predictions (contract 5). */
-function predictClasses(model: LlamaModel, lora: Lora, score: tf.Variable, split: TokenizedSplit, plan: RunPlan, padId: number, file: string): { accuracy: number; examples: number } {
-  const labels = plan.data.labels ?? [];
-  const lines: string[] = [];
-  let correct = 0;
-  for (let start = 0; start < split.manifest.count; start += plan.training.eval_batch_size) {
-    const indices = Array.from({ length: Math.min(plan.training.eval_batch_size, split.manifest.count - start) }, (_, i) => start + i);
-    const batch = padBatch(split, indices, padId);
-    const probabilities = tf.tidy(() => tf.softmax(model.classLogits(model.hidden(model.embed(tf.tensor2d(batch.ids, undefined, "int32")), tf.tensor2d(batch.mask), lora.adapter(null)), batch.ids, score as tf.Tensor2D)).arraySync() as number[][]);
-    probabilities.forEach((probs, row) => {
-      const predicted = probs.indexOf(Math.max(...probs));
-      const gold = batch.classIds[row] as number;
-      if (predicted === gold) correct++;
-      lines.push(JSON.stringify({ id: split.exampleIds[indices[row] as number], gold: labels[gold], pred: labels[predicted], probs: Object.fromEntries(labels.map((l, i) => [l, probs[i]])) }));
-    });
-  }
-  mkdirSync(join(file, ".."), { recursive: true });
-  writeFileSync(file, `${lines.join("\n")}\n`);
-  return { accuracy: correct / Math.max(1, split.manifest.count), examples: split.manifest.count };
-}
-
 /** checkpoint-<step>/: PEFT adapter, trainer_state.json, then MANIFEST.json last. */
-function writeCheckpoint(plan: RunPlan, baseModelPath: string, step: number, epoch: number, total: number, lora: Lora, score: tf.Variable | null, optimizer: AdamWState, logHistory: Array<Record<string, number>>): string {
+function writeCheckpoint(plan: RunPlan, baseModelPath: string, step: number, epoch: number, total: number, lora: Lora, head: ReadonlyMap<string, tf.Variable>, optimizer: AdamWState, logHistory: Array<Record<string, number>>): string {
   const dir = join(plan.run_dir, `checkpoint-${step}`);
   rmSync(dir, { recursive: true, force: true });
   writePeftAdapter(dir, plan, {
     lora: lora.modules.map((m) => ({ module: m.module, a: m.a.dataSync() as Float32Array, aShape: m.a.shape as [number, number], b: m.b.dataSync() as Float32Array, bShape: m.b.shape as [number, number] })),
-    saved: score ? [{ name: "score.weight", data: score.dataSync() as Float32Array, shape: score.shape }] : [],
+    saved: [...head].map(([name, variable]) => ({ name, data: variable.dataSync() as Float32Array, shape: variable.shape })),
   }, baseModelPath);
   const state = {
     best_global_step: null,

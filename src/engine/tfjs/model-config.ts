@@ -1,0 +1,31 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { TuneError } from "../../errors/index.js";
+import { bertConfigFrom, bertLinearModules, type BertConfig } from "./bert-config.js";
+import { llamaConfigFrom, llamaLinearModules, type LlamaConfig } from "./llama-config.js";
+
+export type ModelConfig = ({ family: "llama" } & LlamaConfig) | BertConfig;
+
+/** A linear module LoRA can adapt: its transformers name and [out, in] sizes. */
+export interface LinearModule {
+  module: string;
+  out: number;
+  input: number;
+}
+
+const LLAMA_FAMILY = new Set(["llama", "qwen2", "mistral"]);
+const BERT_FAMILY = new Set(["bert", "roberta"]);
+
+/** config.json of a model folder, for the model families the tfjs engine runs. */
+export function readModelConfig(dir: string): ModelConfig {
+  const file = join(dir, "config.json");
+  const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  const type = String(raw.model_type);
+  if (LLAMA_FAMILY.has(type)) return { family: "llama", ...llamaConfigFrom(raw, file) };
+  if (BERT_FAMILY.has(type)) return bertConfigFrom(raw, file);
+  throw TuneError.single({ code: "model-unsupported", message: `model_type ${type} is not supported by the tfjs engine`, location: { file }, hint: "The tfjs engine runs Llama, Qwen2 and Mistral decoders and BERT and RoBERTa encoders; use engine: torch for others." });
+}
+
+export function linearModules(config: ModelConfig): LinearModule[] {
+  return config.family === "llama" ? llamaLinearModules(config) : bertLinearModules(config);
+}

@@ -1,0 +1,18 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../checkpoint/index.js";
+import { evaluatePredictions, type SplitEvaluation } from "../eval/index.js";
+import type { RunPlan, SplitName } from "../recipe/index.js";
+
+/**
+ * Judges the predictions an engine wrote for one split of a checkpoint and records the result
+ * in the checkpoint's metrics.json (one entry per split, written atomically).
+ */
+export function evaluateCheckpointSplit(plan: RunPlan, checkpoint: string, split: SplitName, predictions: string): SplitEvaluation {
+  const evaluation = evaluatePredictions(plan, split, predictions);
+  const file = join(checkpoint, "metrics.json");
+  const recorded = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, SplitEvaluation>) : {};
+  recorded[split] = evaluation;
+  writeFileAtomic(file, `${JSON.stringify(recorded, null, 2)}\n`);
+  return evaluation;
+}
