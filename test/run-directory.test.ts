@@ -24,7 +24,7 @@ describe("tune recipe", () => {
     expect(Object.keys(plan.data.manifests ?? {})).toEqual(["train", "eval", "test"]);
     expect(readFileSync(join(runDir, "recipe.yaml"), "utf8")).toBe(RECIPE);
     expect(readdirSync(runDir).sort()).toEqual(["checkpoint-4", "checkpoint-6", "events.jsonl", "plan.json", "recipe.yaml"]);
-    expect(readdirSync(join(runDir, "checkpoint-6")).sort()).toEqual(["MANIFEST.json", "adapter_config.json", "adapter_model.safetensors", "optimizer.safetensors", "predictions", "trainer_state.json"]);
+    expect(readdirSync(join(runDir, "checkpoint-6")).sort()).toEqual(["MANIFEST.json", "adapter_config.json", "adapter_model.safetensors", "metrics.json", "optimizer.safetensors", "predictions", "trainer_state.json"]);
     const events = readFileSync(join(runDir, "events.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { type: string });
     expect(events[0]?.type).toBe("start");
     expect(events.at(-1)?.type).toBe("end");

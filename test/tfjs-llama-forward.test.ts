@@ -1,10 +1,11 @@
+import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { writeSafetensors } from "../src/adapter/index.js";
-import { tinyLlamaDir } from "../src/builtin/index.js";
-import { lastNonPad, loadModel, selectBackend } from "../src/engine/tfjs/index.js";
+import { TINY_LLAMA_CONFIG, tinyLlamaDir } from "../src/builtin/index.js";
+import { generate, lastNonPad, loadModel, selectBackend } from "../src/engine/tfjs/index.js";
 import { tempDir } from "./support/temp-dir.js";
 
 const IDS = [
@@ -64,5 +65,65 @@ describe("tfjs Llama forward pass", () => {
       expect(tf.memory().numTensors).toBe(before);
       model.dispose();
     }
+  }, 120_000);
+});
+
+describe("tfjs Llama generation and rope scaling", () => {
+  it("greedy generation with a KV cache over left-padded prompts writes the tokens transformers' generate writes", async () => {
+    await selectBackend("cpu");
+    const dir = tinyLlamaDir(tempDir());
+    const prompts = [[1, 15043, 3186, 29892, 920, 526, 366], [1, 306, 763], [1, 450, 4799, 338, 7254]];
+    const script = `
+import json, sys, torch
+from transformers import AutoModelForCausalLM
+d, prompts = sys.argv[1], json.loads(sys.argv[2])
+width = max(len(p) for p in prompts)
+ids = torch.tensor([[0] * (width - len(p)) + p for p in prompts])
+mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+model = AutoModelForCausalLM.from_pretrained(d, torch_dtype=torch.float32).eval()
+out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=12, do_sample=False, pad_token_id=0, eos_token_id=2)
+rows = []
+for row in out[:, width:].tolist():
+    rows.append(row[: row.index(2)] if 2 in row else row)
+print(json.dumps(rows))
+`;
+    const result = await execa("python3", ["-c", script, dir, JSON.stringify(prompts)], { env: { TRANSFORMERS_VERBOSITY: "error" } });
+    const expected = JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as number[][];
+    const model = loadModel(dir);
+    const before = tf.memory().numTensors;
+    const generated = generate(model, prompts, { maxNewTokens: 12, stopIds: new Set([2]), temperature: 0, topP: 1 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(generated).toEqual(expected);
+    expect(generated.every((row) => row.length > 0)).toBe(true);
+    // One prompt alone continues exactly as it does inside the padded batch.
+    expect(generate(model, [prompts[1] as number[]], { maxNewTokens: 12, stopIds: new Set([2]), temperature: 0, topP: 1 })).toEqual([generated[1]]);
+    model.dispose();
+  }, 120_000);
+
+  it("applies Llama 3.1 rope scaling as transformers does", async () => {
+    await selectBackend("cpu");
+    const dir = tempDir();
+    const source = tinyLlamaDir(tempDir());
+    for (const file of ["model.safetensors", "tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(source, file), join(dir, file));
+    // A short original context, so the tiny head's frequencies fall in all three bands.
+    const rope = { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 };
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...TINY_LLAMA_CONFIG, rope_scaling: rope }));
+    const ids = [Array.from({ length: 24 }, (_, i) => 100 + i * 37)];
+    const mask = [ids[0]?.map(() => 1) ?? []];
+    const script = `
+import json, sys, torch
+from transformers import AutoModelForCausalLM
+model = AutoModelForCausalLM.from_pretrained(sys.argv[1], torch_dtype=torch.float32).eval()
+with torch.no_grad():
+    print(json.dumps(model(input_ids=torch.tensor(json.loads(sys.argv[2]))).logits[:, :, :64].tolist()))
+`;
+    const result = await execa("python3", ["-c", script, dir, JSON.stringify(ids)], { env: { TRANSFORMERS_VERBOSITY: "error" } });
+    const expected = JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as number[][][];
+    const model = loadModel(dir);
+    const logits = tf.tidy(() => tf.slice(model.lmLogits?.(model.hidden(model.embed(tf.tensor2d(ids, undefined, "int32")), tf.tensor2d(mask))) as tf.Tensor3D, [0, 0, 0], [-1, -1, 64]).arraySync() as number[][][]);
+    logits[0]?.forEach((row, t) => row.forEach((value, v) => expect(Math.abs(value - (expected[0]?.[t]?.[v] ?? NaN))).toBeLessThan(2e-5)));
+    model.dispose();
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...TINY_LLAMA_CONFIG, rope_scaling: { rope_type: "yarn", factor: 4 } }));
+    expect(() => loadModel(dir)).toThrow(/rope type "yarn" is not supported by the tfjs engine/);
   }, 120_000);
 });

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from peft import PeftModel
 from transformers import AutoModelForSequenceClassification
@@ -18,9 +19,10 @@ sys.path.insert(0, str(ROOT / "python-bridge"))
 from tune_bridge.dataset import read_split  # noqa: E402
 
 
-def test_quickstart_adapter_reproduces_tfjs_probabilities(tmp_path: Path) -> None:
+@pytest.mark.parametrize("model", ["builtin:tiny-llama", "builtin:tiny-bert"])
+def test_quickstart_adapter_reproduces_tfjs_probabilities(tmp_path: Path, model: str) -> None:
     run = subprocess.run(
-        ["node", str(ROOT / "bin" / "tune.js"), "recipe", "recipes/quickstart.yaml", "--out", str(tmp_path / "runs"), "--json"],
+        ["node", str(ROOT / "bin" / "tune.js"), "recipe", "recipes/quickstart.yaml", "--model", model, "--out", str(tmp_path / "runs"), "--json"],
         cwd=ROOT,
         env={**os.environ, "TUNE_CACHE_DIR": str(tmp_path / "cache")},
         capture_output=True,
@@ -31,6 +33,9 @@ def test_quickstart_adapter_reproduces_tfjs_probabilities(tmp_path: Path) -> Non
     checkpoint = Path(events[-1]["checkpoint"])
     config = json.loads((checkpoint / "adapter_config.json").read_text())
     assert config["peft_type"] == "LORA" and config["task_type"] == "SEQ_CLS"
+    if model == "builtin:tiny-bert":
+        # PEFT's all-linear on BERT includes the pooler; the head is saved in full.
+        assert config["target_modules"] == ["dense", "key", "query", "value"]
 
     base = AutoModelForSequenceClassification.from_pretrained(config["base_model_name_or_path"], num_labels=2, torch_dtype=torch.float32)
     model = PeftModel.from_pretrained(base, str(checkpoint)).eval()

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { bertPrefix, type BertConfig } from "./bert-config.js";
+import { ExitCode, TuneError } from "../../errors/index.js";
+import { bertLinearModules, bertPrefix, type BertConfig } from "./bert-config.js";
 import { additiveMask, loadFrozenWeights, pickPositions } from "./frozen-weights.js";
 import type { ForwardOptions, TfjsModel } from "./model.js";
 
@@ -13,6 +14,12 @@ import type { ForwardOptions, TfjsModel } from "./model.js";
 export function loadBertModel(dir: string, config: BertConfig): TfjsModel {
   const prefix = bertPrefix(config);
   const weights = loadFrozenWeights(dir, (name) => normaliseName(name, prefix));
+  if (config.family === "bert" && !weights.has("pooler.dense.weight")) {
+    weights.dispose();
+    throw TuneError.single({ code: "model-unsupported", message: `the BERT checkpoint in ${dir} has no pooler weights (pooler.dense)`, location: { file: dir }, hint: "BertForSequenceClassification classifies through the pretrained pooler; transformers would initialise a missing one at random, which no adapter could reproduce. Use a checkpoint with its pooler." }, ExitCode.user);
+  }
+  // Transpose every matrix the forward pass multiplies by once, at load, not during a step.
+  for (const { module } of bertLinearModules(config)) weights.product(`${module.slice(prefix.length + 1)}.weight`);
   let dropoutCall = 0;
   const dropout = (x: tf.Tensor, rate: number, seed: number | null | undefined) => (seed === null || seed === undefined || rate === 0 ? x : tf.dropout(x, rate, undefined, seed * 1009 + dropoutCall++));
   const linear = (x: tf.Tensor2D, name: string, options: ForwardOptions): tf.Tensor2D => {
