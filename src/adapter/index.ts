@@ -1,2 +1,3 @@
 export { writePeftAdapter, type AdapterTensors } from "./peft-adapter.js";
 export * from "./safetensors/index.js";
+export { adapterProblem } from "./check-adapter.js";

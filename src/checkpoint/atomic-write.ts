@@ -32,7 +32,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array | ChunkW
   syncDirectory(dirname(path));
 }
 
-function syncDirectory(path: string): void {
+/** fsync a folder, so renames inside it survive a power loss. */
+export function syncDirectory(path: string): void {
   const fd = openSync(path, "r");
   try {
     fsyncSync(fd);

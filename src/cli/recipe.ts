@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { ExitCode } from "../errors/index.js";
 import type { Metric } from "../recipe/index.js";
-import { runRecipe, type EvalEvent, type RunEvent } from "../run/index.js";
+import { runReportText } from "../eval/index.js";
+import { loadRunReport, runRecipe, type EvalEvent, type RunEvent } from "../run/index.js";
 import type { CliContext } from "./context.js";
 import { formatDataStats } from "./data-report.js";
 import { progressBar } from "./progress.js";
@@ -29,7 +30,10 @@ export function registerRecipe(program: Command, context: CliContext): void {
     .action(async (file: string, flags: RecipeFlags) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
       let shown: readonly Metric[] = [];
-      const print = (event: RunEvent) => (flags.json ? context.output.out(JSON.stringify(event)) : context.output.out(formatEvent(event, shown)));
+      const print = (event: RunEvent) => {
+        const line = flags.json ? JSON.stringify(event) : formatEvent(event, shown);
+        if (line) context.output.out(line);
+      };
       let stopRequested = false;
       const onSignal = () => {
         if (stopRequested) process.exit(ExitCode.interrupted);
@@ -43,21 +47,25 @@ export function registerRecipe(program: Command, context: CliContext): void {
         shouldStop: () => stopRequested,
         onProgress: progress.update,
         onEvent: print,
-        onPrepared: (prepared, engine, plan) => {
+        onStart: ({ plan, prepared, engine, resumeFrom, skipped, movedAside }) => {
           progress.stop();
           shown = plan.eval.metrics;
           if (flags.json) return;
-          context.output.out(`engine: ${engine.name} (${engine.why}); run directory ${plan.run_dir}`);
+          const step = resumeFrom ? /checkpoint-(\d+)$/.exec(resumeFrom)?.[1] : null;
+          context.output.out(resumeFrom ? `resuming ${plan.name} from ${resumeFrom} (step ${step})` : `starting ${plan.name} in ${plan.run_dir}`);
+          for (const bad of skipped) context.output.err(`warning: skipped ${bad.dir}: ${bad.why}`);
+          if (movedAside) context.output.out(`previous run moved to ${movedAside}`);
+          context.output.out(`engine: ${engine.name} (${engine.why})`);
           context.output.out(formatDataStats(prepared));
         },
       });
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
       if (result.stopped) context.exitCode = ExitCode.interrupted;
+      else if (result.selection && !result.selection.passed) context.exitCode = ExitCode.gateFailed;
       if (flags.json) return;
-      for (const skipped of result.skipped) context.output.err(`warning: skipped ${skipped.dir}: ${skipped.why}`);
-      if (result.movedAside) context.output.out(`previous run moved to ${result.movedAside}`);
-      context.output.out(`adapter: ${result.checkpoint}`);
+      if (result.selection) context.output.out(runReportText(loadRunReport(result.plan.run_dir)));
+      context.output.out(`adapter: ${result.selection?.best?.dir ?? result.checkpoint}`);
     });
 }
 
@@ -87,5 +95,7 @@ function formatEvent(event: RunEvent, shown: readonly Metric[]): string {
       return `stopped at step ${event.step}; saved ${event.checkpoint}; run the same command again to resume`;
     case "end":
       return `done after ${event.step} steps`;
+    case "best":
+      return event.passed ? "" : `gates failed: ${event.gates.filter((g) => !g.passed).map((g) => g.text).join(", ")}`;
   }
 }

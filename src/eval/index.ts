@@ -2,3 +2,6 @@ export { classificationReport, type ClassificationReport, type ClassScores } fro
 export { compareDistributions, type DistributionComparison } from "./distribution.js";
 export { evaluatePredictions, readPredictions, type PredictionRow, type SplitEvaluation } from "./evaluate-predictions.js";
 export { parseAnswer, type ParseRules } from "./parse-answer.js";
+export { selectBest, type CheckpointMetrics, type GateResult, type Selection } from "./select-best.js";
+export { classificationReportText, confusionMatrixText } from "./report-text.js";
+export { runReportText, type RunReport, type RunState } from "./run-report.js";

@@ -62,6 +62,8 @@ export interface RunPlan {
     metrics: Metric[];
     best_metric: Metric;
     greater_is_better: boolean;
+    /** The split the best checkpoint is chosen on: eval, else train; never test (null: the newest checkpoint is kept as best). */
+    selection_split: SplitName | null;
     gates: Gate[];
     parse: Recipe["eval"]["parse"];
   };
@@ -136,13 +138,15 @@ function resolveEval(recipe: Recipe, present: SplitName[]): RunPlan["eval"] {
       : ["accuracy", "f1_macro", "f1_weighted", ...(generative ? (["error_rate"] as const) : [])];
   const metrics = recipe.eval.metrics ?? defaultMetrics;
   const bestMetric = recipe.eval.best_metric ?? (recipe.task === "causal-lm" ? "loss" : "f1_weighted");
-  const selection: SplitName = present.includes("eval") ? "eval" : (present[0] ?? "train");
+  const splits = recipe.eval.splits ?? (present.length > 1 ? present.filter((s) => s !== "train") : present);
+  const selection = (["eval", "train"] as const).find((split) => splits.includes(split)) ?? null;
   return {
-    splits: recipe.eval.splits ?? (present.length > 1 ? present.filter((s) => s !== "train") : present),
+    splits,
     metrics: metrics.includes(bestMetric) ? metrics : [...metrics, bestMetric],
     best_metric: bestMetric,
     greater_is_better: !LOWER_IS_BETTER.has(bestMetric),
-    gates: recipe.eval.gates.map((text) => parseGate(text, selection)),
+    selection_split: selection,
+    gates: recipe.eval.gates.map((text) => parseGate(text, selection ?? splits[0] ?? "eval")),
     parse: recipe.eval.parse,
   };
 }

@@ -1,3 +1,4 @@
 export { checkRecipe, type RecipeCheck } from "./check-recipe.js";
 export { listRuns, type RunSummary } from "./list-runs.js";
-export { runRecipe, type EvalEvent, type RunEvent, type RunOptions, type RunResult } from "./run-recipe.js";
+export { runRecipe, type BestEvent, type EvalEvent, type RunEvent, type RunOptions, type RunResult, type RunStart } from "./run-recipe.js";
+export { loadRunReport, runState } from "./load-run-report.js";

@@ -1,14 +1,21 @@
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { checkpointProblem, findCheckpoints } from "../checkpoint/index.js";
+import { adapterProblem } from "../adapter/index.js";
+import { checkpointProblem, findCheckpoints, MANIFEST, removeLeftovers, retainCheckpoints, writeFileAtomic } from "../checkpoint/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
-import { trainTfjs, type TrainEvent } from "../engine/tfjs/index.js";
+import { predictCheckpoint, trainTfjs, type TrainEvent } from "../engine/tfjs/index.js";
+import { selectBest, type GateResult, type Selection } from "../eval/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { loadRecipe, resolvePlan, type Metric, type RunPlan, type SplitName } from "../recipe/index.js";
 import { withManifests } from "./check-recipe.js";
 import { moveRunAside } from "./move-run-aside.js";
-import { writeRunDirectory } from "./write-run-directory.js";
+import { TUNE_VERSION } from "../version.js";
+import { checkpointMetrics } from "./checkpoint-metrics.js";
+import { diskError } from "./disk-error.js";
+import { LOCK_FILE } from "./load-run-report.js";
 import { evaluateCheckpointSplit } from "./evaluate-checkpoint-split.js";
+import { writeRunDirectory } from "./write-run-directory.js";
 
 /** A checkpoint's split judged by the evaluator. */
 export interface EvalEvent {
@@ -21,8 +28,20 @@ export interface EvalEvent {
   unparsed: number;
 }
 
+/** The best checkpoint of a finished run and its gates. */
+export interface BestEvent {
+  type: "best";
+  checkpoint: string | null;
+  step: number | null;
+  metric: Metric;
+  split: SplitName | null;
+  value: number | null;
+  gates: GateResult[];
+  passed: boolean;
+}
+
 /** What a run reports as it goes: the engine's events and the evaluator's. */
-export type RunEvent = TrainEvent | EvalEvent;
+export type RunEvent = TrainEvent | EvalEvent | BestEvent;
 
 export interface RunOptions extends PrepareOptions {
   /** Output root (default `adapters`). */
@@ -39,8 +58,19 @@ export interface RunOptions extends PrepareOptions {
   onEvent?: (event: RunEvent) => void;
   /** Asked after every optimizer step; true saves a checkpoint and stops (Ctrl-C, SIGTERM). */
   shouldStop?: () => boolean;
-  /** Called once the data is prepared, before training, with the engine that will train. */
-  onPrepared?: (prepared: PreparedData, engine: RunResult["engine"], plan: RunPlan) => void;
+  /** Called once the data is prepared, before training: the engine, and whether and where the run resumes. */
+  onStart?: (start: RunStart) => void;
+}
+
+export interface RunStart {
+  plan: RunPlan;
+  prepared: PreparedData;
+  engine: RunResult["engine"];
+  /** The checkpoint training continues from, or null for a fresh start. */
+  resumeFrom: string | null;
+  /** Checkpoints found damaged, incomplete or unfit, skipped. */
+  skipped: Array<{ dir: string; why: string }>;
+  movedAside: string | null;
 }
 
 export interface RunResult {
@@ -58,54 +88,169 @@ export interface RunResult {
   skipped: Array<{ dir: string; why: string }>;
   /** True when shouldStop ended the run early; re-running resumes it. */
   stopped: boolean;
+  /** The best checkpoint and its gates; null when the run stopped early. */
+  selection: Selection | null;
 }
 
 /**
- * Runs a recipe: validate, resolve, prepare the data, write the run directory, train.
- * Re-running the same recipe resumes from the newest complete checkpoint (damaged or partial
- * ones are skipped and reported); a changed recipe that would make resuming wrong is refused
- * with the differences, unless `restart` moves the old run aside.
+ * Runs a recipe: validate, resolve, prepare the data, write the run directory, train, judge
+ * every checkpoint, keep the newest and the best, select the best and check its gates.
+ * Re-running the same recipe resumes from the newest checkpoint that is complete and sound
+ * (damaged, partial or non-finite ones are skipped and reported); a changed recipe or changed
+ * data that would make resuming wrong is refused with the differences, unless `restart` moves
+ * the old run aside.
  */
 export async function runRecipe(file: string, options: RunOptions = {}): Promise<RunResult> {
+  const run = await openRun(file, options);
+  const lockFile = join(run.plan.run_dir, LOCK_FILE);
+  writeFileAtomic(lockFile, `${JSON.stringify({ pid: process.pid, started: new Date().toISOString() })}\n`);
+  try {
+    return await trainAndJudge(run, options);
+  } catch (error) {
+    const reported = diskError(error, run.plan.run_dir, run.lastGood);
+    appendFileSync(join(run.plan.run_dir, "events.jsonl"), `${JSON.stringify({ time: new Date().toISOString(), type: "error", message: (reported as Error).message })}\n`);
+    throw reported;
+  } finally {
+    rmSync(lockFile, { force: true });
+  }
+}
+
+interface OpenRun extends RunStart {
+  provenance: Record<string, unknown>;
+  /** The newest complete checkpoint so far (the one a disk error leaves intact). */
+  lastGood: string | null;
+}
+
+/** Everything decided before training: plan, data, engine, and whether and where to resume. */
+async function openRun(file: string, options: RunOptions): Promise<OpenRun> {
   const loaded = await loadRecipe(file, { model: options.model, engine: options.engine });
   const resolved = resolvePlan(loaded, { out: options.out });
   const engine = chooseEngine(resolved);
   const prepared = await prepareData(resolved, options);
   const plan = withManifests(resolved, prepared);
   const movedAside = options.restart ? moveRunAside(plan.run_dir) : null;
-  const { valid, invalid } = findCheckpoints(plan.run_dir);
-  let resumeFrom: string | null = null;
+  removeLeftovers(plan.run_dir);
+  const modelDir = prepared.tokenizerDir;
+  const provenance = {
+    recipe_sha256: sha256(loaded.sourceText),
+    plan_sha256: sha256(JSON.stringify(resumeRelevant(plan))),
+    dataset_key: prepared.key,
+    tokenizer_sha256: Object.values(prepared.splits)[0]?.manifest.hashes.tokenizer ?? null,
+    tune_version: TUNE_VERSION,
+  };
+  const { valid, invalid } = soundCheckpoints(plan, modelDir);
+  let resumeFrom: string | null = valid[0]?.dir ?? null;
   if (options.resume !== undefined) {
-    const why = checkpointProblem(options.resume);
-    if (why) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot resume from ${resolve(options.resume)}: ${why}`, location: { file: "--resume" }, hint: "Pass a complete checkpoint-<step> folder of this run." });
     resumeFrom = resolve(options.resume);
-  } else if (valid.length > 0 || invalid.length > 0) {
-    resumeFrom = valid[0]?.dir ?? null;
+    const why = checkpointProblem(resumeFrom) ?? adapterProblem(plan, resumeFrom, modelDir);
+    if (why) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot resume from ${resumeFrom}: ${why}`, location: { file: "--resume" }, hint: "Pass a complete checkpoint-<step> folder of this run." });
   }
-  if (resumeFrom) refuseChangedPlan(plan);
+  if (resumeFrom) {
+    refuseChangedPlan(plan);
+    refuseChangedData(resumeFrom, provenance.dataset_key);
+  }
   writeRunDirectory(plan, loaded);
-  options.onPrepared?.(prepared, engine, plan);
+  return { plan, prepared, engine, resumeFrom, skipped: invalid, movedAside, provenance, lastGood: resumeFrom };
+}
+
+/** Trains, judges each checkpoint as it is written, then picks the best and checks its gates. */
+async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResult> {
+  const { plan, prepared, resumeFrom } = run;
+  options.onStart?.(run);
   const events = join(plan.run_dir, "events.jsonl");
   const emit = (event: RunEvent) => {
     appendFileSync(events, `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
     options.onEvent?.(event);
   };
+  const judge = (checkpoint: string, step: number, split: SplitName, predictions: string) => {
+    const { examples, metrics, unparsed } = evaluateCheckpointSplit(plan, checkpoint, split, predictions);
+    emit({ type: "eval", step, split, examples, metrics, unparsed });
+  };
   const result = await trainTfjs(plan, prepared, {
     resumeFrom: resumeFrom ?? undefined,
     shouldStop: options.shouldStop,
+    provenance: run.provenance,
     emit: (event) => {
       emit(event);
-      if (event.type === "predictions") {
-        const { split, examples, metrics, unparsed } = evaluateCheckpointSplit(plan, event.checkpoint, event.split, event.file);
-        emit({ type: "eval", step: event.step, split, examples, metrics, unparsed });
+      if (event.type === "checkpoint") {
+        run.lastGood = event.dir;
+        retain(plan);
       }
+      if (event.type === "predictions") judge(event.checkpoint, event.step, event.split, event.file);
     },
   });
-  return { plan, prepared, movedAside, engine, checkpoint: result.checkpoint, resumedFrom: resumeFrom, skipped: invalid, stopped: result.stopped };
+  const finished = { plan, prepared, movedAside: run.movedAside, engine: run.engine, checkpoint: result.checkpoint, resumedFrom: resumeFrom, skipped: run.skipped, stopped: result.stopped };
+  if (result.stopped) return { ...finished, selection: null };
+  // A run killed between a checkpoint and its predictions is judged now, so a resumed run ends as an uninterrupted one.
+  for (const { dir, step } of findCheckpoints(plan.run_dir).valid) {
+    const judged = checkpointMetrics(dir, step).splits;
+    const missing = plan.eval.splits.filter((split) => prepared.splits[split] && !judged[split]);
+    if (missing.length === 0) continue;
+    for (const written of await predictCheckpoint(plan, prepared, dir, missing)) judge(dir, step, written.split, written.file);
+  }
+  const selection = selectBest(findCheckpoints(plan.run_dir).valid.map(({ dir, step }) => checkpointMetrics(dir, step)), plan.eval);
+  writeFileAtomic(join(plan.run_dir, "best.json"), `${JSON.stringify(bestRecord(selection), null, 2)}\n`);
+  retain(plan, selection.best?.dir ?? null);
+  emit({ type: "best", ...bestRecord(selection) });
+  return { ...finished, selection };
+}
+
+/** best.json and the `best` event: the chosen checkpoint, its selection value and gates. */
+function bestRecord(selection: Selection) {
+  return {
+    checkpoint: selection.best?.dir ?? null,
+    step: selection.best?.step ?? null,
+    metric: selection.metric,
+    split: selection.split,
+    value: selection.value,
+    gates: selection.gates,
+    passed: selection.passed,
+  };
+}
+
+/** Keeps the newest `checkpoints.keep` checkpoints and, with keep_best, the best so far. */
+function retain(plan: RunPlan, best: string | null = null): void {
+  const protect = best ?? (plan.checkpoints.keep_best ? selectBest(findCheckpoints(plan.run_dir).valid.map(({ dir, step }) => checkpointMetrics(dir, step)), plan.eval).best?.dir ?? null : null);
+  retainCheckpoints(plan.run_dir, plan.checkpoints.keep, plan.checkpoints.keep_best ? protect : null);
+}
+
+/** Complete checkpoints whose adapter also fits this plan and base model, newest first; the rest with why. */
+function soundCheckpoints(plan: RunPlan, modelDir: string) {
+  const { valid, invalid } = findCheckpoints(plan.run_dir);
+  const sound: typeof valid = [];
+  for (const checkpoint of valid) {
+    const why = adapterProblem(plan, checkpoint.dir, modelDir);
+    if (why) invalid.push({ dir: checkpoint.dir, why });
+    else sound.push(checkpoint);
+  }
+  return { valid: sound, invalid };
+}
+
+/** The data files changed since the checkpoint was written (same recipe, new content): resuming would mix datasets. */
+function refuseChangedData(checkpoint: string, datasetKey: string): void {
+  const manifest = JSON.parse(readFileSync(join(checkpoint, MANIFEST), "utf8")) as { provenance?: { dataset_key?: string } };
+  const before = manifest.provenance?.dataset_key;
+  if (before === undefined || before === datasetKey) return;
+  throw TuneError.single({
+    code: "resume-data-changed",
+    message: `the data changed since ${checkpoint} was written (dataset ${before.slice(0, 12)} then, ${datasetKey.slice(0, 12)} now), so resuming would train on two datasets`,
+    location: { file: join(checkpoint, MANIFEST) },
+    hint: "Restore the data files to resume, or pass --restart to move the old run aside and start over.",
+  });
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 /** Fields that must not change between a run and its resumption. */
 const RESUME_FIELDS = ["task", "model", "quantization", "lora", "data", "template", "training"] as const;
+
+/** The plan's fields that decide what is trained, as compared on resume. */
+function resumeRelevant(plan: RunPlan) {
+  const comparable = { ...plan, data: { ...plan.data, manifests: null } };
+  return Object.fromEntries(RESUME_FIELDS.map((field) => [field, comparable[field]]));
+}
 
 function refuseChangedPlan(plan: RunPlan): void {
   const file = join(plan.run_dir, "plan.json");

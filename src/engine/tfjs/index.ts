@@ -7,3 +7,4 @@ export { linearModules, readModelConfig, type LinearModule, type ModelConfig } f
 export type { ForwardOptions, HeadTensor, KvCache, LinearAdapter, TfjsModel } from "./model.js";
 export { predictSplit, type PredictionSummary, type Predictor } from "./predict-tfjs.js";
 export { trainTfjs, type TrainEvent, type TrainOptions } from "./train-tfjs.js";
+export { predictCheckpoint, type CheckpointPredictions } from "./predict-checkpoint.js";

@@ -1,22 +1,19 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { openSafetensors, writePeftAdapter, writeSafetensors } from "../../adapter/index.js";
-import { checkpointSteps, writeFileAtomic, writeManifest } from "../../checkpoint/index.js";
+import { replaceFolder, temporaryFolderFor, writeFileAtomic, writeManifest } from "../../checkpoint/index.js";
 import { loadTokenizer, readDatasetSplit, type PreparedData } from "../../data/index.js";
-import { ExitCode, TuneError } from "../../errors/index.js";
 import type { RunPlan, SplitName } from "../../recipe/index.js";
 import { TUNE_VERSION } from "../../version.js";
 import { adamwStep, clipByGlobalNorm, type AdamWState } from "./adamw.js";
 import { selectBackend, type TfjsBackend } from "./backend.js";
 import { epochBatches, padBatch } from "./batches.js";
-import { loadModel } from "./load-model.js";
+import { adaptedModel, restoreAdapter, unsupported } from "./adapted-model.js";
 import { classLossSum, tokenLossSums, trainedTokens } from "./losses.js";
-import { linearModules, readModelConfig } from "./model-config.js";
-import { createLora, type Lora } from "./lora.js";
+import type { Lora } from "./lora.js";
 import { predictSplit } from "./predict-tfjs.js";
 import { learningRate } from "./schedule.js";
-import { seededNormal } from "../../builtin/index.js";
 
 export type TrainEvent =
   | { type: "start"; engine: "tfjs"; backend: TfjsBackend; total_steps: number; trainable_parameters: number }
@@ -34,6 +31,8 @@ export interface TrainOptions {
   resumeFrom?: string;
   /** Asked after every optimizer step; true saves a checkpoint there and returns (Ctrl-C). */
   shouldStop?: () => boolean;
+  /** What the run was made from (hashes of recipe, data, tokenizer; versions), recorded in every checkpoint's manifest. */
+  provenance?: Record<string, unknown>;
 }
 
 export interface TrainResult {
@@ -43,38 +42,19 @@ export interface TrainResult {
   stopped: boolean;
 }
 
-const OPTIMIZERS = new Set(["adamw", "paged_adamw_32bit"]);
-
 /**
  * The tfjs engine's whole training run, readable top to bottom: model and LoRA, then for each
  * optimizer step the accumulated gradients of its micro-batches (the loss normalised over every
  * example or trained token of the whole step, so accumulation equals one large batch),
- * clipping, the schedule and AdamW; a PEFT checkpoint at each checkpoint boundary; predictions
- * on the evaluation splits at the end.
+ * clipping, the schedule and AdamW; at each checkpoint boundary a PEFT checkpoint, then
+ * predictions on the evaluation splits.
  */
 export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: TrainOptions): Promise<TrainResult> {
-  if (plan.task === "prompting") throw unsupported("task prompting trains nothing");
-  if (plan.quantization) throw unsupported("quantized base models need the torch engine");
-  if (!OPTIMIZERS.has(plan.training.optimizer)) throw unsupported(`optimizer ${plan.training.optimizer} is not available on the tfjs engine (adamw is)`);
-  const extraModules = plan.lora.modules_to_save.filter((name) => name !== "score" && name !== "classifier");
-  if (extraModules.length > 0) throw unsupported(`lora.modules_to_save ${extraModules.join(", ")} (only the classification head is trained in full)`);
   const backend = await selectBackend(options.backend);
   const modelDir = prepared.tokenizerDir;
-  const config = readModelConfig(modelDir);
-  const classify = plan.task === "sequence-classification";
-  if (!classify && config.family !== "llama") throw unsupported(`a ${config.family} encoder has no language-model head for task ${plan.task}; use task sequence-classification`);
-  // LoRA first: it refuses unsupported settings before any weight is loaded.
-  const lora = createLora(linearModules(config), plan.lora, plan.training.seed);
-  const model = loadModel(modelDir);
+  const adapted = adaptedModel(plan, modelDir);
+  const { model, lora, head, classify } = adapted;
   const labels = plan.data.labels ?? [];
-  const head = new Map<string, tf.Variable>(
-    classify
-      ? model.headTensors(labels.length).map(({ name, shape, init }, i) => {
-          const size = shape.reduce((a, b) => a * b, 1);
-          return [name, tf.variable(tf.tensor(init === "normal" ? seededNormal(size, 0.02, plan.training.seed + 1 + i) : new Float32Array(size), shape), true, name)];
-        })
-      : [],
-  );
   const variables = [...lora.variables(), ...head.values()];
   const train = readDatasetSplit(requireSplit(prepared, "train"));
   const padId = model.padTokenId;
@@ -94,7 +74,8 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
   let lastCheckpoint = "";
   let step = 0;
   if (options.resumeFrom) {
-    step = restoreCheckpoint(options.resumeFrom, lora, head, optimizer);
+    restoreAdapter(options.resumeFrom, adapted);
+    step = restoreOptimizer(options.resumeFrom, optimizer);
     logHistory = (JSON.parse(readFileSync(join(options.resumeFrom, "trainer_state.json"), "utf8")) as { log_history: typeof logHistory }).log_history;
     lastCheckpoint = options.resumeFrom;
     options.emit({ type: "resume", step, checkpoint: options.resumeFrom });
@@ -144,7 +125,7 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
       await new Promise((resolve) => setImmediate(resolve));
       const stopping = step < total && options.shouldStop?.() === true;
       if (step % checkpointEvery === 0 || step === total || stopping) {
-        lastCheckpoint = writeCheckpoint(plan, baseModelPath, step, round(epochProgress), total, lora, head, optimizer, logHistory);
+        lastCheckpoint = writeCheckpoint(plan, baseModelPath, step, round(epochProgress), total, lora, head, optimizer, logHistory, { ...options.provenance, engine: { name: "tfjs", backend, tfjs: tf.version_core } });
         options.emit({ type: "checkpoint", step, dir: lastCheckpoint });
         if (!stopping) predictEvalSplits(lastCheckpoint, step);
       }
@@ -171,41 +152,32 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
   }
 
   function dispose(): void {
-    lora.dispose();
-    tf.dispose([...head.values()]);
-    model.dispose();
+    adapted.dispose();
     tf.dispose([...optimizer.m.values(), ...optimizer.v.values()]);
   }
 }
 
-/** Loads adapter weights and optimizer state written by writeCheckpoint; returns the step. */
-function restoreCheckpoint(dir: string, lora: Lora, head: ReadonlyMap<string, tf.Variable>, optimizer: AdamWState): number {
-  const adapter = openSafetensors(join(dir, "adapter_model.safetensors"));
+/** Loads the AdamW moments written by writeCheckpoint; returns the step they belong to. */
+function restoreOptimizer(dir: string, optimizer: AdamWState): number {
   const state = openSafetensors(join(dir, "optimizer.safetensors"));
   try {
-    const assign = (variable: tf.Variable, name: string) => variable.assign(tf.tensor(adapter.readFloat32(name).slice(), variable.shape));
-    for (const m of lora.modules) {
-      assign(m.a, `base_model.model.${m.module}.lora_A.weight`);
-      assign(m.b, `base_model.model.${m.module}.lora_B.weight`);
-    }
-    for (const [name, variable] of head) assign(variable, `base_model.model.${name}`);
     for (const name of state.tensors.keys()) {
       const [moment, ...rest] = name.split(".");
       const info = state.tensors.get(name);
       (moment === "m" ? optimizer.m : optimizer.v).set(rest.join("."), tf.tensor(state.readFloat32(name).slice(), info?.shape));
     }
     optimizer.step = Number(state.metadata.step);
-    return Number(state.metadata.step);
+    return optimizer.step;
   } finally {
-    adapter.close();
     state.close();
   }
 }
 
 /** checkpoint-<step>/: PEFT adapter, trainer_state.json, then MANIFEST.json last. */
-function writeCheckpoint(plan: RunPlan, baseModelPath: string, step: number, epoch: number, total: number, lora: Lora, head: ReadonlyMap<string, tf.Variable>, optimizer: AdamWState, logHistory: Array<Record<string, number>>): string {
-  const dir = join(plan.run_dir, `checkpoint-${step}`);
-  rmSync(dir, { recursive: true, force: true });
+function writeCheckpoint(plan: RunPlan, baseModelPath: string, step: number, epoch: number, total: number, lora: Lora, head: ReadonlyMap<string, tf.Variable>, optimizer: AdamWState, logHistory: Array<Record<string, number>>, provenance: Record<string, unknown>): string {
+  const final = join(plan.run_dir, `checkpoint-${step}`);
+  // Built under a temporary name and renamed into place: a reader sees all of it or none.
+  const dir = temporaryFolderFor(final);
   writePeftAdapter(dir, plan, {
     lora: lora.modules.map((m) => ({ module: m.module, a: m.a.dataSync() as Float32Array, aShape: m.a.shape as [number, number], b: m.b.dataSync() as Float32Array, bShape: m.b.shape as [number, number] })),
     saved: [...head].map(([name, variable]) => ({ name, data: variable.dataSync() as Float32Array, shape: variable.shape })),
@@ -242,27 +214,15 @@ function writeCheckpoint(plan: RunPlan, baseModelPath: string, step: number, epo
     { format: "pt", step: String(optimizer.step) },
   );
   writeFileAtomic(join(dir, "trainer_state.json"), `${JSON.stringify(state, null, 2)}\n`);
-  writeManifest(dir, { engine: "tfjs", tune_version: TUNE_VERSION, step });
-  pruneCheckpoints(plan, dir);
-  return dir;
-}
-
-/** Keeps the newest `checkpoints.keep` checkpoint folders. */
-function pruneCheckpoints(plan: RunPlan, newest: string): void {
-  for (const old of checkpointSteps(plan.run_dir).slice(plan.checkpoints.keep)) {
-    const dir = join(plan.run_dir, `checkpoint-${old}`);
-    if (dir !== newest) rmSync(dir, { recursive: true, force: true });
-  }
+  writeManifest(dir, { tune_version: TUNE_VERSION, step, provenance });
+  replaceFolder(dir, final);
+  return final;
 }
 
 function requireSplit(prepared: PreparedData, split: SplitName): string {
   const dir = prepared.splits[split]?.dir;
   if (!dir) throw unsupported(`the data has no ${split} split`);
   return dir;
-}
-
-function unsupported(why: string): TuneError {
-  return TuneError.single({ code: "tfjs-unsupported", message: `the tfjs engine cannot run this recipe: ${why}`, hint: "Use engine: torch, or change the recipe." }, ExitCode.user);
 }
 
 function round(value: number): number {
