@@ -39,6 +39,7 @@ describe("resolving a recipe into a plan", () => {
       metrics: ["accuracy", "f1_macro", "f1_weighted"],
       best_metric: "f1_weighted",
       greater_is_better: true,
+      selection_split: "eval",
       gates: [],
       parse: { match: "contains", fallback: "error" },
     });

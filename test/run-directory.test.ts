@@ -14,7 +14,9 @@ describe("tune recipe", () => {
     const result = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
     expect(result.stderr).toBe("");
     expect(result.exitCode).toBe(0);
-    expect(result.stdout.split("\n")[0]).toBe(`engine: tfjs (auto: the torch engine is not part of this version yet); run directory ${join(dir, "runs", "exp")}`);
+    const lines = result.stdout.split("\n");
+    expect(lines[0]).toBe(`starting exp in ${join(dir, "runs", "exp")}`);
+    expect(lines[1]).toBe("engine: tfjs (auto: the torch engine is not part of this version yet)");
     expect(result.stdout).toMatch(/^\s+train\s+16\s/m);
     expect(result.stdout).toMatch(/^training on tfjs \((wasm|cpu) backend\): 6 steps/m);
     const runDir = join(dir, "runs", "exp");
@@ -23,12 +25,18 @@ describe("tune recipe", () => {
     expect(plan.data.file).toBe(join(dir, "d.csv"));
     expect(Object.keys(plan.data.manifests ?? {})).toEqual(["train", "eval", "test"]);
     expect(readFileSync(join(runDir, "recipe.yaml"), "utf8")).toBe(RECIPE);
-    expect(readdirSync(runDir).sort()).toEqual(["checkpoint-4", "checkpoint-6", "events.jsonl", "plan.json", "recipe.yaml"]);
+    // keep: 2 newest, plus the best (by eval f1_weighted) wherever it is.
+    const best = JSON.parse(readFileSync(join(runDir, "best.json"), "utf8")) as { checkpoint: string; step: number; metric: string; split: string; passed: boolean };
+    expect(best).toMatchObject({ metric: "f1_weighted", split: "eval", passed: true });
+    const kept = [...new Set(["checkpoint-4", "checkpoint-6", `checkpoint-${best.step}`])].sort();
+    expect(readdirSync(runDir).sort()).toEqual([...kept, "best.json", "events.jsonl", "plan.json", "recipe.yaml"].sort());
     expect(readdirSync(join(runDir, "checkpoint-6")).sort()).toEqual(["MANIFEST.json", "adapter_config.json", "adapter_model.safetensors", "metrics.json", "optimizer.safetensors", "predictions", "trainer_state.json"]);
     const events = readFileSync(join(runDir, "events.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { type: string });
     expect(events[0]?.type).toBe("start");
-    expect(events.at(-1)?.type).toBe("end");
+    expect(events.map((e) => e.type).slice(-2)).toEqual(["end", "best"]);
     expect(events.filter((e) => e.type === "checkpoint")).toHaveLength(3);
+    // Every checkpoint is judged on the eval and test splits as it is written.
+    expect(events.filter((e) => e.type === "eval")).toHaveLength(6);
   });
 
   it("re-running a finished run resumes at its last checkpoint and trains nothing more", async () => {
@@ -36,8 +44,8 @@ describe("tune recipe", () => {
     await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
     const again = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
     expect(again.exitCode).toBe(0);
-    expect(again.stdout).toContain(`resuming from ${join(dir, "runs/exp/checkpoint-6")} (step 6)`);
-    expect(again.stdout).not.toMatch(/^step /m);
+    expect(again.stdout.split("\n")[0]).toBe(`resuming exp from ${join(dir, "runs/exp/checkpoint-6")} (step 6)`);
+    expect(again.stdout).not.toMatch(/^step \d/m);
   });
 
   it("refuses to resume a run whose recipe changed, listing the differences", async () => {
@@ -94,7 +102,8 @@ describe("tune recipe", () => {
     expect(result.exitCode).toBe(0);
     const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as { type: string; checkpoint?: string });
     expect(events[0]).toMatchObject({ type: "start", engine: "tfjs", total_steps: 6 });
-    expect(events.at(-1)).toMatchObject({ type: "end", checkpoint: join(dir, "adapters", "exp", "checkpoint-6") });
+    expect(events.find((e) => e.type === "end")).toMatchObject({ checkpoint: join(dir, "adapters", "exp", "checkpoint-6") });
+    expect(events.at(-1)).toMatchObject({ type: "best", passed: true });
   });
 });
 
@@ -106,13 +115,14 @@ describe("tune runs", () => {
     mkdirSync(join(dir, "runs/not-a-run"));
     const result = await tune(["runs", "--out", "runs", "--json"], { cwd: dir });
     expect(result.exitCode).toBe(0);
-    const runs = JSON.parse(result.stdout) as Array<{ name: string; task: string; status: string; checkpoints: number[] }>;
-    expect(runs.map((r) => [r.name, r.task, r.status, r.checkpoints]).sort()).toEqual([
-      ["one", "sequence-classification", "started", [4, 6]],
-      ["two", "causal-lm", "started", [4, 6]],
+    const runs = JSON.parse(result.stdout) as Array<{ name: string; task: string; state: { kind: string; step: number }; best: { metric: string; step: number } }>;
+    expect(runs.map((r) => [r.name, r.task, r.state]).sort()).toEqual([
+      ["one", "sequence-classification", { kind: "finished", step: 6 }],
+      ["two", "causal-lm", { kind: "finished", step: 6 }],
     ]);
+    expect(runs.find((r) => r.name === "two")?.best.metric).toBe("loss");
     const table = await tune(["runs", "--out", "runs"], { cwd: dir });
-    expect(table.stdout).toMatch(/^one\s+sequence-classification\s+started\s+2 \(last 6\)/m);
+    expect(table.stdout).toMatch(/^one\s+sequence-classification\s+finished \(6\)\s+eval\.f1_weighted \d\.\d{4} @\d/m);
   });
 
   it("says so when there are no runs", async () => {

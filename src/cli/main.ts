@@ -3,7 +3,9 @@ import { ExitCode, isTuneError } from "../errors/index.js";
 import { TUNE_VERSION } from "../version.js";
 import type { CliContext } from "./context.js";
 import { registerDoctor } from "./doctor.js";
+import { registerEval } from "./eval.js";
 import { registerInit } from "./init.js";
+import { registerMetrics } from "./metrics.js";
 import { formatProblems, processOutput, type Output } from "./output.js";
 import { registerPlannedVerbs } from "./planned-verbs.js";
 import { registerPrepare } from "./prepare.js";
@@ -34,6 +36,8 @@ export async function main(argv: readonly string[], output: Output = processOutp
   registerRecipe(program, context);
   registerValidate(program, context);
   registerPrepare(program, context);
+  registerMetrics(program, context);
+  registerEval(program, context);
   registerInit(program, context);
   registerDoctor(program, context);
   registerRuns(program, context);

@@ -14,18 +14,6 @@ interface PlannedVerb {
  */
 const PLANNED: PlannedVerb[] = [
   {
-    name: "eval",
-    args: ["<checkpoint>"],
-    description: "evaluate a checkpoint on a split or a data file",
-    options: [["--split <split>", "train, eval or test"], ["--data <file>", "evaluate on this file instead"], ["--json", "print metrics as JSON"]],
-  },
-  {
-    name: "metrics",
-    args: ["<predictions>"],
-    description: "classification report from any file of gold/predicted labels (.jsonl or .csv, columns gold and pred)",
-    options: [["--labels <a,b,c>", "label names in order"], ["--json", "print the report as JSON"]],
-  },
-  {
     name: "predict",
     args: ["<checkpoint>"],
     description: "label new texts with a trained classifier",

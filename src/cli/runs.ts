@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { listRuns } from "../run/index.js";
+import { listRuns, type RunSummary } from "../run/index.js";
 import type { CliContext } from "./context.js";
 
 export function registerRuns(program: Command, context: CliContext): void {
@@ -19,12 +19,31 @@ export function registerRuns(program: Command, context: CliContext): void {
         context.output.out(`no runs under ${flags.out}`);
         return;
       }
-      context.output.out(`${"name".padEnd(28)} ${"task".padEnd(26)} ${"status".padEnd(10)} checkpoints  updated`);
+      context.output.out(`${"name".padEnd(24)} ${"task".padEnd(26)} ${"state".padEnd(18)} ${"best".padEnd(34)} checkpoints`);
       for (const run of runs) {
         const checkpoints = run.checkpoints.length === 0 ? "-" : `${run.checkpoints.length} (last ${run.checkpoints.at(-1)})`;
-        context.output.out(
-          `${run.name.padEnd(28)} ${(run.task ?? "?").padEnd(26)} ${run.status.padEnd(10)} ${checkpoints.padEnd(12)} ${run.updated.toISOString()}`,
-        );
+        context.output.out(`${run.name.padEnd(24)} ${(run.task ?? "?").padEnd(26)} ${stateText(run.state).padEnd(18)} ${bestText(run.best).padEnd(34)} ${checkpoints}`);
       }
     });
+}
+
+function stateText(state: RunSummary["state"]): string {
+  switch (state.kind) {
+    case "finished":
+      return `finished (${state.step})`;
+    case "stopped":
+      return `stopped at ${state.step}`;
+    case "running":
+      return `running (${state.step})`;
+    case "failed":
+      return `failed at ${state.step}`;
+    default:
+      return state.kind;
+  }
+}
+
+function bestText(best: RunSummary["best"]): string {
+  if (!best || best.step === null) return "-";
+  const value = best.value === null ? "newest" : `${best.split}.${best.metric} ${best.value.toFixed(4)}`;
+  return `${value} @${best.step}${best.passed ? "" : " (gate failed)"}`;
 }

@@ -8,3 +8,6 @@ export { locateTokenizer } from "./tokenize/locate-tokenizer.js";
 export type { EncodedExample, RenderedExample, Segment } from "./tokenize/encode-rendered.js";
 export { tokenizeAll, type TokenizeBackend, type TokenizeOptions, type TokenizeResult } from "./tokenize/tokenize-all.js";
 export { derivedSeed, seededRandom, shuffled } from "./seeded-random.js";
+export { formatOf, readRows } from "./read/read-rows.js";
+export type { DataFormat, SourceRow } from "./read/source-row.js";
+export { dataError } from "./data-error.js";

@@ -26,3 +26,16 @@ export function confusionMatrixText(report: ClassificationReport): string {
   const rows = report.labels.map((label, i) => `${label.padEnd(first)} ${(report.confusion[i] ?? []).map((n) => String(n).padStart(width)).join(" ")}`);
   return [header, ...rows].join("\n");
 }
+
+/** The report in the shape of scikit-learn's classification_report(output_dict=True). */
+export function classificationReportDict(report: ClassificationReport): Record<string, number | Record<string, number>> {
+  const out: Record<string, number | Record<string, number>> = {};
+  for (const label of report.labels) {
+    const c = report.perClass[label];
+    if (c) out[label] = { precision: c.precision, recall: c.recall, "f1-score": c.f1, support: c.support };
+  }
+  out.accuracy = report.accuracy;
+  out["macro avg"] = { precision: report.macro.precision, recall: report.macro.recall, "f1-score": report.macro.f1, support: report.examples };
+  out["weighted avg"] = { precision: report.weighted.precision, recall: report.weighted.recall, "f1-score": report.weighted.f1, support: report.examples };
+  return out;
+}

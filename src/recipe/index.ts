@@ -9,6 +9,7 @@ export {
   METRICS,
   OPTIMIZERS,
   RecipeSchema,
+  SPLITS,
   TASKS,
   type Metric,
   type Recipe,

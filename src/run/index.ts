@@ -2,3 +2,4 @@ export { checkRecipe, type RecipeCheck } from "./check-recipe.js";
 export { listRuns, type RunSummary } from "./list-runs.js";
 export { runRecipe, type BestEvent, type EvalEvent, type RunEvent, type RunOptions, type RunResult, type RunStart } from "./run-recipe.js";
 export { loadRunReport, runState } from "./load-run-report.js";
+export { evaluateCheckpoint, type CheckpointEvaluation, type EvaluateOptions } from "./evaluate-checkpoint.js";

@@ -1,16 +1,20 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { checkpointSteps } from "../checkpoint/index.js";
-import type { RunPlan } from "../recipe/index.js";
+import type { RunState } from "../eval/index.js";
+import type { Metric, RunPlan, SplitName } from "../recipe/index.js";
+import { runState } from "./load-run-report.js";
 
 export interface RunSummary {
   name: string;
   dir: string;
   task: string | null;
-  /** `planned`: plan only; `started`: has checkpoints; `unreadable`: plan.json is damaged. */
-  status: "planned" | "started" | "unreadable";
+  /** Running, finished, stopped at step N, failed (with why), or not started; `unreadable` when plan.json is damaged. */
+  state: RunState | { kind: "unreadable" };
   /** Steps of the checkpoint folders present, ascending. */
   checkpoints: number[];
+  /** The best checkpoint of a finished run and its selection value. */
+  best: { step: number | null; metric: Metric; split: SplitName | null; value: number | null; passed: boolean } | null;
   updated: Date;
 }
 
@@ -26,13 +30,17 @@ export function listRuns(out = "adapters"): RunSummary[] {
     if (!stat) continue;
     const checkpoints = checkpointSteps(dir).reverse();
     let task: string | null = null;
-    let status: RunSummary["status"] = checkpoints.length > 0 ? "started" : "planned";
+    let state: RunSummary["state"];
     try {
       task = (JSON.parse(readFileSync(planFile, "utf8")) as RunPlan).task;
+      state = runState(dir);
     } catch {
-      status = "unreadable";
+      state = { kind: "unreadable" };
     }
-    runs.push({ name: entry.name, dir, task, status, checkpoints, updated: stat.mtime });
+    const bestFile = join(dir, "best.json");
+    const best = existsSync(bestFile) ? (JSON.parse(readFileSync(bestFile, "utf8")) as RunSummary["best"]) : null;
+    const updated = statSync(join(dir, "events.jsonl"), { throwIfNoEntry: false })?.mtime ?? stat.mtime;
+    runs.push({ name: entry.name, dir, task, state, checkpoints, best: best && { step: best.step, metric: best.metric, split: best.split, value: best.value, passed: best.passed }, updated });
   }
   return runs.sort((a, b) => b.updated.getTime() - a.updated.getTime());
 }

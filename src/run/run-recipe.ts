@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { adapterProblem } from "../adapter/index.js";
-import { checkpointProblem, findCheckpoints, MANIFEST, removeLeftovers, retainCheckpoints, writeFileAtomic } from "../checkpoint/index.js";
+import { checkpointProblem, checkpointSteps, findCheckpoints, MANIFEST, removeLeftovers, retainCheckpoints, writeFileAtomic } from "../checkpoint/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { predictCheckpoint, trainTfjs, type TrainEvent } from "../engine/tfjs/index.js";
 import { selectBest, type GateResult, type Selection } from "../eval/index.js";
@@ -138,6 +138,9 @@ async function openRun(file: string, options: RunOptions): Promise<OpenRun> {
     tokenizer_sha256: Object.values(prepared.splits)[0]?.manifest.hashes.tokenizer ?? null,
     tune_version: TUNE_VERSION,
   };
+  // A changed recipe is refused before the checkpoints are judged against it, which would
+  // otherwise find them all unfit and silently start over.
+  if (checkpointSteps(plan.run_dir).length > 0 || options.resume !== undefined) refuseChangedPlan(plan);
   const { valid, invalid } = soundCheckpoints(plan, modelDir);
   let resumeFrom: string | null = valid[0]?.dir ?? null;
   if (options.resume !== undefined) {
@@ -145,10 +148,7 @@ async function openRun(file: string, options: RunOptions): Promise<OpenRun> {
     const why = checkpointProblem(resumeFrom) ?? adapterProblem(plan, resumeFrom, modelDir);
     if (why) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot resume from ${resumeFrom}: ${why}`, location: { file: "--resume" }, hint: "Pass a complete checkpoint-<step> folder of this run." });
   }
-  if (resumeFrom) {
-    refuseChangedPlan(plan);
-    refuseChangedData(resumeFrom, provenance.dataset_key);
-  }
+  if (resumeFrom) refuseChangedData(resumeFrom, provenance.dataset_key);
   writeRunDirectory(plan, loaded);
   return { plan, prepared, engine, resumeFrom, skipped: invalid, movedAside, provenance, lastGood: resumeFrom };
 }

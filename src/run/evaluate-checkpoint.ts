@@ -1,0 +1,66 @@
+import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import { adapterProblem } from "../adapter/index.js";
+import { checkpointProblem } from "../checkpoint/index.js";
+import { prepareData, type PrepareOptions } from "../data/index.js";
+import { predictCheckpoint } from "../engine/tfjs/index.js";
+import { ExitCode, TuneError } from "../errors/index.js";
+import { evaluatePredictions, type SplitEvaluation } from "../eval/index.js";
+import { SPLITS, type RunPlan, type SplitName } from "../recipe/index.js";
+import { evaluateCheckpointSplit } from "./evaluate-checkpoint-split.js";
+
+export interface CheckpointEvaluation {
+  plan: RunPlan;
+  checkpoint: string;
+  evaluations: Array<SplitEvaluation & { predictions: string }>;
+}
+
+export interface EvaluateOptions extends PrepareOptions {
+  /** One split of the run's data instead of the recipe's eval splits. */
+  split?: string;
+  /** A data file (the recipe's columns and template) evaluated instead of the run's splits. */
+  data?: string;
+}
+
+/**
+ * Evaluates any checkpoint of a run after the fact: checks it (manifest, adapter fits the plan
+ * and base model, finite values), has the engine write predictions, and judges them. The run's
+ * own splits are recorded in the checkpoint's metrics.json; a `data` file is judged apart, its
+ * predictions written under the checkpoint's data-eval/ folder.
+ */
+export async function evaluateCheckpoint(checkpointPath: string, options: EvaluateOptions = {}): Promise<CheckpointEvaluation> {
+  const checkpoint = resolve(checkpointPath);
+  const planFile = join(dirname(checkpoint), "plan.json");
+  if (!existsSync(planFile)) {
+    throw TuneError.single({ code: "checkpoint-not-in-run", message: `${checkpoint} is not a checkpoint folder of a run (no plan.json beside it)`, location: { file: checkpoint }, hint: "Pass adapters/<run>/checkpoint-<step>." }, ExitCode.user);
+  }
+  const runPlan = JSON.parse(readFileSync(planFile, "utf8")) as RunPlan;
+  const damaged = checkpointProblem(checkpoint);
+  if (damaged) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot evaluate ${checkpoint}: ${damaged}`, location: { file: checkpoint }, hint: "Evaluate another checkpoint of the run; `tune runs` lists them." }, ExitCode.user);
+  const plan = options.data ? planForDataFile(runPlan, resolve(options.data)) : runPlan;
+  const splits = options.data ? (["test"] as SplitName[]) : requestedSplits(runPlan, options.split);
+  const prepared = await prepareData(plan, options);
+  const unfit = adapterProblem(plan, checkpoint, prepared.tokenizerDir);
+  if (unfit) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot evaluate ${checkpoint}: ${unfit}`, location: { file: checkpoint }, hint: "The checkpoint does not belong to this run's plan or base model." }, ExitCode.user);
+  const outDir = options.data ? join(checkpoint, "data-eval", basename(options.data, extname(options.data))) : checkpoint;
+  const written = await predictCheckpoint(plan, prepared, checkpoint, splits, { outDir });
+  const evaluations = written.map(({ split, file }) => ({ ...(options.data ? evaluatePredictions(plan, split, file) : evaluateCheckpointSplit(plan, checkpoint, split, file)), predictions: file }));
+  return { plan, checkpoint, evaluations };
+}
+
+function requestedSplits(plan: RunPlan, split: string | undefined): SplitName[] {
+  if (split === undefined) return plan.eval.splits;
+  if (!(SPLITS as readonly string[]).includes(split) || !plan.data.splits.includes(split as SplitName)) {
+    throw TuneError.single({ code: "split-unknown", message: `the run has no ${split} split`, location: { file: "--split" }, hint: `Use one of: ${plan.data.splits.join(", ")}.` }, ExitCode.user);
+  }
+  return [split as SplitName];
+}
+
+/** The run's plan reading one file as its test split: same columns, labels, template and length. */
+function planForDataFile(plan: RunPlan, file: string): RunPlan {
+  if (!existsSync(file)) throw TuneError.single({ code: "data-missing", message: `no such file: ${file}`, location: { file: "--data" }, hint: "Pass a CSV, JSONL, JSON or Parquet file with the recipe's columns." }, ExitCode.user);
+  if (plan.template?.few_shot) {
+    throw TuneError.single({ code: "data-few-shot", message: "--data cannot rebuild this recipe's few-shot examples, which come from its own train split", location: { file: "--data" }, hint: "Evaluate the run's splits (--split), or add the file as the recipe's test data." }, ExitCode.user);
+  }
+  return { ...plan, data: { ...plan.data, file: null, train: null, eval: null, test: file, sample: null, balance: "none", splits: ["test"], manifests: null } };
+}
