@@ -1,8 +1,10 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { prepareData } from "../src/data/index.js";
+import { unsafeUniformIntDistribution } from "pure-rand";
+import { writeManifest } from "../src/checkpoint/index.js";
+import { prepareData, seededRandom } from "../src/data/index.js";
 import { trainTfjs } from "../src/engine/tfjs/index.js";
 import { ROOT, hasStackTrace, tune } from "./support/cli.js";
 import { planFor } from "./support/plan.js";
@@ -53,23 +55,79 @@ describe("exact resume on the tfjs engine", () => {
 
     const resumed = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
     expect(resumed.exitCode).toBe(0);
-    expect(resumed.stdout).toMatch(/resuming from .*checkpoint-\d+ \(step \d+\)/);
+    expect(resumed.stdout.split("\n")[0]).toMatch(/^resuming exp from .*checkpoint-\d+ \(step \d+\)$/);
     const final = (root: string) => join(dir, root, "exp", "checkpoint-40");
     expect(bytes(final("runs"), "adapter_model.safetensors").equals(bytes(final("straight"), "adapter_model.safetensors"))).toBe(true);
   }, 180_000);
 
-  it("a damaged newest checkpoint is reported and skipped; the run resumes from the one before", async () => {
+  const damages: Array<[string, (checkpoint: string) => void, string]> = [
+    [
+      "a flipped byte",
+      (checkpoint) => {
+        const file = join(checkpoint, "adapter_model.safetensors");
+        const data = readFileSync(file);
+        data.writeUInt8(data.readUInt8(data.length - 1) ^ 0xff, data.length - 1);
+        writeFileSync(file, data);
+      },
+      "adapter_model.safetensors does not match its sha256",
+    ],
+    ["a truncated file", (checkpoint) => truncateSync(join(checkpoint, "optimizer.safetensors"), 100), "optimizer.safetensors has 100 bytes"],
+    ["a missing manifest", (checkpoint) => rmSync(join(checkpoint, "MANIFEST.json")), "no MANIFEST.json (the write was interrupted)"],
+    [
+      "a NaN behind a valid manifest",
+      (checkpoint) => {
+        const file = join(checkpoint, "adapter_model.safetensors");
+        const data = readFileSync(file);
+        data.writeFloatLE(Number.NaN, data.length - 4);
+        writeFileSync(file, data);
+        writeManifest(checkpoint, { step: 6 });
+      },
+      "holds a non-finite value (NaN)",
+    ],
+  ];
+  it.each(damages)("a newest checkpoint with %s is reported and skipped; the run resumes from the one before", async (_, damage, why) => {
     const dir = tempDir({ "exp.yaml": RECIPE(6), "d.csv": DATA });
     const env = { TUNE_CACHE_DIR: join(dir, "cache") };
     await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
-    const adapter = join(dir, "runs/exp/checkpoint-6/adapter_model.safetensors");
-    const damaged = readFileSync(adapter);
-    damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 0xff, damaged.length - 1);
-    writeFileSync(adapter, damaged);
+    damage(join(dir, "runs/exp/checkpoint-6"));
     const again = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
     expect(again.exitCode).toBe(0);
-    expect(again.stderr).toContain(`warning: skipped ${join(dir, "runs/exp/checkpoint-6")}: adapter_model.safetensors does not match its sha256`);
-    expect(again.stdout).toContain(`resuming from ${join(dir, "runs/exp/checkpoint-4")} (step 4)`);
+    expect(again.stderr).toContain(`warning: skipped ${join(dir, "runs/exp/checkpoint-6")}: `);
+    expect(again.stderr).toContain(why);
+    expect(again.stdout.split("\n")[0]).toBe(`resuming exp from ${join(dir, "runs/exp/checkpoint-4")} (step 4)`);
     expect(again.stdout).toMatch(/^step 6 /m);
   }, 180_000);
+
+  it("SIGKILL at ten random moments, a re-run after each: the run finishes with the adapter of an uninterrupted run, bit for bit", async () => {
+    const recipe = RECIPE(24).replace("checkpoints: {every: 2, keep: 10}", "checkpoints: {every: 1, keep: 2}").replace("eval: {splits: [train]}", "eval: {splits: [train], best_metric: loss}");
+    const dir = tempDir({ "exp.yaml": recipe, "d.csv": DATA });
+    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+    const reference = await tune(["recipe", "exp.yaml", "--out", "straight"], { cwd: dir, env });
+    expect(reference.exitCode).toBe(0);
+    const random = seededRandom(2026);
+    let killedWhileTraining = 0;
+    for (let kill = 0; kill < 10; kill++) {
+      const child = execa("node", [join(ROOT, "bin/tune.js"), "recipe", "exp.yaml", "--out", "runs", "--json"], { cwd: dir, env, reject: false });
+      // Kill once the run has trained a few more steps: a random number of step events (0-4)
+      // plus a random delay, so kills land in steps, checkpoint writes and evaluation alike.
+      const steps = unsafeUniformIntDistribution(0, 4, random);
+      const delay = unsafeUniformIntDistribution(0, 40, random);
+      let seen = 0;
+      child.stdout?.on("data", (chunk: Buffer) => {
+        seen += (chunk.toString().match(/"type":"step"/g) ?? []).length;
+        if (seen >= steps) setTimeout(() => child.kill("SIGKILL"), delay);
+      });
+      const result = await child;
+      if (result.signal === "SIGKILL") killedWhileTraining++;
+    }
+    expect(killedWhileTraining).toBeGreaterThanOrEqual(8);
+    const finished = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
+    expect(finished.exitCode, finished.stderr).toBe(0);
+    const final = (root: string) => join(dir, root, "exp", "checkpoint-24");
+    expect(bytes(final("runs"), "adapter_model.safetensors").equals(bytes(final("straight"), "adapter_model.safetensors"))).toBe(true);
+    const best = (root: string) => JSON.parse(readFileSync(join(dir, root, "exp", "best.json"), "utf8").replaceAll(`/${root}/`, "/")) as unknown;
+    expect(best("runs")).toEqual(best("straight"));
+    // Nothing half-written is left behind.
+    expect(readdirSync(join(dir, "runs", "exp")).filter((name) => /\.(tmp|replaced)-/.test(name))).toEqual([]);
+  }, 300_000);
 });
