@@ -9,7 +9,7 @@ import { TUNE_VERSION } from "../../version.js";
 import { adamwStep, clipByGlobalNorm, type AdamWState } from "./adamw.js";
 import { selectBackend, type TfjsBackend } from "./backend.js";
 import { epochBatches, padBatch } from "./batches.js";
-import { adaptedModel, restoreAdapter, unsupported } from "./adapted-model.js";
+import { adaptedModel, restoreAdapter, unsupported, type AdaptedModel } from "./adapted-model.js";
 import { classLossSum, tokenLossSums, trainedTokens } from "./losses.js";
 import type { Lora } from "./lora.js";
 import { predictSplit } from "./predict-tfjs.js";
@@ -51,13 +51,22 @@ export interface TrainResult {
  */
 export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: TrainOptions): Promise<TrainResult> {
   const backend = await selectBackend(options.backend);
-  const modelDir = prepared.tokenizerDir;
-  const adapted = adaptedModel(plan, modelDir);
+  const adapted = adaptedModel(plan, prepared.tokenizerDir);
+  const optimizer: AdamWState = { step: 0, m: new Map(), v: new Map() };
+  // Freed on every way out (end, Ctrl-C, a failed write), so a caller can train again in-process.
+  try {
+    return await trainLoop(plan, prepared, options, backend, adapted, optimizer);
+  } finally {
+    adapted.dispose();
+    tf.dispose([...optimizer.m.values(), ...optimizer.v.values()]);
+  }
+}
+
+async function trainLoop(plan: RunPlan, prepared: PreparedData, options: TrainOptions, backend: TfjsBackend, adapted: AdaptedModel, optimizer: AdamWState): Promise<TrainResult> {
   const { model, lora, head, classify } = adapted;
-  const labels = plan.data.labels ?? [];
+  const modelDir = prepared.tokenizerDir;
   const variables = [...lora.variables(), ...head.values()];
   const train = readDatasetSplit(requireSplit(prepared, "train"));
-  const padId = model.padTokenId;
   const baseModelPath = plan.model.source.kind === "hub" ? plan.model.source.id : modelDir;
   const tokenizer = loadTokenizer(modelDir);
 
@@ -69,7 +78,6 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
   const checkpointEvery = plan.checkpoints.every === "epoch" ? stepsPerEpoch : plan.checkpoints.every;
   options.emit({ type: "start", engine: "tfjs", backend, total_steps: total, trainable_parameters: variables.reduce((n, v) => n + v.size, 0) });
 
-  const optimizer: AdamWState = { step: 0, m: new Map(), v: new Map() };
   let logHistory: Array<Record<string, number>> = [];
   let lastCheckpoint = "";
   let step = 0;
@@ -88,37 +96,15 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
     for (let first = 0; first < batches.length && step < total; first += accumulation) {
       if (consumed++ < step) continue;
       const started = performance.now();
-      const group = batches.slice(first, first + accumulation).map((indices) => padBatch(train, indices, padId));
-      const units = group.reduce((n, b) => n + (b.labels ? b.labels.reduce((k, row) => k + trainedTokens(row), 0) : b.ids.length), 0);
-      const grads: Record<string, tf.Tensor> = {};
-      let lossSum = 0;
-      group.forEach((batch, micro) => {
-        const embeddings = tf.tidy(() => model.embed(tf.tensor2d(batch.ids, undefined, "int32")));
-        const dropoutSeed = plan.training.seed * 7919 + step * 131 + micro * 17;
-        const forward = { adapt: lora.adapter(dropoutSeed), dropoutSeed };
-        const { value, grads: microGrads } = tf.variableGrads(() => {
-          const hidden = model.hidden(embeddings, tf.tensor2d(batch.mask), forward);
-          const sum = classify ? classLossSum(model, hidden, batch.ids, head, batch.classIds, labels.length, forward) : tf.sum(tokenLossSums(model, hidden, batch.labels ?? []));
-          return tf.div(sum, units) as tf.Scalar;
-        }, variables);
-        lossSum += value.dataSync()[0] as number;
-        tf.dispose([value, embeddings]);
-        for (const [name, grad] of Object.entries(microGrads)) {
-          const previous = grads[name];
-          grads[name] = previous ? tf.add(previous, grad) : grad;
-          if (previous) tf.dispose([previous, grad]);
-        }
-      });
-      const gradNorm = clipByGlobalNorm(grads, plan.training.max_grad_norm);
+      const group = batches.slice(first, first + accumulation).map((indices) => padBatch(train, indices, model.padTokenId));
       const lr = learningRate(step, total, warmup, plan.training.lr, plan.training.scheduler);
-      adamwStep(variables, grads, optimizer, lr, plan.training.weight_decay);
-      tf.dispose(Object.values(grads));
+      const { loss, gradNorm } = accumulatedGradients(plan, adapted, group, step, (grads) => adamwStep(variables, grads, optimizer, lr, plan.training.weight_decay));
       step++;
       const epochProgress = epoch + Math.min(1, (first + accumulation) / batches.length);
       const tokens = group.reduce((n, b) => n + b.mask.flat().reduce((a, m) => a + m, 0), 0);
       if (step % plan.training.logging_steps === 0 || step === total) {
-        const event = { type: "step" as const, step, epoch: round(epochProgress), loss: lossSum, lr, grad_norm: gradNorm, tokens_per_s: Math.round(tokens / ((performance.now() - started) / 1000)), memory_mb: Math.round(tf.memory().numBytes / 1e6), tensors: tf.memory().numTensors };
-        logHistory.push({ loss: lossSum, grad_norm: gradNorm, learning_rate: lr, epoch: event.epoch, step });
+        const event = { type: "step" as const, step, epoch: round(epochProgress), loss, lr, grad_norm: gradNorm, tokens_per_s: Math.round(tokens / ((performance.now() - started) / 1000)), memory_mb: Math.round(tf.memory().numBytes / 1e6), tensors: tf.memory().numTensors };
+        logHistory.push({ loss, grad_norm: gradNorm, learning_rate: lr, epoch: event.epoch, step });
         options.emit(event);
       }
       // Let signals, output and timers run between steps: the step itself is synchronous.
@@ -131,13 +117,11 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
       }
       if (stopping) {
         options.emit({ type: "stopped", step, checkpoint: lastCheckpoint });
-        dispose();
         return { checkpoint: lastCheckpoint, step, stopped: true };
       }
     }
   }
   options.emit({ type: "end", step, checkpoint: lastCheckpoint });
-  dispose();
   return { checkpoint: lastCheckpoint, step, stopped: false };
 
   /** Predictions of every evaluation split for the checkpoint just written (contract 5). */
@@ -150,11 +134,41 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
       options.emit({ type: "predictions", step: atStep, checkpoint, split, file, ...summary });
     }
   }
+}
 
-  function dispose(): void {
-    adapted.dispose();
-    tf.dispose([...optimizer.m.values(), ...optimizer.v.values()]);
-  }
+/**
+ * One optimizer step's gradients: each micro-batch's loss is divided by the units (examples,
+ * or trained tokens) of the whole group, so the summed gradients equal one large batch's; then
+ * global-norm clipping and `apply`. Returns the group's loss and the pre-clipping norm.
+ */
+function accumulatedGradients(plan: RunPlan, adapted: AdaptedModel, group: ReturnType<typeof padBatch>[], step: number, apply: (grads: Record<string, tf.Tensor>) => void): { loss: number; gradNorm: number } {
+  const { model, lora, head, classify } = adapted;
+  const variables = [...lora.variables(), ...head.values()];
+  const classes = plan.data.labels?.length ?? 0;
+  const units = group.reduce((n, b) => n + (b.labels ? b.labels.reduce((k, row) => k + trainedTokens(row), 0) : b.ids.length), 0);
+  const grads: Record<string, tf.Tensor> = {};
+  let loss = 0;
+  group.forEach((batch, micro) => {
+    const embeddings = tf.tidy(() => model.embed(tf.tensor2d(batch.ids, undefined, "int32")));
+    const dropoutSeed = plan.training.seed * 7919 + step * 131 + micro * 17;
+    const forward = { adapt: lora.adapter(dropoutSeed), dropoutSeed };
+    const { value, grads: microGrads } = tf.variableGrads(() => {
+      const hidden = model.hidden(embeddings, tf.tensor2d(batch.mask), forward);
+      const sum = classify ? classLossSum(model, hidden, batch.ids, head, batch.classIds, classes, forward) : tf.sum(tokenLossSums(model, hidden, batch.labels ?? []));
+      return tf.div(sum, units) as tf.Scalar;
+    }, variables);
+    loss += value.dataSync()[0] as number;
+    tf.dispose([value, embeddings]);
+    for (const [name, grad] of Object.entries(microGrads)) {
+      const previous = grads[name];
+      grads[name] = previous ? tf.add(previous, grad) : grad;
+      if (previous) tf.dispose([previous, grad]);
+    }
+  });
+  const gradNorm = clipByGlobalNorm(grads, plan.training.max_grad_norm);
+  apply(grads);
+  tf.dispose(Object.values(grads));
+  return { loss, gradNorm };
 }
 
 /** Loads the AdamW moments written by writeCheckpoint; returns the step they belong to. */
