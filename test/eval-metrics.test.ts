@@ -26,6 +26,12 @@ const CASES: Case[] = [
   { gold: ["a", "a", "b", "b", "c"], pred: ["a", "b", "a", "a", "error"], known: ["a", "b", "c"] },
   { gold: ["a", "a", "a"], pred: ["b", "b", "b"], known: ["a", "b"] },
   { gold: ["yes", "yes", "no"], pred: ["yes", "yes", "no"], known: ["yes", "no", "maybe"] },
+  // Twenty more: sizes from 1 to 300, two to six classes, some never predicted, some never true.
+  ...Array.from({ length: 20 }, (_, i) => {
+    const classes = ["a", "b", "c", "d", "e", "f"].slice(0, 2 + (i % 5));
+    const predicted = i % 3 === 0 ? classes.slice(1) : i % 3 === 1 ? [...classes, "error"] : classes;
+    return randomCase(100 + i, 1 + ((i * 37) % 300), classes, predicted);
+  }),
 ];
 
 /** scikit-learn's own numbers for every case, with scipy's Jensen-Shannon distance. */
