@@ -1,5 +1,6 @@
 import { SingleBar, Presets } from "cli-progress";
 import type { PrepareStage } from "../data/index.js";
+import type { StepProgress } from "../engine/tfjs/index.js";
 
 const LABELS: Record<PrepareStage, string> = { hash: "hashing data", read: "reading data", tokenize: "tokenizing", write: "writing" };
 const SHOW_AFTER_MS = 1_000;
@@ -32,4 +33,43 @@ export function progressBar(enabled: boolean): { update: (stage: PrepareStage, d
     },
     stop,
   };
+}
+
+/**
+ * A live bar per epoch on a terminal: step, loss, learning rate, tokens/s and ETA, redrawn
+ * every step. Lines printed meanwhile go through `above`, which lifts the bar out of their way.
+ */
+export function trainingBar(enabled: boolean): { tick: (progress: StepProgress) => void; above: (print: () => void) => void; stop: () => void } {
+  let bar: SingleBar | null = null;
+  let epoch = -1;
+  const stop = () => {
+    bar?.stop();
+    bar = null;
+  };
+  return {
+    tick(progress) {
+      if (!enabled) return;
+      if (progress.epoch !== epoch || !bar) {
+        stop();
+        epoch = progress.epoch;
+        bar = new SingleBar(
+          { format: `epoch ${progress.epoch + 1} [{bar}] {value}/{total}  step {step}/{steps}  loss {loss}  lr {lr}  {tps} tok/s  ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
+          Presets.shades_classic,
+        );
+        bar.start(progress.stepsPerEpoch, progress.stepInEpoch - 1, payload(progress));
+      }
+      bar.update(progress.stepInEpoch, payload(progress));
+    },
+    above(print) {
+      const wasShowing = bar !== null;
+      stop();
+      print();
+      if (wasShowing) epoch = -1;
+    },
+    stop,
+  };
+}
+
+function payload(progress: StepProgress) {
+  return { step: progress.step, steps: progress.total, loss: progress.loss.toFixed(4), lr: progress.lr.toExponential(2), tps: Math.round(progress.tokensPerSecond) };
 }

@@ -5,7 +5,7 @@ import { runReportText } from "../eval/index.js";
 import { loadRunReport, runRecipe, type EvalEvent, type RunEvent } from "../run/index.js";
 import type { CliContext } from "./context.js";
 import { formatDataStats } from "./data-report.js";
-import { progressBar } from "./progress.js";
+import { progressBar, trainingBar } from "./progress.js";
 
 interface RecipeFlags {
   model?: string;
@@ -30,9 +30,13 @@ export function registerRecipe(program: Command, context: CliContext): void {
     .action(async (file: string, flags: RecipeFlags) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
       let shown: readonly Metric[] = [];
+      const live = !flags.json && process.stderr.isTTY === true;
+      const bar = trainingBar(live);
       const print = (event: RunEvent) => {
+        // On a terminal the bar shows every step; logged step lines are for logs and pipes.
+        if (live && event.type === "step") return;
         const line = flags.json ? JSON.stringify(event) : formatEvent(event, shown);
-        if (line) context.output.out(line);
+        if (line) bar.above(() => context.output.out(line));
       };
       let stopRequested = false;
       const onSignal = () => {
@@ -47,6 +51,7 @@ export function registerRecipe(program: Command, context: CliContext): void {
         shouldStop: () => stopRequested,
         onProgress: progress.update,
         onEvent: print,
+        onStep: bar.tick,
         onStart: ({ plan, prepared, engine, resumeFrom, skipped, movedAside }) => {
           progress.stop();
           shown = plan.eval.metrics;
@@ -59,6 +64,7 @@ export function registerRecipe(program: Command, context: CliContext): void {
           context.output.out(formatDataStats(prepared));
         },
       });
+      bar.stop();
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
       if (result.stopped) context.exitCode = ExitCode.interrupted;
@@ -86,7 +92,8 @@ function formatEvent(event: RunEvent, shown: readonly Metric[]): string {
     case "checkpoint":
       return `checkpoint ${event.dir}`;
     case "predictions":
-      return `predictions for ${event.split} written to ${event.file}`;
+      // The eval line that follows says what they scored; the file is in the checkpoint.
+      return "";
     case "eval":
       return `${event.split} at step ${event.step}: ${formatMetrics(event.metrics, shown)} (${event.examples} examples${event.unparsed > 0 ? `, ${event.unparsed} answers matched no label` : ""})`;
     case "resume":

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { adapterProblem } from "../adapter/index.js";
 import { checkpointProblem, checkpointSteps, findCheckpoints, MANIFEST, removeLeftovers, retainCheckpoints, writeFileAtomic } from "../checkpoint/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
-import { predictCheckpoint, trainTfjs, type TrainEvent } from "../engine/tfjs/index.js";
+import { predictCheckpoint, trainTfjs, type StepProgress, type TrainEvent } from "../engine/tfjs/index.js";
 import { selectBest, type GateResult, type Selection } from "../eval/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { loadRecipe, resolvePlan, type Metric, type RunPlan, type SplitName } from "../recipe/index.js";
@@ -54,6 +54,8 @@ export interface RunOptions extends PrepareOptions {
   restart?: boolean;
   /** Resume from this checkpoint folder instead of the latest one. */
   resume?: string;
+  /** After every optimizer step, for live progress. */
+  onStep?: (progress: StepProgress) => void;
   /** Every engine event, as it happens (also appended to events.jsonl). */
   onEvent?: (event: RunEvent) => void;
   /** Asked after every optimizer step; true saves a checkpoint and stops (Ctrl-C, SIGTERM). */
@@ -169,6 +171,7 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
   const result = await trainTfjs(plan, prepared, {
     resumeFrom: resumeFrom ?? undefined,
     shouldStop: options.shouldStop,
+    onStep: options.onStep,
     provenance: run.provenance,
     emit: (event) => {
       emit(event);

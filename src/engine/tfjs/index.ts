@@ -6,5 +6,5 @@ export { createLora, type Lora, type LoraModule } from "./lora.js";
 export { linearModules, readModelConfig, type LinearModule, type ModelConfig } from "./model-config.js";
 export type { ForwardOptions, HeadTensor, KvCache, LinearAdapter, TfjsModel } from "./model.js";
 export { predictSplit, type PredictionSummary, type Predictor } from "./predict-tfjs.js";
-export { trainTfjs, type TrainEvent, type TrainOptions } from "./train-tfjs.js";
+export { trainTfjs, type StepProgress, type TrainEvent, type TrainOptions } from "./train-tfjs.js";
 export { predictCheckpoint, type CheckpointPredictions } from "./predict-checkpoint.js";

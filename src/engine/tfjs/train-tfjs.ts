@@ -24,6 +24,18 @@ export type TrainEvent =
   | { type: "stopped"; step: number; checkpoint: string }
   | { type: "end"; step: number; checkpoint: string };
 
+export interface StepProgress {
+  step: number;
+  total: number;
+  /** 0-based epoch, and this step's place in it. */
+  epoch: number;
+  stepInEpoch: number;
+  stepsPerEpoch: number;
+  loss: number;
+  lr: number;
+  tokensPerSecond: number;
+}
+
 export interface TrainOptions {
   backend?: TfjsBackend;
   emit: (event: TrainEvent) => void;
@@ -31,6 +43,8 @@ export interface TrainOptions {
   resumeFrom?: string;
   /** Asked after every optimizer step; true saves a checkpoint there and returns (Ctrl-C). */
   shouldStop?: () => boolean;
+  /** Called after every optimizer step (events come only every logging_steps), for live progress. */
+  onStep?: (progress: StepProgress) => void;
   /** What the run was made from (hashes of recipe, data, tokenizer; versions), recorded in every checkpoint's manifest. */
   provenance?: Record<string, unknown>;
 }
@@ -102,6 +116,7 @@ async function trainLoop(plan: RunPlan, prepared: PreparedData, options: TrainOp
       step++;
       const epochProgress = epoch + Math.min(1, (first + accumulation) / batches.length);
       const tokens = group.reduce((n, b) => n + b.mask.flat().reduce((a, m) => a + m, 0), 0);
+      options.onStep?.({ step, total, epoch, stepInEpoch: Math.ceil((first + accumulation) / accumulation), stepsPerEpoch, loss, lr, tokensPerSecond: tokens / ((performance.now() - started) / 1000) });
       if (step % plan.training.logging_steps === 0 || step === total) {
         const event = { type: "step" as const, step, epoch: round(epochProgress), loss, lr, grad_norm: gradNorm, tokens_per_s: Math.round(tokens / ((performance.now() - started) / 1000)), memory_mb: Math.round(tf.memory().numBytes / 1e6), tensors: tf.memory().numTensors };
         logHistory.push({ loss, grad_norm: gradNorm, learning_rate: lr, epoch: event.epoch, step });
