@@ -10,6 +10,7 @@ import { formatProblems, processOutput, type Output } from "./output.js";
 import { registerPlannedVerbs } from "./planned-verbs.js";
 import { registerPrepare } from "./prepare.js";
 import { registerRecipe } from "./recipe.js";
+import { registerReport } from "./report.js";
 import { registerRuns } from "./runs.js";
 import { registerValidate } from "./validate.js";
 
@@ -38,6 +39,7 @@ export async function main(argv: readonly string[], output: Output = processOutp
   registerPrepare(program, context);
   registerMetrics(program, context);
   registerEval(program, context);
+  registerReport(program, context);
   registerInit(program, context);
   registerDoctor(program, context);
   registerRuns(program, context);

@@ -40,12 +40,6 @@ const PLANNED: PlannedVerb[] = [
     ],
   },
   {
-    name: "report",
-    args: ["<run>"],
-    description: "write the run's report (metrics per checkpoint, best checkpoint, gates)",
-    options: [["--json", "print the report as JSON"]],
-  },
-  {
     name: "chat",
     args: ["<checkpoint>"],
     description: "talk to a chat fine-tune in the terminal",

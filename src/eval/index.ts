@@ -6,3 +6,4 @@ export { selectBest, type CheckpointMetrics, type GateResult, type Selection } f
 export { classificationReportDict, classificationReportText, confusionMatrixText } from "./report-text.js";
 export { labelsFromFile } from "./labels-from-file.js";
 export { runReportText, type RunReport, type RunState } from "./run-report.js";
+export { runReportHtml } from "./run-report-html.js";

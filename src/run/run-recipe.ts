@@ -5,7 +5,7 @@ import { adapterProblem } from "../adapter/index.js";
 import { checkpointProblem, checkpointSteps, findCheckpoints, MANIFEST, removeLeftovers, retainCheckpoints, writeFileAtomic } from "../checkpoint/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { predictCheckpoint, trainTfjs, type StepProgress, type TrainEvent } from "../engine/tfjs/index.js";
-import { selectBest, type GateResult, type Selection } from "../eval/index.js";
+import { runReportHtml, selectBest, type GateResult, type Selection } from "../eval/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { loadRecipe, resolvePlan, type Metric, type RunPlan, type SplitName } from "../recipe/index.js";
 import { withManifests } from "./check-recipe.js";
@@ -13,7 +13,7 @@ import { moveRunAside } from "./move-run-aside.js";
 import { TUNE_VERSION } from "../version.js";
 import { checkpointMetrics } from "./checkpoint-metrics.js";
 import { diskError } from "./disk-error.js";
-import { LOCK_FILE } from "./load-run-report.js";
+import { loadRunReport, LOCK_FILE } from "./load-run-report.js";
 import { evaluateCheckpointSplit } from "./evaluate-checkpoint-split.js";
 import { writeRunDirectory } from "./write-run-directory.js";
 
@@ -195,6 +195,7 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
   writeFileAtomic(join(plan.run_dir, "best.json"), `${JSON.stringify(bestRecord(selection), null, 2)}\n`);
   retain(plan, selection.best?.dir ?? null);
   emit({ type: "best", ...bestRecord(selection) });
+  writeFileAtomic(join(plan.run_dir, "report.html"), runReportHtml(loadRunReport(plan.run_dir)));
   return { ...finished, selection };
 }
 

@@ -1,0 +1,25 @@
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { writeFileAtomic } from "../checkpoint/index.js";
+import { runReportHtml, runReportText } from "../eval/index.js";
+import { loadRunReport } from "../run/index.js";
+import type { CliContext } from "./context.js";
+
+export function registerReport(program: Command, context: CliContext): void {
+  program
+    .command("report")
+    .description("write the run's report: report.html (self-contained) in the run directory, and the summary in the terminal")
+    .argument("<run>", "adapters/<run-name>")
+    .option("--json", "print the report data as JSON")
+    .action((run: string, flags: { json?: boolean }) => {
+      const report = loadRunReport(resolve(run));
+      if (flags.json) {
+        context.output.json(report);
+        return;
+      }
+      const file = join(resolve(run), "report.html");
+      writeFileAtomic(file, runReportHtml(report));
+      context.output.out(runReportText(report));
+      context.output.out(`\nreport: ${file}`);
+    });
+}
