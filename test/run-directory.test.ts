@@ -29,8 +29,11 @@ describe("tune recipe", () => {
     const best = JSON.parse(readFileSync(join(runDir, "best.json"), "utf8")) as { checkpoint: string; step: number; metric: string; split: string; passed: boolean };
     expect(best).toMatchObject({ metric: "f1_weighted", split: "eval", passed: true });
     const kept = [...new Set(["checkpoint-4", "checkpoint-6", `checkpoint-${best.step}`])].sort();
-    expect(readdirSync(runDir).sort()).toEqual([...kept, "best.json", "events.jsonl", "plan.json", "recipe.yaml"].sort());
+    expect(readdirSync(runDir).sort()).toEqual([...kept, "best.json", "events.jsonl", "plan.json", "recipe.yaml", "report.html"].sort());
     expect(readdirSync(join(runDir, "checkpoint-6")).sort()).toEqual(["MANIFEST.json", "adapter_config.json", "adapter_model.safetensors", "metrics.json", "optimizer.safetensors", "predictions", "trainer_state.json"]);
+    // Every checkpoint records what it was made from.
+    const manifest = JSON.parse(readFileSync(join(runDir, "checkpoint-6", "MANIFEST.json"), "utf8")) as { provenance: Record<string, unknown> };
+    expect(manifest.provenance).toMatchObject({ recipe_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), plan_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), dataset_key: expect.stringMatching(/^[0-9a-f]{32}$/), tokenizer_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), tune_version: expect.any(String), engine: { name: "tfjs", tfjs: "4.22.0" } });
     const events = readFileSync(join(runDir, "events.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { type: string });
     expect(events[0]?.type).toBe("start");
     expect(events.map((e) => e.type).slice(-2)).toEqual(["end", "best"]);
@@ -57,6 +60,17 @@ describe("tune recipe", () => {
     expect(again.stderr).toContain("lora.r: 16 -> 4");
     expect(again.stderr).toContain("training.lr: 0.0002 -> 0.001");
     expect(again.stderr).toContain("--restart");
+  });
+
+  it("refuses to resume when the data files changed under the same recipe", async () => {
+    const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
+    await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
+    writeFileSync(join(dir, "d.csv"), DATA.replace("text number 3,", "text number three,"));
+    const again = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toMatch(/the data changed since .*checkpoint-6 was written/);
+    expect(again.stderr).toContain("--restart");
+    expect(hasStackTrace(again.stderr)).toBe(false);
   });
 
   it("--restart moves the previous run aside instead of deleting it", async () => {
