@@ -5,7 +5,7 @@ import type { RunPlan } from "../src/index.js";
 import { ROOT, hasStackTrace, tune } from "./support/cli.js";
 import { tempDir } from "./support/temp-dir.js";
 
-const RECIPE = "task: sequence-classification\nmodel: {base: builtin:tiny-llama}\ndata: {file: d.csv, labels: [a, b]}\n";
+const RECIPE = "task: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\ndata: {file: d.csv, labels: [a, b]}\n";
 const DATA = `text,label\n${Array.from({ length: 20 }, (_, i) => `text number ${i},${i % 2 ? "a" : "b"}`).join("\n")}\n`;
 
 describe("tune recipe", () => {
@@ -16,7 +16,7 @@ describe("tune recipe", () => {
     expect(result.exitCode).toBe(0);
     const lines = result.stdout.split("\n");
     expect(lines[0]).toBe(`starting exp in ${join(dir, "runs", "exp")}`);
-    expect(lines[1]).toBe("engine: tfjs (auto: the torch engine is not part of this version yet)");
+    expect(lines[1]).toBe("engine: tfjs (the recipe asks for it)");
     expect(result.stdout).toMatch(/^\s+train\s+16\s/m);
     expect(result.stdout).toMatch(/^training on tfjs \((wasm|cpu) backend\): 6 steps/m);
     const runDir = join(dir, "runs", "exp");

@@ -157,8 +157,8 @@ async function prepareSetting(work, cacheRoot, model, { length, steps }) {
   const { prepareData, readDatasetSplit } = await import("../../dist/data/index.js");
   // Internal modules of the engine, imported so the reference replays its exact batch order and
   // schedule instead of a re-implementation that could drift.
-  const { epochBatches } = await import("../../dist/engine/tfjs/batches.js");
-  const { learningRate } = await import("../../dist/engine/tfjs/schedule.js");
+  const { epochBatches } = await import("../../dist/engine/batches.js");
+  const { learningRate } = await import("../../dist/engine/schedule.js");
   const { seededNormal } = await import("../../dist/builtin/index.js");
 
   const dir = join(work, `${model.key}-${length}`);

@@ -86,7 +86,7 @@ function formatMetrics(metrics: EvalEvent["metrics"], shown: readonly Metric[]):
 function formatEvent(event: RunEvent, shown: readonly Metric[]): string {
   switch (event.type) {
     case "start":
-      return `training on tfjs (${event.backend} backend): ${event.total_steps} steps, ${event.trainable_parameters} trainable parameters`;
+      return `training on ${event.engine} (${event.backend} backend): ${event.total_steps} steps, ${event.trainable_parameters} trainable parameters`;
     case "step":
       return `step ${event.step}  epoch ${event.epoch.toFixed(2)}  loss ${event.loss.toFixed(4)}  lr ${event.lr.toExponential(2)}  grad ${event.grad_norm.toFixed(3)}  ${event.tokens_per_s} tok/s`;
     case "checkpoint":

@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { adapterProblem } from "../adapter/index.js";
-import { checkpointProblem } from "../checkpoint/index.js";
+import { checkpointProblem, MANIFEST } from "../checkpoint/index.js";
 import { prepareData, type PrepareOptions } from "../data/index.js";
 import { predictCheckpoint } from "../engine/tfjs/index.js";
+import { predictTorch } from "../engine/torch/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { evaluatePredictions, type SplitEvaluation } from "../eval/index.js";
 import { SPLITS, type RunPlan, type SplitName } from "../recipe/index.js";
@@ -43,7 +44,9 @@ export async function evaluateCheckpoint(checkpointPath: string, options: Evalua
   const unfit = adapterProblem(plan, checkpoint, prepared.tokenizerDir);
   if (unfit) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot evaluate ${checkpoint}: ${unfit}`, location: { file: checkpoint }, hint: "The checkpoint does not belong to this run's plan or base model." }, ExitCode.user);
   const outDir = options.data ? join(checkpoint, "data-eval", basename(options.data, extname(options.data))) : checkpoint;
-  const written = await predictCheckpoint(plan, prepared, checkpoint, splits, { outDir });
+  // The engine that trained the checkpoint predicts with it (the manifest records which).
+  const manifest = JSON.parse(readFileSync(join(checkpoint, MANIFEST), "utf8")) as { provenance?: { engine?: { name?: string } } };
+  const written = manifest.provenance?.engine?.name === "torch" ? await predictTorch(plan, prepared, checkpoint, splits, outDir) : await predictCheckpoint(plan, prepared, checkpoint, splits, { outDir });
   const evaluations = written.map(({ split, file }) => ({ ...(options.data ? evaluatePredictions(plan, split, file) : evaluateCheckpointSplit(plan, checkpoint, split, file)), predictions: file }));
   return { plan, checkpoint, evaluations };
 }

@@ -5,6 +5,7 @@ import { adapterProblem } from "../adapter/index.js";
 import { checkpointProblem, checkpointSteps, findCheckpoints, MANIFEST, removeLeftovers, retainCheckpoints, writeFileAtomic } from "../checkpoint/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { predictCheckpoint, trainTfjs, type StepProgress, type TrainEvent } from "../engine/tfjs/index.js";
+import { predictTorch, trainTorch } from "../engine/torch/index.js";
 import { runReportHtml, selectBest, type GateResult, type Selection } from "../eval/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { loadRecipe, resolvePlan, type Metric, type RunPlan, type SplitName } from "../recipe/index.js";
@@ -12,6 +13,7 @@ import { withManifests } from "./check-recipe.js";
 import { moveRunAside } from "./move-run-aside.js";
 import { TUNE_VERSION } from "../version.js";
 import { checkpointMetrics } from "./checkpoint-metrics.js";
+import { chooseEngine, type EngineChoice } from "./choose-engine.js";
 import { diskError } from "./disk-error.js";
 import { loadRunReport, LOCK_FILE } from "./load-run-report.js";
 import { evaluateCheckpointSplit } from "./evaluate-checkpoint-split.js";
@@ -81,7 +83,7 @@ export interface RunResult {
   /** Where an existing run was moved by `restart`, if it was. */
   movedAside: string | null;
   /** The engine that trained, and why it was chosen. */
-  engine: { name: "tfjs"; why: string };
+  engine: EngineChoice;
   /** The last checkpoint written. */
   checkpoint: string;
   /** The checkpoint this run continued from, if it resumed. */
@@ -127,7 +129,7 @@ interface OpenRun extends RunStart {
 async function openRun(file: string, options: RunOptions): Promise<OpenRun> {
   const loaded = await loadRecipe(file, { model: options.model, engine: options.engine });
   const resolved = resolvePlan(loaded, { out: options.out });
-  const engine = chooseEngine(resolved);
+  const engine = await chooseEngine(resolved);
   const prepared = await prepareData(resolved, options);
   const plan = withManifests(resolved, prepared);
   const movedAside = options.restart ? moveRunAside(plan.run_dir) : null;
@@ -168,7 +170,8 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
     const { examples, metrics, unparsed } = evaluateCheckpointSplit(plan, checkpoint, split, predictions);
     emit({ type: "eval", step, split, examples, metrics, unparsed });
   };
-  const result = await trainTfjs(plan, prepared, {
+  const train = run.engine.name === "torch" ? trainTorch : trainTfjs;
+  const result = await train(plan, prepared, {
     resumeFrom: resumeFrom ?? undefined,
     shouldStop: options.shouldStop,
     onStep: options.onStep,
@@ -189,7 +192,8 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
     const judged = checkpointMetrics(dir, step).splits;
     const missing = plan.eval.splits.filter((split) => prepared.splits[split] && !judged[split]);
     if (missing.length === 0) continue;
-    for (const written of await predictCheckpoint(plan, prepared, dir, missing)) judge(dir, step, written.split, written.file);
+    const written = run.engine.name === "torch" ? await predictTorch(plan, prepared, dir, missing) : await predictCheckpoint(plan, prepared, dir, missing);
+    for (const { split, file } of written) judge(dir, step, split, file);
   }
   const selection = selectBest(findCheckpoints(plan.run_dir).valid.map(({ dir, step }) => checkpointMetrics(dir, step)), plan.eval);
   writeFileAtomic(join(plan.run_dir, "best.json"), `${JSON.stringify(bestRecord(selection), null, 2)}\n`);
@@ -280,12 +284,5 @@ function diffPaths(before: unknown, after: unknown, path: string): string[] {
     return [...keys].flatMap((key) => diffPaths((before as Record<string, unknown>)[key], (after as Record<string, unknown>)[key], `${path}.${key}`));
   }
   return [`${path}: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`];
-}
-
-function chooseEngine(plan: RunPlan): RunResult["engine"] {
-  if (plan.engine === "torch") {
-    throw TuneError.single({ code: "engine-missing", message: "the torch engine is not part of this version of tune yet", hint: "Use engine: tfjs (or auto) for Llama-family models without quantization." }, ExitCode.environment);
-  }
-  return { name: "tfjs", why: plan.engine === "tfjs" ? "the recipe asks for it" : "auto: the torch engine is not part of this version yet" };
 }
 

@@ -1,12 +1,12 @@
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { openSafetensors } from "../../adapter/index.js";
+import { openSafetensors, writePeftAdapter } from "../../adapter/index.js";
 import { seededNormal } from "../../builtin/index.js";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import type { RunPlan } from "../../recipe/index.js";
 import { loadModel } from "./load-model.js";
 import { createLora, type Lora } from "./lora.js";
-import { linearModules, readModelConfig } from "./model-config.js";
+import { classifierHead, linearModules, readModelConfig, type ModelConfig } from "./model-config.js";
 import type { TfjsModel } from "./model.js";
 
 const OPTIMIZERS = new Set(["adamw", "paged_adamw_32bit"]);
@@ -37,15 +37,7 @@ export function adaptedModel(plan: RunPlan, modelDir: string): AdaptedModel {
   if (!classify && config.family !== "llama") throw unsupported(`a ${config.family} encoder has no language-model head for task ${plan.task}; use task sequence-classification`);
   const lora = createLora(linearModules(config), plan.lora, plan.training.seed);
   const model = loadModel(modelDir);
-  const classes = plan.data.labels?.length ?? 0;
-  const head = new Map<string, tf.Variable>(
-    classify
-      ? model.headTensors(classes).map(({ name, shape, init }, i) => {
-          const size = shape.reduce((a, b) => a * b, 1);
-          return [name, tf.variable(tf.tensor(init === "normal" ? seededNormal(size, 0.02, plan.training.seed + 1 + i) : new Float32Array(size), shape), true, name)];
-        })
-      : [],
-  );
+  const head = new Map<string, tf.Variable>(classify ? initialHead(plan, config).map(({ name, shape, data }) => [name, tf.variable(tf.tensor(data, shape), true, name)]) : []);
   return {
     model,
     lora,
@@ -57,6 +49,40 @@ export function adaptedModel(plan: RunPlan, modelDir: string): AdaptedModel {
       model.dispose();
     },
   };
+}
+
+/** The head's starting values from the seed: N(0, 0.02²) weights, zero biases, as transformers initialises them. */
+function initialHead(plan: RunPlan, config: ModelConfig): Array<{ name: string; shape: number[]; data: Float32Array }> {
+  return classifierHead(config, plan.data.labels?.length ?? 0).map(({ name, shape, init }, i) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    return { name, shape, data: init === "normal" ? seededNormal(size, 0.02, plan.training.seed + 1 + i) : new Float32Array(size) };
+  });
+}
+
+/**
+ * Writes the adapter the tfjs engine would start training from (LoRA as PEFT initialises it,
+ * the head from the seed), so the torch engine can start from the very same weights and the two
+ * engines' runs are comparable step for step. Null when the model is not a family tfjs knows.
+ */
+export function writeInitialAdapter(plan: RunPlan, modelDir: string, dir: string): string | null {
+  let config: ModelConfig;
+  let lora: Lora;
+  try {
+    config = readModelConfig(modelDir);
+    lora = createLora(linearModules(config), plan.lora, plan.training.seed);
+  } catch {
+    // A family or LoRA setting only the torch engine handles: PEFT initialises it from the seed.
+    return null;
+  }
+  try {
+    writePeftAdapter(dir, plan, {
+      lora: lora.modules.map((m) => ({ module: m.module, a: m.a.dataSync() as Float32Array, aShape: m.a.shape as [number, number], b: m.b.dataSync() as Float32Array, bShape: m.b.shape as [number, number] })),
+      saved: plan.task === "sequence-classification" ? initialHead(plan, config) : [],
+    }, modelDir);
+  } finally {
+    lora.dispose();
+  }
+  return dir;
 }
 
 /** Sets LoRA and head weights from a checkpoint's adapter_model.safetensors. */

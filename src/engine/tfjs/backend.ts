@@ -14,6 +14,8 @@ export type TfjsBackend = "tensorflow" | "wasm" | "cpu";
  * JS cpu backend. `prefer` forces one (tests run both wasm and cpu).
  */
 export async function selectBackend(prefer?: TfjsBackend): Promise<TfjsBackend> {
+  // Production mode: no debug checks, and no console banner urging tfjs-node (tune reports the backend itself).
+  tf.env().set("PROD", true);
   const require = createRequire(import.meta.url);
   const candidates: TfjsBackend[] = prefer ? [prefer] : ["tensorflow", "wasm", "cpu"];
   for (const backend of candidates) {

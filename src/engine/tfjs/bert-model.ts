@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import { bertLinearModules, bertPrefix, type BertConfig } from "./bert-config.js";
+import { classifierHead } from "./model-config.js";
 import { additiveMask, loadFrozenWeights, pickPositions } from "./frozen-weights.js";
 import type { ForwardOptions, TfjsModel } from "./model.js";
 
@@ -67,21 +68,7 @@ export function loadBertModel(dir: string, config: BertConfig): TfjsModel {
       }
       return tf.reshape(x, [batch, time, hiddenSize]);
     },
-    headTensors(classes) {
-      const h = config.hiddenSize;
-      if (config.family === "roberta") {
-        return [
-          { name: "classifier.dense.weight", shape: [h, h], init: "normal" },
-          { name: "classifier.dense.bias", shape: [h], init: "zeros" },
-          { name: "classifier.out_proj.weight", shape: [classes, h], init: "normal" },
-          { name: "classifier.out_proj.bias", shape: [classes], init: "zeros" },
-        ];
-      }
-      return [
-        { name: "classifier.weight", shape: [classes, h], init: "normal" },
-        { name: "classifier.bias", shape: [classes], init: "zeros" },
-      ];
-    },
+    headTensors: (classes) => classifierHead(config, classes),
     classLogits(hidden, ids, head, options = {}) {
       const seed = options.dropoutSeed;
       const first = pickPositions(hidden, ids.map(() => 0));

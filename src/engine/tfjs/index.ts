@@ -8,3 +8,4 @@ export type { ForwardOptions, HeadTensor, KvCache, LinearAdapter, TfjsModel } fr
 export { predictSplit, type PredictionSummary, type Predictor } from "./predict-tfjs.js";
 export { trainTfjs, type StepProgress, type TrainEvent, type TrainOptions } from "./train-tfjs.js";
 export { predictCheckpoint, type CheckpointPredictions } from "./predict-checkpoint.js";
+export { writeInitialAdapter } from "./adapted-model.js";

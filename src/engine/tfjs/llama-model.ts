@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { additiveMask, loadFrozenWeights, pickPositions } from "./frozen-weights.js";
 import { llamaLinearModules, type LlamaConfig } from "./llama-config.js";
+import { classifierHead } from "./model-config.js";
 import type { ForwardOptions, KvCache, LinearAdapter, TfjsModel } from "./model.js";
 
 /**
@@ -79,7 +80,7 @@ export function loadLlamaModel(dir: string, config: { family: "llama" } & LlamaC
       const allowed = tf.mul(causal, tf.reshape(mask, [batch, 1, 1, time]));
       return decoder(embeddings, [Array.from({ length: time }, (_, t) => t)], additiveMask(allowed), options.adapt, null).hidden;
     },
-    headTensors: (classes) => [{ name: "score.weight", shape: [classes, config.hiddenSize], init: "normal" }],
+    headTensors: (classes) => classifierHead(config, classes),
     classLogits(hidden, ids, head) {
       const pooled = pickPositions(hidden, ids.map((row) => lastNonPad(row, config.padTokenId)));
       return tf.matMul(pooled, head.get("score.weight") as tf.Tensor2D, false, true);

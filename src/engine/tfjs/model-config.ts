@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { TuneError } from "../../errors/index.js";
 import { bertConfigFrom, bertLinearModules, type BertConfig } from "./bert-config.js";
 import { llamaConfigFrom, llamaLinearModules, type LlamaConfig } from "./llama-config.js";
+import type { HeadTensor } from "./model.js";
 
 export type ModelConfig = ({ family: "llama" } & LlamaConfig) | BertConfig;
 
@@ -28,4 +29,22 @@ export function readModelConfig(dir: string): ModelConfig {
 
 export function linearModules(config: ModelConfig): LinearModule[] {
   return config.family === "llama" ? llamaLinearModules(config) : bertLinearModules(config);
+}
+
+/** The classification head's tensors for `classes` labels, named and initialised as transformers' *ForSequenceClassification does. */
+export function classifierHead(config: ModelConfig, classes: number): HeadTensor[] {
+  const h = config.hiddenSize;
+  if (config.family === "llama") return [{ name: "score.weight", shape: [classes, h], init: "normal" }];
+  if (config.family === "roberta") {
+    return [
+      { name: "classifier.dense.weight", shape: [h, h], init: "normal" },
+      { name: "classifier.dense.bias", shape: [h], init: "zeros" },
+      { name: "classifier.out_proj.weight", shape: [classes, h], init: "normal" },
+      { name: "classifier.out_proj.bias", shape: [classes], init: "zeros" },
+    ];
+  }
+  return [
+    { name: "classifier.weight", shape: [classes, h], init: "normal" },
+    { name: "classifier.bias", shape: [classes], init: "zeros" },
+  ];
 }

@@ -5,7 +5,7 @@ import { writeFileAtomic } from "../../checkpoint/index.js";
 import type { TextTokenizer, TokenizedSplit } from "../../data/index.js";
 import type { RunPlan } from "../../recipe/index.js";
 import { seededRandom } from "../../data/index.js";
-import { padBatch } from "./batches.js";
+import { padBatch } from "../batches.js";
 import { generate } from "./generate.js";
 import { classLossSum, tokenLossSums, trainedTokens } from "./losses.js";
 import type { LinearAdapter, TfjsModel } from "./model.js";

@@ -8,15 +8,15 @@ import type { RunPlan, SplitName } from "../../recipe/index.js";
 import { TUNE_VERSION } from "../../version.js";
 import { adamwStep, clipByGlobalNorm, type AdamWState } from "./adamw.js";
 import { selectBackend, type TfjsBackend } from "./backend.js";
-import { epochBatches, padBatch } from "./batches.js";
+import { epochBatches, padBatch } from "../batches.js";
 import { adaptedModel, restoreAdapter, unsupported, type AdaptedModel } from "./adapted-model.js";
 import { classLossSum, tokenLossSums, trainedTokens } from "./losses.js";
 import type { Lora } from "./lora.js";
 import { predictSplit } from "./predict-tfjs.js";
-import { learningRate } from "./schedule.js";
+import { learningRate } from "../schedule.js";
 
 export type TrainEvent =
-  | { type: "start"; engine: "tfjs"; backend: TfjsBackend; total_steps: number; trainable_parameters: number }
+  | { type: "start"; engine: "tfjs" | "torch"; backend: string; total_steps: number; trainable_parameters: number }
   | { type: "step"; step: number; epoch: number; loss: number; lr: number; grad_norm: number; tokens_per_s: number; memory_mb: number; tensors: number }
   | { type: "checkpoint"; step: number; dir: string }
   | { type: "predictions"; step: number; checkpoint: string; split: SplitName; file: string; examples: number; loss: number }

@@ -1,5 +1,5 @@
-import type { TokenizedSplit } from "../../data/index.js";
-import { seededRandom, shuffled } from "../../data/index.js";
+import type { TokenizedSplit } from "../data/index.js";
+import { seededRandom, shuffled } from "../data/index.js";
 
 /**
  * Micro-batches of example indices for one epoch: a seeded shuffle, then, when grouping by

@@ -1,0 +1,97 @@
+"""python -m tune_bridge doctor | train | predict: the torch engine's worker.
+
+It reads plan.json and the tokenized datasets; it never parses recipes or tokenizes. Events go
+to stdout as JSON lines (the first one states the protocol version), logs to stderr. A failure
+is reported as an `error` event with the traceback's tail before the process exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from .protocol import emit, hello
+
+
+def _doctor() -> None:
+    import importlib
+
+    packages = {}
+    for name in ["torch", "transformers", "peft", "accelerate", "safetensors", "numpy", "tokenizers", "bitsandbytes"]:
+        try:
+            packages[name] = getattr(importlib.import_module(name), "__version__", "unknown")
+        except Exception:
+            packages[name] = None
+    cuda = None
+    if packages["torch"]:
+        import torch
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        cuda = {
+            "available": count > 0,
+            "devices": [{"name": torch.cuda.get_device_name(i), "memory_gb": round(torch.cuda.get_device_properties(i).total_memory / 2**30, 1), "bf16": torch.cuda.is_bf16_supported()} for i in range(count)],
+        }
+    emit("doctor", python=sys.version.split()[0], packages=packages, cuda=cuda, capabilities={"bitsandbytes": packages["bitsandbytes"] is not None, "train": all(packages[p] for p in ["torch", "transformers", "peft", "safetensors", "numpy", "tokenizers"])})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m tune_bridge")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("doctor")
+    train = commands.add_parser("train")
+    train.add_argument("--plan", required=True)
+    train.add_argument("--model-dir", required=True)
+    train.add_argument("--schedule", required=True, help="JSON file: total, warmup, checkpoint_every, epochs of micro-batches")
+    train.add_argument("--resume")
+    train.add_argument("--init", help="adapter folder with the starting LoRA and head weights")
+    train.add_argument("--provenance", default="{}", help="JSON recorded in every checkpoint's manifest")
+    predict = commands.add_parser("predict")
+    predict.add_argument("--plan", required=True)
+    predict.add_argument("--model-dir", required=True)
+    predict.add_argument("--checkpoint", required=True)
+    predict.add_argument("--split", action="append", required=True)
+    predict.add_argument("--out-dir")
+    args = parser.parse_args()
+    hello(args.command)
+    try:
+        if args.command == "doctor":
+            _doctor()
+        elif args.command == "train":
+            from .train import train as run_training
+
+            plan = json.loads(Path(args.plan).read_text(encoding="utf-8"))
+            schedule = json.loads(Path(args.schedule).read_text(encoding="utf-8"))
+            run_training(plan, args.model_dir, schedule, args.resume, args.init, json.loads(args.provenance))
+        else:
+            _predict(args)
+    except Exception as error:
+        emit("error", message=f"{type(error).__name__}: {error}", traceback="".join(traceback.format_exc().splitlines(keepends=True)[-20:]))
+        return 1
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from .dataset import read_split
+    from .modeling import load_trained, pick_device
+    from .train import predict_split
+
+    plan = json.loads(Path(args.plan).read_text(encoding="utf-8"))
+    device = pick_device()
+    model = load_trained(plan, args.model_dir, args.checkpoint, device)
+    pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
+    out = Path(args.out_dir or args.checkpoint)
+    step = int(Path(args.checkpoint).name.split("-")[-1]) if Path(args.checkpoint).name.startswith("checkpoint-") else 0
+    for split_name in args.split:
+        manifest = plan["data"]["manifests"].get(split_name)
+        if manifest is None:
+            continue
+        file = out / "predictions" / f"{split_name}.jsonl"
+        summary = predict_split(model, plan, args.model_dir, read_split(Path(manifest).parent), pad, device, file)
+        emit("predictions", step=step, checkpoint=args.checkpoint, split=split_name, file=str(file), **summary)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

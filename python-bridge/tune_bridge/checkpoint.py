@@ -1,0 +1,90 @@
+"""Checkpoints in tune's shared format (DESIGN.md, contract 4), never torn.
+
+PEFT's own adapter files, trainer_state.json in the Trainer's schema, optimizer.pt,
+scheduler.pt and rng_state.pth, then MANIFEST.json (sha256 of every file) last; all of it built
+under a temporary name and renamed into place, as the TypeScript side writes its checkpoints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from peft import PeftModel
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_manifest(directory: Path, extra: dict[str, Any]) -> None:
+    files: dict[str, dict[str, Any]] = {}
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        name = path.relative_to(directory).as_posix()
+        if name == "MANIFEST.json":
+            continue
+        data = path.read_bytes()
+        files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    temporary = directory / ".MANIFEST.json.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump({"manifest_version": 1, **extra, "files": files}, handle, indent=2)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, directory / "MANIFEST.json")
+
+
+def save_checkpoint(
+    run_dir: Path,
+    step: int,
+    model: PeftModel,
+    optimizer: torch.optim.Optimizer,
+    trainer_state: dict[str, Any],
+    manifest: dict[str, Any],
+) -> Path:
+    final = run_dir / f"checkpoint-{step}"
+    temporary = run_dir / f"checkpoint-{step}.tmp-{os.getpid()}"
+    shutil.rmtree(temporary, ignore_errors=True)
+    temporary.mkdir(parents=True)
+    model.save_pretrained(str(temporary))
+    (temporary / "trainer_state.json").write_text(json.dumps(trainer_state, indent=2) + "\n", encoding="utf-8")
+    torch.save(optimizer.state_dict(), temporary / "optimizer.pt")
+    torch.save({"step": step}, temporary / "scheduler.pt")
+    rng: dict[str, Any] = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    torch.save(rng, temporary / "rng_state.pth")
+    for path in temporary.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    write_manifest(temporary, {**manifest, "step": step})
+    replaced = run_dir / f"checkpoint-{step}.replaced-{os.getpid()}"
+    if final.exists():
+        os.replace(final, replaced)
+    os.replace(temporary, final)
+    _fsync_dir(run_dir)
+    shutil.rmtree(replaced, ignore_errors=True)
+    return final
+
+
+def restore_checkpoint(checkpoint: Path, model: PeftModel, optimizer: torch.optim.Optimizer, device: torch.device) -> int:
+    """Adapter weights, optimizer moments and RNG state of a checkpoint; returns its step."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    set_peft_model_state_dict(model, load_file(str(checkpoint / "adapter_model.safetensors"), device=str(device)))
+    optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", map_location=device, weights_only=True))
+    rng = torch.load(checkpoint / "rng_state.pth", weights_only=False)
+    torch.set_rng_state(rng["cpu"])
+    if "cuda" in rng and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    return int(torch.load(checkpoint / "scheduler.pt", weights_only=True)["step"])

@@ -1,0 +1,94 @@
+import { execa } from "execa";
+import { ExitCode, TuneError } from "../../errors/index.js";
+import { BRIDGE_DIR, findPython } from "../find-python.js";
+
+/** The event protocol this version of tune speaks with python-bridge (tune_bridge/protocol.py). */
+export const BRIDGE_PROTOCOL = 1;
+
+export interface BridgeEvent {
+  type: string;
+  [field: string]: unknown;
+}
+
+export interface BridgeRun {
+  /** Every event after the protocol handshake. */
+  events: BridgeEvent[];
+  /** The bridge's `error` event (message and traceback tail), when it reported one. */
+  error: { message: string; traceback: string } | null;
+  exitCode: number | null;
+  /** The last lines of stderr (logs, or a crash the bridge could not report). */
+  stderrTail: string;
+}
+
+/**
+ * Runs `python -m tune_bridge <args>` and streams its events: refuses a bridge that speaks
+ * another protocol, turns `shouldStop` into one SIGINT (the bridge saves a checkpoint at the
+ * next step and exits), and never leaves the process behind (execa kills it when tune exits).
+ */
+export async function runBridge(args: string[], options: { onEvent?: (event: BridgeEvent) => void; shouldStop?: () => boolean } = {}): Promise<BridgeRun> {
+  const python = findPython();
+  const child = execa(python.command, ["-m", "tune_bridge", ...args], {
+    cwd: BRIDGE_DIR,
+    env: { PYTHONPATH: BRIDGE_DIR, PYTHONUNBUFFERED: "1", TRANSFORMERS_VERBOSITY: "error", TOKENIZERS_PARALLELISM: "false" },
+    reject: false,
+    buffer: false,
+    cleanup: true,
+    forceKillAfterDelay: 30_000,
+  });
+  const events: BridgeEvent[] = [];
+  let error: BridgeRun["error"] = null;
+  let handshake: string | null = null;
+  let stderr = "";
+  let pending = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-8_000);
+  });
+  child.stdout?.on("data", (chunk: Buffer) => {
+    pending += chunk.toString();
+    let newline = pending.indexOf("\n");
+    while (newline >= 0) {
+      const line = pending.slice(0, newline).trim();
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf("\n");
+      if (line === "") continue;
+      let event: BridgeEvent;
+      try {
+        event = JSON.parse(line) as BridgeEvent;
+      } catch {
+        stderr = (stderr + `${line}\n`).slice(-8_000);
+        continue;
+      }
+      if (handshake === null) {
+        handshake = event.type === "hello" && event.protocol === BRIDGE_PROTOCOL ? "ok" : `the bridge's first event was ${line.slice(0, 200)}`;
+        if (handshake !== "ok") child.kill("SIGKILL");
+        continue;
+      }
+      if (event.type === "error") error = { message: String(event.message), traceback: String(event.traceback ?? "") };
+      else {
+        events.push(event);
+        options.onEvent?.(event);
+      }
+    }
+  });
+  let interrupted = false;
+  const poll = setInterval(() => {
+    if (!interrupted && options.shouldStop?.() === true) {
+      interrupted = true;
+      child.kill("SIGINT");
+    }
+  }, 100);
+  const result = await child;
+  clearInterval(poll);
+  if (handshake !== "ok") {
+    const why = handshake ?? (result.failed && !result.exitCode ? `${python.command} did not start (${result.shortMessage ?? "unknown error"})` : stderr.trim().split("\n").slice(-3).join(" | ") || "it wrote no events");
+    throw TuneError.single(
+      {
+        code: "bridge-mismatch",
+        message: `the torch engine's Python worker (${python.command}, from ${python.source}) does not speak tune's protocol ${BRIDGE_PROTOCOL}: ${why}`,
+        hint: "Run `tune setup python` to (re)create python-bridge/.venv, or point TUNE_PYTHON at an interpreter with the bridge's requirements; `tune doctor` shows what it finds.",
+      },
+      ExitCode.environment,
+    );
+  }
+  return { events, error, exitCode: result.exitCode ?? null, stderrTail: stderr.trim().split("\n").slice(-15).join("\n") };
+}

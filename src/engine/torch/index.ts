@@ -1,0 +1,2 @@
+export { BRIDGE_PROTOCOL, runBridge, type BridgeEvent, type BridgeRun } from "./bridge-process.js";
+export { predictTorch, trainTorch, type TorchTrainResult } from "./train-torch.js";

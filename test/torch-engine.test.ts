@@ -1,0 +1,98 @@
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { ROOT, hasStackTrace, tune } from "./support/cli.js";
+import { tempDir } from "./support/temp-dir.js";
+
+const DATA = `text,label\n${Array.from({ length: 48 }, (_, i) => `"review ${i}: ${["great value", "broke quickly", "works well", "waste of money"][i % 4]}",${i % 2 ? "negative" : "positive"}`).join("\n")}\n`;
+const RECIPE = (engine: string, extra = "") =>
+  `name: exp\ntask: sequence-classification\nengine: ${engine}\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8, dropout: 0}\ndata: {file: d.csv, labels: [positive, negative], split: {eval: 0.25, seed: 3}}\ntraining: {max_steps: 12, batch_size: 4, gradient_accumulation: 2, lr: 0.005, warmup_steps: 2, logging_steps: 1}\ncheckpoints: {every: 4, keep: 5}\n${extra}`;
+
+interface Event {
+  type: string;
+  step?: number;
+  loss?: number;
+  engine?: string;
+  split?: string;
+  metrics?: Record<string, number>;
+}
+
+async function run(dir: string, out: string, recipe = "exp.yaml", extra: string[] = []) {
+  const result = await tune(["recipe", recipe, "--out", out, "--json", ...extra], { cwd: dir, env: { TUNE_CACHE_DIR: join(dir, "cache") } });
+  const events = result.stdout.trim() === "" ? [] : result.stdout.trim().split("\n").map((line) => JSON.parse(line) as Event);
+  return { ...result, events };
+}
+
+describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", () => {
+  it("trains, checkpoints in the shared format and is judged like the tfjs engine — and both engines' losses agree step for step", async () => {
+    const dir = tempDir({ "exp.yaml": RECIPE("torch"), "tfjs.yaml": RECIPE("tfjs"), "d.csv": DATA });
+    const torch = await run(dir, "torch-runs");
+    expect(torch.exitCode, torch.stderr).toBe(0);
+    expect(torch.events[0]).toMatchObject({ type: "start", engine: "torch", backend: "cpu", total_steps: 12 });
+    const checkpoint = join(dir, "torch-runs/exp/checkpoint-12");
+    expect(readdirSync(checkpoint).sort()).toEqual(["MANIFEST.json", "README.md", "adapter_config.json", "adapter_model.safetensors", "metrics.json", "optimizer.pt", "predictions", "rng_state.pth", "scheduler.pt", "trainer_state.json"]);
+    const manifest = JSON.parse(readFileSync(join(checkpoint, "MANIFEST.json"), "utf8")) as { step: number; provenance: { engine: { name: string }; dataset_key: string } };
+    expect(manifest.step).toBe(12);
+    expect(manifest.provenance.engine.name).toBe("torch");
+    expect(torch.events.filter((e) => e.type === "eval").map((e) => `${e.step}:${e.split}`)).toEqual(["4:eval", "4:test", "8:eval", "8:test", "12:eval", "12:test"]);
+    expect(torch.events.at(-1)).toMatchObject({ type: "best", passed: true });
+
+    const tfjs = await run(dir, "tfjs-runs", "tfjs.yaml");
+    expect(tfjs.exitCode, tfjs.stderr).toBe(0);
+    const losses = (events: Event[]) => events.flatMap((e) => (e.type === "step" ? [e.loss as number] : []));
+    // Same initial adapter, same batches, same schedule and loss normalisation: the curves agree to float noise.
+    expect(losses(torch.events)).toHaveLength(12);
+    losses(torch.events).forEach((loss, i) => expect(Math.abs(loss - (losses(tfjs.events)[i] as number))).toBeLessThan(1e-4));
+    const metrics = (events: Event[]) => events.filter((e) => e.type === "eval").map((e) => e.metrics?.accuracy);
+    expect(metrics(torch.events)).toEqual(metrics(tfjs.events));
+  }, 180_000);
+
+  it("Ctrl-C saves and exits 130; re-running resumes to the adapter of an uninterrupted run, bit for bit", async () => {
+    const dir = tempDir({ "exp.yaml": RECIPE("torch").replace("dropout: 0", "dropout: 0.1"), "d.csv": DATA });
+    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+    expect((await tune(["recipe", "exp.yaml", "--out", "straight"], { cwd: dir, env })).exitCode).toBe(0);
+    const child = execa("node", [join(ROOT, "bin/tune.js"), "recipe", "exp.yaml", "--out", "runs", "--json"], { cwd: dir, env, reject: false });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      if (/"type":"step","step":5,/.test(chunk.toString())) child.kill("SIGINT");
+    });
+    const stopped = await child;
+    expect(stopped.exitCode).toBe(130);
+    expect(stopped.stdout).toMatch(/"type":"stopped"/);
+    const resumed = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.stdout.split("\n")[0]).toMatch(/^resuming exp from .*checkpoint-\d+ \(step \d+\)$/);
+    const adapter = (root: string) => readFileSync(join(dir, root, "exp/checkpoint-12/adapter_model.safetensors"));
+    expect(adapter("runs").equals(adapter("straight"))).toBe(true);
+  }, 180_000);
+
+  it("engine: auto prefers the torch engine when its Python environment works, and says why", async () => {
+    const dir = tempDir({ "exp.yaml": RECIPE("auto").replace("max_steps: 12", "max_steps: 2"), "d.csv": DATA });
+    const result = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env: { TUNE_CACHE_DIR: join(dir, "cache") } });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^engine: torch \(auto: the torch engine's Python environment works \(torch \S+, transformers \S+, peft \S+, CPU\)\)$/m);
+  }, 120_000);
+
+  it("reports a worker crash with Python's own message and traceback, and refuses a worker that speaks another protocol", async () => {
+    const dir = tempDir({ "exp.yaml": RECIPE("torch").replace("builtin:tiny-llama", "./model"), "d.csv": DATA });
+    const model = join(dir, "model");
+    // A model folder whose tokenizer works but whose weights are garbage: tokenization succeeds, loading fails in Python.
+    const { tinyLlamaDir } = await import("../src/builtin/index.js");
+    const tiny = tinyLlamaDir(join(dir, "builtin-cache"));
+    await execa("cp", ["-r", tiny, model]);
+    writeFileSync(join(model, "model.safetensors"), "not a safetensors file");
+    const crashed = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env: { TUNE_CACHE_DIR: join(dir, "cache") } });
+    expect(crashed.exitCode).toBe(1);
+    expect(crashed.stderr).toContain("the torch engine stopped with an error");
+    expect(crashed.stderr).toContain("SafetensorError");
+    expect(crashed.stderr).toMatch(/File ".*\.py", line \d+/);
+    expect(hasStackTrace(crashed.stderr)).toBe(false);
+
+    const impostor = join(dir, "impostor.sh");
+    writeFileSync(impostor, '#!/bin/sh\necho \'{"type": "hello", "protocol": 99}\'\n', { mode: 0o755 });
+    const refused = await tune(["recipe", "exp.yaml", "--out", "runs2"], { cwd: dir, env: { TUNE_CACHE_DIR: join(dir, "cache"), TUNE_PYTHON: impostor } });
+    expect(refused.exitCode).toBe(4);
+    expect(refused.stderr).toContain("the recipe asks for the torch engine, but its Python environment is not usable");
+    expect(refused.stderr).toContain("protocol 1");
+  }, 180_000);
+});
