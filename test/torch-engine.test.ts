@@ -95,4 +95,14 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     expect(refused.stderr).toContain("the recipe asks for the torch engine, but its Python environment is not usable");
     expect(refused.stderr).toContain("protocol 1");
   }, 180_000);
+
+  it("tune setup python makes python-bridge/.venv ready (idempotent) and the engine uses it", async () => {
+    const result = await tune(["setup", "python", "--json"]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const setup = JSON.parse(result.stdout) as { venv: string; packages: Record<string, string | null> };
+    expect(setup.venv).toBe(join(ROOT, "python-bridge", ".venv"));
+    for (const name of ["torch", "transformers", "peft", "safetensors", "tokenizers", "numpy"]) expect(setup.packages[name], name).toBeTruthy();
+    const doctor = await tune(["doctor", "--json"]);
+    expect(JSON.parse(doctor.stdout)).toMatchObject({ python: { interpreter: { source: "python-bridge/.venv" } } });
+  }, 180_000);
 });

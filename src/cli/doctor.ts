@@ -19,7 +19,7 @@ export function registerDoctor(program: Command, context: CliContext): void {
       for (const pkg of report.tfjs) out(`tfjs        ${mark(pkg.version !== null)} ${pkg.name}${pkg.version ? ` ${pkg.version}` : ""}`);
       const { python } = report;
       out(`python      ${mark(python.python !== null)} ${python.interpreter.command} (from ${python.interpreter.source})${python.python ? ` ${python.python}` : `: ${python.error}`}`);
-      for (const [name, version] of Object.entries(python.packages)) out(`  ${name.padEnd(10)}${mark(version !== null)} ${version ?? ""}`);
+      for (const [name, version] of Object.entries(python.packages)) out(`  ${name.padEnd(14)}${mark(version !== null)} ${version ?? ""}`);
       if (python.cuda) out(`  cuda      ${mark(python.cuda.available)} ${python.cuda.devices.join(", ")}`);
       if (report.gpus.length === 0) out("gpu         none   (no NVIDIA driver answered)");
       for (const gpu of report.gpus) out(`gpu         ok      ${gpu.name}, ${gpu.memoryMiB} MiB`);

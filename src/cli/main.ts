@@ -12,6 +12,7 @@ import { registerPrepare } from "./prepare.js";
 import { registerRecipe } from "./recipe.js";
 import { registerReport } from "./report.js";
 import { registerRuns } from "./runs.js";
+import { registerSetup } from "./setup.js";
 import { registerValidate } from "./validate.js";
 
 const EXIT_CODES_HELP = `
@@ -40,6 +41,7 @@ export async function main(argv: readonly string[], output: Output = processOutp
   registerMetrics(program, context);
   registerEval(program, context);
   registerReport(program, context);
+  registerSetup(program, context);
   registerInit(program, context);
   registerDoctor(program, context);
   registerRuns(program, context);

@@ -45,12 +45,6 @@ const PLANNED: PlannedVerb[] = [
     description: "talk to a chat fine-tune in the terminal",
     options: [["--prompt <text>", "answer one prompt and exit"]],
   },
-  {
-    name: "setup",
-    args: ["<component>"],
-    description: "set up an optional component (python: the torch engine's environment)",
-    options: [["--json", "print the result as JSON"]],
-  },
 ];
 
 export function registerPlannedVerbs(program: Command): void {

@@ -21,13 +21,13 @@ const MINIMUM_NODE = [20, 9] as const;
 
 /**
  * What `tune doctor` reports: Node, TensorFlow.js backends, the Python environment of the torch
- * engine, GPUs, and which engines can run here. The torch engine is not part of this version
- * yet; the tfjs engine is, and runs on whichever TensorFlow.js backend is installed.
+ * engine, GPUs, and which engines can run here: tfjs always (on whichever TensorFlow.js backend
+ * is installed), torch when its Python environment has what the bridge needs.
  */
 export async function inspectEnvironment(): Promise<EnvironmentReport> {
   const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
   const [python, gpus] = await Promise.all([probePython(findPython()), probeGpus()]);
-  const missingTorch = ["torch", "transformers", "peft"].filter((p) => !python.packages[p]);
+  const missingTorch = ["torch", "transformers", "peft", "safetensors", "numpy", "tokenizers"].filter((p) => !python.packages[p]);
   const tfjs = probeTfjs();
   return {
     node: {
@@ -40,13 +40,13 @@ export async function inspectEnvironment(): Promise<EnvironmentReport> {
     engines: {
       tfjs: { available: true, detail: tfjsDetail(tfjs) },
       torch: {
-        available: false,
+        available: python.python !== null && missingTorch.length === 0,
         detail:
           python.python === null
-            ? `no usable Python (${python.error ?? "unknown error"}); set TUNE_PYTHON`
+            ? `no usable Python (${python.error ?? "unknown error"}); run \`tune setup python\` or set TUNE_PYTHON`
             : missingTorch.length > 0
-              ? `not part of this version of tune yet; the Python environment also lacks ${missingTorch.join(", ")}`
-              : "not part of this version of tune yet; the Python environment has what it needs",
+              ? `the Python environment lacks ${missingTorch.join(", ")}; run \`tune setup python\``
+              : `PyTorch ${python.packages.torch} on ${python.cuda?.available ? `CUDA (${python.cuda.devices.join(", ")})` : "the CPU"}${python.packages.bitsandbytes ? ", bitsandbytes" : ", no bitsandbytes (4/8-bit needs it)"}`,
       },
     },
   };
@@ -54,7 +54,7 @@ export async function inspectEnvironment(): Promise<EnvironmentReport> {
 
 function tfjsDetail(packages: TfjsPackage[]): string {
   const native = packages.find((p) => p.name.startsWith("@tensorflow/tfjs-node") && p.version !== null);
-  if (native) return `Llama-family models, LoRA; native TensorFlow backend (${native.name})`;
+  if (native) return `Llama-family and BERT-family models, LoRA; native TensorFlow backend (${native.name})`;
   const wasm = packages.some((p) => p.name === "@tensorflow/tfjs-backend-wasm" && p.version !== null);
-  return `Llama-family models, LoRA; ${wasm ? "WebAssembly (SIMD) backend" : "plain JavaScript cpu backend"}`;
+  return `Llama-family and BERT-family models, LoRA; ${wasm ? "WebAssembly (SIMD) backend" : "plain JavaScript cpu backend"}`;
 }

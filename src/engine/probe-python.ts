@@ -11,7 +11,7 @@ export interface PythonProbe {
   error: string | null;
 }
 
-const PACKAGES = ["torch", "transformers", "peft", "accelerate", "safetensors", "numpy", "bitsandbytes"];
+const PACKAGES = ["torch", "transformers", "peft", "accelerate", "safetensors", "numpy", "tokenizers", "bitsandbytes"];
 
 // Imports each package in isolation so one broken install does not hide the others.
 const SCRIPT = `

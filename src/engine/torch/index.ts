@@ -1,2 +1,3 @@
 export { BRIDGE_PROTOCOL, runBridge, type BridgeEvent, type BridgeRun } from "./bridge-process.js";
 export { predictTorch, trainTorch, type TorchTrainResult } from "./train-torch.js";
+export { setupPython, type SetupResult } from "./setup-python.js";
