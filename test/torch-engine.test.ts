@@ -105,4 +105,26 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     const doctor = await tune(["doctor", "--json"]);
     expect(JSON.parse(doctor.stdout)).toMatchObject({ python: { interpreter: { source: "python-bridge/.venv" } } });
   }, 180_000);
+
+  it("runs a 4-bit NF4 recipe without bitsandbytes (built-in quantizer, with a warning) and generative classification with answers parsed", async () => {
+    const quantized = RECIPE("torch", "quantization: {bits: 4, double_quant: true, compute_dtype: float32}\n").replace("max_steps: 12", "max_steps: 4");
+    const generative = RECIPE("torch", 'template: {prompt: "Review: {text}\\nSentiment:", completion: " {label}"}\ngeneration: {max_new_tokens: 3}\n')
+      .replace("task: sequence-classification", "task: generative-classification")
+      .replace("max_steps: 12", "max_steps: 4");
+    const dir = tempDir({ "q.yaml": quantized, "g.yaml": generative, "d.csv": DATA });
+    const q = await tune(["recipe", "q.yaml", "--out", "runs"], { cwd: dir, env: { TUNE_CACHE_DIR: join(dir, "cache") } });
+    expect(q.exitCode, q.stderr).toBe(0);
+    expect(q.stderr).toMatch(/^warning: quantization: 14 linear layers hold 4-bit weights with tune's built-in quantizer \(NF4, bitsandbytes codebook, blocks of 64, double-quantized scales\)/m);
+    const g = await run(dir, "gen-runs", "g.yaml");
+    expect(g.exitCode, g.stderr).toBe(0);
+    const evaluation = g.events.filter((e) => e.type === "eval").at(-1);
+    expect(evaluation?.metrics?.error_rate).toBeTypeOf("number");
+    const predictions = readFileSync(join(dir, "gen-runs/exp/checkpoint-4/predictions/eval.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { answer: string; gold: string; tokens: number });
+    expect(predictions.length).toBeGreaterThan(0);
+    for (const row of predictions) {
+      expect(typeof row.answer).toBe("string");
+      expect(["positive", "negative"]).toContain(row.gold);
+      expect(row.tokens).toBeGreaterThan(0);
+    }
+  }, 180_000);
 });

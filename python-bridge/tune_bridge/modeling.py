@@ -10,6 +10,9 @@ from peft import LoraConfig, PeftModel, get_peft_model, set_peft_model_state_dic
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification, PreTrainedModel
 
+from .nf4 import quantize_model
+from .protocol import emit
+
 
 def pick_device() -> torch.device:
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
@@ -28,6 +31,10 @@ def base_model(plan: dict[str, Any], model_dir: str, device: torch.device) -> Pr
     """*ForSequenceClassification with the recipe's labels and pad token, or *ForCausalLM."""
     dtype = model_dtype(plan, device)
     config = AutoConfig.from_pretrained(model_dir)
+    bnb = _bitsandbytes_config(plan, device)
+    loading: dict[str, Any] = {"dtype": dtype, "attn_implementation": _attention()}
+    if bnb is not None:
+        loading.update(quantization_config=bnb, device_map={"": device.index or 0})
     if plan["task"] == "sequence-classification":
         labels = plan["data"]["labels"]
         pad = config.pad_token_id if config.pad_token_id is not None else 0
@@ -37,11 +44,73 @@ def base_model(plan: dict[str, Any], model_dir: str, device: torch.device) -> Pr
             id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)},
             pad_token_id=pad,
-            dtype=dtype,
+            **loading,
         )
     else:
-        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
-    return model.to(device)
+        model = AutoModelForCausalLM.from_pretrained(model_dir, **loading)
+    if bnb is not None:
+        from peft import prepare_model_for_kbit_training
+
+        return prepare_model_for_kbit_training(model, use_gradient_checkpointing=plan["training"]["gradient_checkpointing"])
+    model = model.to(device)
+    if plan.get("quantization"):
+        _quantize(model, plan)
+    return model
+
+
+def _bitsandbytes_config(plan: dict[str, Any], device: torch.device) -> Any:
+    """transformers' BitsAndBytesConfig for the recipe's quantization, where bitsandbytes and CUDA exist."""
+    quantization = plan.get("quantization")
+    if not quantization or device.type != "cuda":
+        return None
+    try:
+        import bitsandbytes  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        return None
+    from transformers import BitsAndBytesConfig
+
+    if quantization["bits"] == 8:
+        return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=list(quantization["skip_modules"]) or None)
+    compute = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[quantization["compute_dtype"]]
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=quantization["type"], bnb_4bit_use_double_quant=quantization["double_quant"], bnb_4bit_compute_dtype=compute, llm_int8_skip_modules=list(quantization["skip_modules"]) or None)
+
+
+_HEADS = {"lm_head", "score", "classifier", "out_proj"}
+
+
+def _quantize(model: PreTrainedModel, plan: dict[str, Any]) -> None:
+    """The frozen base in 4-bit NF4 or 8-bit, with the built-in quantizer.
+
+    bitsandbytes' kernels need CUDA and the package; where both exist it is the better choice, and
+    the warning says so. The built-in one keeps the same NF4 codebook and block size.
+    """
+    quantization = plan["quantization"]
+    if quantization["bits"] == 4 and quantization["type"] != "nf4":
+        raise ValueError(f"quantization type {quantization['type']} needs bitsandbytes on a CUDA GPU; use type nf4")
+    compute = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[quantization["compute_dtype"]]
+    replaced = quantize_model(model, quantization["bits"], quantization["double_quant"], compute, _HEADS | set(quantization["skip_modules"]))
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    # prepare_model_for_kbit_training: norms and other small parameters stay in float32.
+    for parameter in model.parameters():
+        if parameter.dtype in (torch.float16, torch.bfloat16):
+            parameter.data = parameter.data.float()
+    emit(
+        "warning",
+        message=f"quantization: {replaced} linear layers hold {quantization['bits']}-bit weights with tune's built-in quantizer "
+        f"({'NF4, bitsandbytes codebook, blocks of 64' + (', double-quantized scales' if quantization['double_quant'] else '') if quantization['bits'] == 4 else 'int8 per row'}), "
+        f"dequantized to {quantization['compute_dtype']} in each forward pass: bitsandbytes' memory at rest, not its fused CUDA kernels",
+    )
+
+
+def _attention() -> str:
+    """FlashAttention 2 where installed, else PyTorch's scaled-dot-product attention."""
+    try:
+        import flash_attn  # type: ignore[import-not-found]  # noqa: F401
+
+        return "flash_attention_2" if torch.cuda.is_available() else "sdpa"
+    except ImportError:
+        return "sdpa"
 
 
 def lora_config(plan: dict[str, Any]) -> LoraConfig:

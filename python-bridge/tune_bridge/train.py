@@ -20,6 +20,7 @@ import torch
 from .checkpoint import restore_checkpoint, save_checkpoint
 from .dataset import TokenizedSplit, read_split
 from .modeling import adapted_model, pick_device
+from .optim import autocast_dtype, make_optimizer
 from .predict import classify, generate_answers
 from .protocol import emit
 from .schedule import learning_rate
@@ -78,7 +79,11 @@ def train(plan: dict[str, Any], model_dir: str, schedule: dict[str, Any], resume
     training = plan["training"]
     classify_task = plan["task"] == "sequence-classification"
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=training["lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=training["weight_decay"], foreach=device.type == "cpu", fused=device.type == "cuda")
+    optimizer = make_optimizer(training["optimizer"], trainable, training["lr"], training["weight_decay"], device)
+    autocast = autocast_dtype(training["precision"], device)
+    if training["gradient_checkpointing"]:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()
     manifests = plan["data"]["manifests"]
     train_split = read_split(Path(manifests["train"]).parent)
     pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
@@ -114,7 +119,8 @@ def train(plan: dict[str, Any], model_dir: str, schedule: dict[str, Any], resume
                 group_param["lr"] = lr
             loss_total = 0.0
             for batch in group:
-                loss = _loss_sum(model, batch, classify_task) / units
+                with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+                    loss = _loss_sum(model, batch, classify_task) / units
                 loss.backward()
                 loss_total += float(loss)
             max_norm = training["max_grad_norm"]

@@ -35,6 +35,10 @@ export function registerRecipe(program: Command, context: CliContext): void {
       const print = (event: RunEvent) => {
         // On a terminal the bar shows every step; logged step lines are for logs and pipes.
         if (live && event.type === "step") return;
+        if (event.type === "warning" && !flags.json) {
+          bar.above(() => context.output.err(`warning: ${event.message}`));
+          return;
+        }
         const line = flags.json ? JSON.stringify(event) : formatEvent(event, shown);
         if (line) bar.above(() => context.output.out(line));
       };
@@ -96,6 +100,8 @@ function formatEvent(event: RunEvent, shown: readonly Metric[]): string {
       return "";
     case "eval":
       return `${event.split} at step ${event.step}: ${formatMetrics(event.metrics, shown)} (${event.examples} examples${event.unparsed > 0 ? `, ${event.unparsed} answers matched no label` : ""})`;
+    case "warning":
+      return event.message;
     case "resume":
       return `resuming from ${event.checkpoint} (step ${event.step})`;
     case "stopped":

@@ -22,6 +22,7 @@ export type TrainEvent =
   | { type: "predictions"; step: number; checkpoint: string; split: SplitName; file: string; examples: number; loss: number }
   | { type: "resume"; step: number; checkpoint: string }
   | { type: "stopped"; step: number; checkpoint: string }
+  | { type: "warning"; message: string }
   | { type: "end"; step: number; checkpoint: string };
 
 export interface StepProgress {

@@ -14,7 +14,7 @@ export interface TorchTrainResult {
   stopped: boolean;
 }
 
-const PASSED_THROUGH = new Set(["start", "step", "checkpoint", "predictions", "resume", "stopped", "end"]);
+const PASSED_THROUGH = new Set(["start", "step", "checkpoint", "predictions", "resume", "stopped", "end", "warning"]);
 
 /**
  * The torch engine: python-bridge trains with PyTorch, transformers and PEFT while this side
