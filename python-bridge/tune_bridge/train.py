@@ -10,6 +10,7 @@ evaluator. SIGINT or SIGTERM ask for a checkpoint at the next step boundary.
 from __future__ import annotations
 
 import json
+import resource
 import signal
 import time
 from pathlib import Path
@@ -132,7 +133,8 @@ def train(plan: dict[str, Any], model_dir: str, schedule: dict[str, Any], resume
             tokens = sum(int(b["attention_mask"].sum()) for b in group)
             if step % training["logging_steps"] == 0 or step == total:
                 history.append({"loss": loss_total, "grad_norm": grad_norm, "learning_rate": lr, "epoch": epoch_progress, "step": step})
-                memory = torch.cuda.max_memory_allocated() / 1e6 if device.type == "cuda" else 0
+                # Peak GPU memory on CUDA; on the CPU, the process's peak RSS (Linux reports KiB).
+                memory = torch.cuda.max_memory_allocated() / 1e6 if device.type == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 emit("step", step=step, epoch=epoch_progress, loss=loss_total, lr=lr, grad_norm=grad_norm, tokens_per_s=round(tokens / max(time.perf_counter() - started, 1e-9)), memory_mb=round(memory), tensors=0)
             stopping = step < total and _stop_requested
             if step % every == 0 or step == total or stopping:

@@ -18,13 +18,14 @@
 // all of its setting's steps. A full run takes about four minutes on two cores.
 // It prints a table, then ends with one JSON line on stdout; progress goes to stderr.
 
-import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parse } from "csv-parse/sync";
+import { WIDE_SIZES, wideLlama } from "./wide-llama.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SELF = fileURLToPath(import.meta.url);
@@ -84,9 +85,9 @@ async function run(options, work, cacheRoot) {
   log("building the models");
   const models = [{ key: "tiny", label: "quickstart tiny", base: "builtin:tiny-llama", dir: tinyLlamaDir(cacheRoot), hidden: TINY_LLAMA_CONFIG.hidden_size }];
   if (options.wide) {
-    const config = { ...TINY_LLAMA_CONFIG, hidden_size: 256, intermediate_size: 704, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 32 };
-    const dir = wideModel(join(work, "models", "wide-llama"), models[0].dir, config);
-    models.push({ key: "wide", label: "4x wider", base: dir, dir, hidden: config.hidden_size });
+    const dir = join(work, "models", "wide-llama");
+    log(`4x wider model: ${wideLlama(dir, models[0].dir, TINY_LLAMA_CONFIG, PYTHON, SEED).toLocaleString("en-US")} parameters`);
+    models.push({ key: "wide", label: "4x wider", base: dir, dir, hidden: WIDE_SIZES.hidden_size });
   }
 
   const rows = [];
@@ -130,20 +131,6 @@ function parseOptions() {
   const backends = values.backends.split(",").map((b) => b.trim()).filter(Boolean);
   for (const backend of backends) if (backend !== "wasm" && backend !== "cpu") fail(`unknown tfjs backend ${backend} (wasm or cpu)`);
   return { steps, cpuSeconds, backends, wide: !values["no-wide"], torch1: !values["no-torch1"], keep: values.keep };
-}
-
-/**
- * The 4x-wider model: the tiny model's tokenizer files, its config with hidden and intermediate
- * sizes x4 (heads x2, so head_dim goes 16 -> 32), and random weights that transformers'
- * LlamaForCausalLM initialises and saves (Python), so the names and layout are transformers' own.
- */
-function wideModel(dir, tinyDir, config) {
-  mkdirSync(dir, { recursive: true });
-  for (const file of ["tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(tinyDir, file), join(dir, file));
-  writeFileSync(join(dir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
-  const made = JSON.parse(execFileSync(PYTHON, [TORCH_HELPER, "make-model", dir, "--seed", String(SEED)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }));
-  log(`4x wider model: ${made.parameters.toLocaleString("en-US")} parameters`);
-  return dir;
 }
 
 /**

@@ -1,0 +1,134 @@
+"""The hand-written reference of scripts/bench/train-torch.mjs: transformers' Trainer + PEFT.
+
+  train --model DIR --split DIR --style seed|tuned --job FILE
+
+`seed` trains the way the reference notebooks do: every example padded to max_length, batches in
+random order. `tuned` is the same Trainer as an expert sets it up: dynamic padding
+(DataCollatorWithPadding) and group_by_length. Both train on the token ids tune tokenized (no
+re-tokenizing, so only the training differs) and print one JSON object: the training loop's
+seconds (Trainer's train_runtime), the real (non-padding) and padded tokens it processed, and
+the process's peak RSS.
+
+  peak-flops
+prints the fp32 matrix-multiply rate this machine's PyTorch reaches (for model FLOP utilisation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train")
+    train.add_argument("--model", required=True)
+    train.add_argument("--split", required=True)
+    train.add_argument("--style", choices=["seed", "tuned"], required=True)
+    train.add_argument("--job", required=True)
+    train.add_argument("--bridge", required=True)
+    commands.add_parser("peak-flops").add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    if args.command == "peak-flops":
+        print(json.dumps(peak_flops(args.threads)))
+    else:
+        print(json.dumps(train_with_trainer(args.model, args.split, args.style, json.loads(Path(args.job).read_text()), args.bridge)))
+
+
+def peak_flops(threads: int) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    for _ in range(3):
+        a @ b
+    started = time.perf_counter()
+    runs = 20
+    for _ in range(runs):
+        a @ b
+    seconds = time.perf_counter() - started
+    return {"flops_per_s": runs * 2 * 1024**3 / seconds, "threads": threads}
+
+
+def train_with_trainer(model_dir: str, split_dir: str, style: str, job: dict, bridge: str) -> dict:
+    import torch
+
+    torch.set_num_threads(job["threads"])
+    import transformers
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer, TrainingArguments
+
+    transformers.logging.set_verbosity_error()
+    sys.dont_write_bytecode = True
+    sys.path.insert(0, bridge)
+    from tune_bridge.dataset import read_split
+
+    split = read_split(split_dir)
+    pad = 0
+    max_length = job["max_length"]
+    rows = []
+    for i in range(len(split)):
+        ids = [int(t) for t in split.ids(i)]
+        if style == "seed":
+            # tokenizer(..., padding="max_length", truncation=True, max_length=...) in the notebooks.
+            rows.append({"input_ids": ids + [pad] * (max_length - len(ids)), "attention_mask": [1] * len(ids) + [0] * (max_length - len(ids)), "labels": int(split.class_ids[i])})
+        else:
+            rows.append({"input_ids": ids, "attention_mask": [1] * len(ids), "labels": int(split.class_ids[i])})
+
+    class Rows(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return len(rows)
+
+        def __getitem__(self, i: int) -> dict:
+            return rows[i]
+
+    torch.manual_seed(job["seed"])
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=job["num_labels"], dtype=torch.float32, pad_token_id=pad)
+    lora = job["lora"]
+    model = get_peft_model(model, LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"], target_modules=lora["target_modules"], task_type="SEQ_CLS"))
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(Path(model_dir) / "tokenizer.json"), pad_token="<unk>")
+    arguments = TrainingArguments(
+        output_dir=job["output_dir"],
+        per_device_train_batch_size=job["batch_size"],
+        gradient_accumulation_steps=job["accumulation"],
+        learning_rate=job["lr"],
+        num_train_epochs=1,
+        warmup_steps=job["warmup_steps"],
+        lr_scheduler_type="linear",
+        logging_steps=10_000,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        seed=job["seed"],
+        train_sampling_strategy="group_by_length" if style == "tuned" else "random",
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        disable_tqdm=True,
+    )
+    collator = DataCollatorWithPadding(tokenizer) if style == "tuned" else None
+    trainer = Trainer(model=model, args=arguments, train_dataset=Rows(), data_collator=collator)
+    result = trainer.train()
+    real = sum(sum(r["attention_mask"]) for r in rows)
+    return {
+        "style": style,
+        "seconds": result.metrics["train_runtime"],
+        "real_tokens": real,
+        "padded_tokens": sum(len(r["input_ids"]) for r in rows) if style == "seed" else None,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "loss": result.training_loss,
+        # Frozen weights that take part in matrix products (embeddings are looked up, not multiplied).
+        "base_parameters": sum(p.numel() for n, p in model.named_parameters() if not p.requires_grad and "embed" not in n),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+    }
+
+
+if __name__ == "__main__":
+    main()
