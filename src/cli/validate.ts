@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { loadTokenizer } from "../data/index.js";
-import { checkRecipe } from "../run/index.js";
+import { checkRecipe, estimateRun, type RunEstimate } from "../run/index.js";
 import type { CliContext } from "./context.js";
 import { formatDataStats, formatExamples } from "./data-report.js";
 import { progressBar } from "./progress.js";
@@ -30,8 +30,9 @@ export function registerValidate(program: Command, context: CliContext): void {
       const check = await checkRecipe(file, { overrides: { model: flags.model, engine: flags.engine }, out: flags.out, onProgress: progress.update });
       progress.stop();
       const { plan, prepared } = check;
+      const estimate = prepared ? await estimateRun(plan, prepared) : null;
       if (flags.json) {
-        context.output.json({ ok: true, recipe: check.loaded.file, plan, data: prepared, tokenizer_missing: check.tokenizerMissing });
+        context.output.json({ ok: true, recipe: check.loaded.file, plan, data: prepared, tokenizer_missing: check.tokenizerMissing, torch_estimate: estimate });
         return;
       }
       const { recipe } = check.loaded;
@@ -42,6 +43,30 @@ export function registerValidate(program: Command, context: CliContext): void {
       else context.output.out(`  rows checked; token statistics skipped: ${check.tokenizerMissing}`);
       const count = Number(flags.showExamples ?? 0);
       if (prepared && count > 0) context.output.out(formatExamples(prepared, loadTokenizer(prepared.tokenizerDir), count));
+      if (estimate) context.output.out(formatEstimate(estimate));
       if (flags.printPlan) context.output.out(JSON.stringify(plan, null, 2));
     });
+}
+
+const gb = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
+
+/** The torch engine's estimate: parameters, peak memory by part, time per epoch, go/no-go here. */
+function formatEstimate({ estimate, gpus }: RunEstimate): string {
+  const { parameters: p, bytes: b } = estimate;
+  const lines = [
+    "torch engine estimate (before any GPU time):",
+    `  parameters ${(p.total / 1e9).toFixed(3)}B; trainable ${(p.lora + p.saved).toLocaleString("en-US")} (LoRA ${p.lora.toLocaleString("en-US")})`,
+    `  peak GPU memory ~${gb(b.total)}: base weights ${gb(b.base)}, trainable weights and gradients ${gb(b.trainable)}, optimizer ${gb(b.optimizer)}, activations ${gb(b.activations)} (${gb(b.activationsWithoutCheckpointing)} without / ${gb(b.activationsWithCheckpointing)} with gradient checkpointing), logits ${gb(b.logits)}`,
+    `  time per epoch: ${Object.entries(estimate.epochSeconds).map(([gpu, seconds]) => `${gpu} ${formatSeconds(seconds)}`).join(", ")}`,
+    `  assumes ${estimate.assumptions.join("; ")}`,
+  ];
+  if (gpus.length === 0) lines.push("  this machine: no NVIDIA GPU found; the torch engine would train on the CPU");
+  for (const gpu of gpus) lines.push(`  this machine: ${gpu.name}, ${(gpu.memoryMiB / 1024).toFixed(0)} GiB: ${gpu.fits ? "go" : "no-go (enable gradient checkpointing, quantize, or lower batch_size or max_length)"}`);
+  return lines.join("\n");
+}
+
+function formatSeconds(seconds: number): string {
+  if (seconds < 120) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(0)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
 }

@@ -3,3 +3,4 @@ export { listRuns, type RunSummary } from "./list-runs.js";
 export { runRecipe, type BestEvent, type EvalEvent, type RunEvent, type RunOptions, type RunResult, type RunStart } from "./run-recipe.js";
 export { loadRunReport, runState } from "./load-run-report.js";
 export { evaluateCheckpoint, type CheckpointEvaluation, type EvaluateOptions } from "./evaluate-checkpoint.js";
+export { estimateRun, type RunEstimate } from "./estimate-run.js";
