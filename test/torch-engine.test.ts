@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { bridgeCommand } from "../src/engine/torch/index.js";
 import { ROOT, hasStackTrace, tune } from "./support/cli.js";
 import { tempDir } from "./support/temp-dir.js";
 
@@ -127,4 +128,32 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
       expect(row.tokens).toBeGreaterThan(0);
     }
   }, 180_000);
+
+  it("two processes (torchrun, gloo on the CPU) take the same steps as one process accumulating the same micro-batches", async () => {
+    expect(bridgeCommand(["train", "--plan", "p.json"], 1)).toEqual(["-m", "tune_bridge", "train", "--plan", "p.json"]);
+    expect(bridgeCommand(["train", "--plan", "p.json"], 4)).toEqual(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4", "-m", "tune_bridge", "train", "--plan", "p.json"]);
+    const base = RECIPE("torch").replace("max_steps: 12", "max_steps: 6");
+    const dir = tempDir({ "two.yaml": base.replace("gradient_accumulation: 2", "gradient_accumulation: 1").concat("distributed: {processes: 2}\n"), "one.yaml": base, "d.csv": DATA });
+    const two = await run(dir, "two-runs", "two.yaml");
+    expect(two.exitCode, two.stderr).toBe(0);
+    const one = await run(dir, "one-runs", "one.yaml");
+    expect(one.exitCode, one.stderr).toBe(0);
+    const losses = (events: Event[]) => events.flatMap((e) => (e.type === "step" ? [e.loss as number] : []));
+    expect(losses(two.events)).toHaveLength(6);
+    losses(two.events).forEach((loss, i) => expect(Math.abs(loss - (losses(one.events)[i] as number))).toBeLessThan(1e-5));
+    // One checkpoint, written once, recording the process count.
+    const manifest = JSON.parse(readFileSync(join(dir, "two-runs/exp/checkpoint-4/MANIFEST.json"), "utf8")) as { provenance: { engine: { processes: number } } };
+    expect(manifest.provenance.engine.processes).toBe(2);
+    expect(two.events.filter((e) => e.type === "checkpoint")).toHaveLength(2);
+  }, 180_000);
+
+  it("refuses distributed training on the tfjs engine and a ZeRO stage without DeepSpeed, naming the field", async () => {
+    const dir = tempDir({ "a.yaml": RECIPE("tfjs", "distributed: {processes: 2}\n"), "b.yaml": RECIPE("torch", "distributed: {processes: 2, zero_stage: 2}\n"), "d.csv": DATA });
+    const a = await tune(["validate", "a.yaml"], { cwd: dir });
+    expect(a.exitCode).toBe(2);
+    expect(a.stderr).toMatch(/a\.yaml:\d+:\d+ {2}distributed: the tfjs engine trains in one process/);
+    const b = await tune(["validate", "b.yaml"], { cwd: dir });
+    expect(b.exitCode).toBe(2);
+    expect(b.stderr).toContain("distributed.zero_stage: zero_stage applies to strategy deepspeed, not ddp");
+  });
 });

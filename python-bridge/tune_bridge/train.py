@@ -9,7 +9,9 @@ evaluator. SIGINT or SIGTERM ask for a checkpoint at the next step boundary.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import resource
 import signal
 import time
@@ -53,10 +55,15 @@ def _pad_group(split: TokenizedSplit, indices: list[int], pad: int, device: torc
     return out
 
 
-def _units(batch: dict[str, torch.Tensor], classify_task: bool) -> int:
+def _split_units(split: TokenizedSplit, indices: list[int], classify_task: bool) -> int:
+    """What a micro-batch's loss is normalised by: its examples, or its trained tokens."""
     if classify_task:
-        return int(batch["input_ids"].shape[0])
-    return int((batch["labels"][:, 1:] != -100).sum())
+        return len(indices)
+    total = 0
+    for i in indices:
+        labels = split.token_labels(i)
+        total += int((labels[1:] != -100).sum()) if labels is not None else 0
+    return total
 
 
 def _loss_sum(model: torch.nn.Module, batch: dict[str, torch.Tensor], classify_task: bool) -> torch.Tensor:
@@ -71,7 +78,13 @@ def train(plan: dict[str, Any], model_dir: str, schedule: dict[str, Any], resume
     epoch's micro-batches of example indices."""
     signal.signal(signal.SIGINT, _request_stop)
     signal.signal(signal.SIGTERM, _request_stop)
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
     device = pick_device()
+    if world > 1:
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
     model = adapted_model(plan, model_dir, device, init)
     if plan["model"]["source"]["kind"] == "hub":
         model.peft_config["default"].base_model_name_or_path = plan["model"]["source"]["id"]
@@ -88,8 +101,10 @@ def train(plan: dict[str, Any], model_dir: str, schedule: dict[str, Any], resume
     manifests = plan["data"]["manifests"]
     train_split = read_split(Path(manifests["train"]).parent)
     pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
-    accumulation = training["gradient_accumulation"]
+    # Micro-batches per optimizer step, over all processes; each rank takes every world-th one.
+    accumulation = int(schedule["group"])
     total, warmup, every = int(schedule["total"]), int(schedule["warmup"]), int(schedule["checkpoint_every"])
+    forward_model: torch.nn.Module = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else model
     batches: list[list[list[int]]] = schedule["epochs"]
     run_dir = Path(plan["run_dir"])
     emit("start", engine="torch", backend=device.type, total_steps=total, trainable_parameters=sum(p.numel() for p in trainable))
@@ -113,40 +128,65 @@ def train(plan: dict[str, Any], model_dir: str, schedule: dict[str, Any], resume
             if consumed <= step:
                 continue
             started = time.perf_counter()
-            group = [_pad_group(train_split, indices, pad, device) for indices in epoch_batches[first : first + accumulation]]
-            units = sum(_units(b, classify_task) for b in group)
+            indices_group = epoch_batches[first : first + accumulation]
+            units = sum(_split_units(train_split, indices, classify_task) for indices in indices_group)
+            mine = indices_group[rank::world]
+            # A rank with no micro-batch in a short last step still joins the gradient all-reduce.
+            group = [_pad_group(train_split, indices, pad, device) for indices in (mine or indices_group[:1])]
             lr = learning_rate(step, total, warmup, training["lr"], training["scheduler"])
             for group_param in optimizer.param_groups:
                 group_param["lr"] = lr
             loss_total = 0.0
-            for batch in group:
-                with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-                    loss = _loss_sum(model, batch, classify_task) / units
-                loss.backward()
-                loss_total += float(loss)
+            for position, batch in enumerate(group):
+                # DDP averages gradients over ranks; scaling by the world size makes that the sum.
+                scale = (world if mine else 0.0) / units
+                sync = position == len(group) - 1 or world == 1
+                with contextlib.nullcontext() if sync else forward_model.no_sync():  # type: ignore[operator]
+                    with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+                        loss = _loss_sum(forward_model, batch, classify_task) * scale
+                    loss.backward()
+                loss_total += float(loss) / world
+            if world > 1:
+                reduced = torch.tensor([loss_total, float(_stop_requested)], device=device)
+                torch.distributed.all_reduce(reduced)
+                loss_total = float(reduced[0])
+                stop_anywhere = bool(reduced[1] > 0)
+            else:
+                stop_anywhere = _stop_requested
             max_norm = training["max_grad_norm"]
             grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable, max_norm if max_norm > 0 else float("inf")))
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
             epoch_progress = round(epoch + min(1.0, (first + accumulation) / len(epoch_batches)), 3)
-            tokens = sum(int(b["attention_mask"].sum()) for b in group)
+            tokens = sum(int(b["attention_mask"].sum()) for b in group) * world
             if step % training["logging_steps"] == 0 or step == total:
                 history.append({"loss": loss_total, "grad_norm": grad_norm, "learning_rate": lr, "epoch": epoch_progress, "step": step})
                 # Peak GPU memory on CUDA; on the CPU, the process's peak RSS (Linux reports KiB).
                 memory = torch.cuda.max_memory_allocated() / 1e6 if device.type == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 emit("step", step=step, epoch=epoch_progress, loss=loss_total, lr=lr, grad_norm=grad_norm, tokens_per_s=round(tokens / max(time.perf_counter() - started, 1e-9)), memory_mb=round(memory), tensors=0)
-            stopping = step < total and _stop_requested
+            stopping = step < total and stop_anywhere
             if step % every == 0 or step == total or stopping:
-                state = _trainer_state(plan, step, epoch_progress, total, history)
-                last_checkpoint = str(save_checkpoint(run_dir, step, model, optimizer, state, {"tune_version": provenance.get("tune_version"), "provenance": {**provenance, "engine": {"name": "torch", "backend": device.type, "torch": torch.__version__}}}))
-                emit("checkpoint", step=step, dir=last_checkpoint)
-                if not stopping:
-                    _predict_eval_splits(model, plan, model_dir, pad, device, Path(last_checkpoint), step)
+                # Written once, by rank 0; the others wait for it.
+                if rank == 0:
+                    state = _trainer_state(plan, step, epoch_progress, total, history)
+                    last_checkpoint = str(save_checkpoint(run_dir, step, model, optimizer, state, {"tune_version": provenance.get("tune_version"), "provenance": {**provenance, "engine": {"name": "torch", "backend": device.type, "torch": torch.__version__, "processes": world}}}))
+                    emit("checkpoint", step=step, dir=last_checkpoint)
+                    if not stopping:
+                        _predict_eval_splits(model, plan, model_dir, pad, device, Path(last_checkpoint), step)
+                if world > 1:
+                    torch.distributed.barrier()
             if stopping:
                 emit("stopped", step=step, checkpoint=last_checkpoint)
+                _leave_group(world)
                 return
     emit("end", step=step, checkpoint=last_checkpoint)
+    _leave_group(world)
+
+
+def _leave_group(world: int) -> None:
+    if world > 1:
+        torch.distributed.destroy_process_group()
 
 
 def _predict_eval_splits(model: Any, plan: dict[str, Any], model_dir: str, pad: int, device: torch.device, checkpoint: Path, step: int) -> None:

@@ -90,6 +90,12 @@ export function checkConsistency(recipe: Recipe, raw: unknown, locator: Locator)
       if (wrote(section)) report([section], "prompting trains nothing, so this section has no effect", `Remove \`${section}\`, or use task generative-classification to fine-tune.`);
     }
   }
+  if (recipe.distributed && recipe.engine === "tfjs") {
+    report(["distributed"], "the tfjs engine trains in one process", "Use `engine: torch` for several processes, or remove `distributed`.");
+  }
+  if (recipe.distributed?.zero_stage !== undefined && recipe.distributed.strategy !== "deepspeed") {
+    report(["distributed", "zero_stage"], `zero_stage applies to strategy deepspeed, not ${recipe.distributed.strategy}`, "Set `strategy: deepspeed`, or remove `zero_stage`.");
+  }
   if (recipe.quantization && recipe.engine === "tfjs") {
     report(["quantization"], "the tfjs engine cannot load quantized models", "Use `engine: torch` (PyTorch, with bitsandbytes where installed) or remove `quantization`.");
   }

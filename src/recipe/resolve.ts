@@ -67,6 +67,7 @@ export interface RunPlan {
     gates: Gate[];
     parse: Recipe["eval"]["parse"];
   };
+  distributed: Recipe["distributed"] | null;
   hub: Recipe["hub"] | null;
   merge: Recipe["merge"] | null;
 }
@@ -120,11 +121,12 @@ export function resolvePlan(loaded: LoadedRecipe, options: ResolveOptions = {}):
       eval_batch_size: training.eval_batch_size ?? training.batch_size,
       warmup_steps: training.warmup_ratio === undefined ? (training.warmup_steps ?? 0) : null,
       warmup_ratio: training.warmup_ratio ?? null,
-      effective_batch_size: training.batch_size * training.gradient_accumulation,
+      effective_batch_size: training.batch_size * training.gradient_accumulation * (recipe.distributed?.processes ?? 1),
       total_steps: maxSteps,
     },
     checkpoints: recipe.checkpoints,
     eval: resolveEval(recipe, splits),
+    distributed: recipe.distributed ?? null,
     hub: recipe.hub ?? null,
     merge: recipe.merge ?? null,
   };

@@ -326,6 +326,17 @@ const EvalSchema = z
   })
   .describe("How checkpoints are judged.");
 
+const DistributedSchema = z
+  .strictObject({
+    processes: positiveInt().max(1024).describe("Training processes on this machine, one per GPU (gloo on the CPU)."),
+    strategy: z
+      .enum(["ddp", "fsdp", "deepspeed"])
+      .default("ddp")
+      .describe("Data parallel (ddp), or sharded through accelerate (fsdp, deepspeed)."),
+    zero_stage: z.literal([1, 2, 3]).optional().describe("DeepSpeed ZeRO stage (strategy deepspeed)."),
+  })
+  .describe("Training across several processes (torch engine): batch_size is per process, as in the Trainer.");
+
 const HubSchema = z
   .strictObject({
     repo: z
@@ -370,6 +381,7 @@ export const RecipeSchema = z
     training: TrainingSchema.prefault({}),
     checkpoints: CheckpointsSchema.prefault({}),
     eval: EvalSchema.prefault({}),
+    distributed: DistributedSchema.optional(),
     hub: HubSchema.optional(),
     merge: MergeSchema.optional(),
   })

@@ -21,13 +21,23 @@ export interface BridgeRun {
 }
 
 /**
+ * The interpreter's arguments that start the bridge: `-m tune_bridge <args>` in one process,
+ * or under torchrun (`-m torch.distributed.run`, so the same interpreter and its packages) with
+ * one process per GPU, or per CPU share with gloo.
+ */
+export function bridgeCommand(args: readonly string[], processes = 1): string[] {
+  if (processes <= 1) return ["-m", "tune_bridge", ...args];
+  return ["-m", "torch.distributed.run", "--standalone", `--nproc_per_node=${processes}`, "-m", "tune_bridge", ...args];
+}
+
+/**
  * Runs `python -m tune_bridge <args>` and streams its events: refuses a bridge that speaks
  * another protocol, turns `shouldStop` into one SIGINT (the bridge saves a checkpoint at the
  * next step and exits), and never leaves the process behind (execa kills it when tune exits).
  */
-export async function runBridge(args: string[], options: { onEvent?: (event: BridgeEvent) => void; shouldStop?: () => boolean } = {}): Promise<BridgeRun> {
+export async function runBridge(args: string[], options: { onEvent?: (event: BridgeEvent) => void; shouldStop?: () => boolean; processes?: number } = {}): Promise<BridgeRun> {
   const python = findPython();
-  const child = execa(python.command, ["-m", "tune_bridge", ...args], {
+  const child = execa(python.command, bridgeCommand(args, options.processes), {
     cwd: BRIDGE_DIR,
     env: { PYTHONPATH: BRIDGE_DIR, PYTHONUNBUFFERED: "1", TRANSFORMERS_VERBOSITY: "error", TOKENIZERS_PARALLELISM: "false" },
     reject: false,

@@ -27,6 +27,10 @@ export async function trainTorch(plan: RunPlan, prepared: PreparedData, options:
   const trainDir = prepared.splits.train?.dir;
   if (!trainDir) throw TuneError.single({ code: "torch-no-train", message: "the data has no train split", hint: "Give the recipe training data." }, ExitCode.user);
   const modelDir = prepared.tokenizerDir;
+  const distributed = plan.distributed;
+  if (distributed && distributed.strategy !== "ddp") {
+    throw TuneError.single({ code: "distributed-unavailable", message: `distributed strategy ${distributed.strategy} is not available in this version of tune`, hint: "Use `strategy: ddp` (one full copy of the frozen base per process), or train in one process." }, ExitCode.environment);
+  }
   const work = join(plan.run_dir, ".torch");
   mkdirSync(work, { recursive: true });
   const schedule = trainingSchedule(plan, trainDir);
@@ -43,6 +47,7 @@ export async function trainTorch(plan: RunPlan, prepared: PreparedData, options:
   if (init) args.push("--init", init);
   let last = { checkpoint: options.resumeFrom ?? "", step: 0, stopped: false };
   const run = await runBridge(args, {
+    processes: distributed?.processes ?? 1,
     shouldStop: options.shouldStop,
     onEvent: (event) => {
       if (event.type === "checkpoint") last = { ...last, checkpoint: String(event.dir), step: Number(event.step) };
@@ -72,15 +77,21 @@ export async function predictTorch(plan: RunPlan, prepared: PreparedData, checkp
   return run.events.filter((e: BridgeEvent) => e.type === "predictions").map((e) => ({ split: e.split as SplitName, file: String(e.file), examples: Number(e.examples), loss: Number(e.loss) }));
 }
 
-/** total and warmup steps, checkpoint interval and every epoch's micro-batches: the schedule both engines follow. */
+/**
+ * total and warmup steps, checkpoint interval and every epoch's micro-batches: the schedule both
+ * engines follow. With several processes an optimizer step takes accumulation x processes
+ * micro-batches (batch_size is per process, as in the Trainer), dealt out across the ranks.
+ */
 function trainingSchedule(plan: RunPlan, trainDir: string) {
   const train = readDatasetSplit(trainDir);
-  const { batch_size: batchSize, gradient_accumulation: accumulation, seed, group_by_length: grouped } = plan.training;
+  const { batch_size: batchSize, seed, group_by_length: grouped } = plan.training;
+  const processes = plan.distributed?.processes ?? 1;
+  const accumulation = plan.training.gradient_accumulation * processes;
   const stepsPerEpoch = Math.ceil(Math.ceil(train.manifest.count / batchSize) / accumulation);
   const total = plan.training.max_steps ?? Math.ceil((plan.training.epochs ?? 1) * stepsPerEpoch);
   const warmup = plan.training.warmup_steps ?? Math.ceil((plan.training.warmup_ratio ?? 0) * total);
   const epochs = Array.from({ length: Math.ceil(total / stepsPerEpoch) }, (_, epoch) => epochBatches(train, batchSize, seed, epoch, grouped));
-  return { total, warmup, checkpoint_every: plan.checkpoints.every === "epoch" ? stepsPerEpoch : plan.checkpoints.every, steps_per_epoch: stepsPerEpoch, epochs };
+  return { total, warmup, checkpoint_every: plan.checkpoints.every === "epoch" ? stepsPerEpoch : plan.checkpoints.every, steps_per_epoch: stepsPerEpoch, group: accumulation, epochs };
 }
 
 /** The bridge failed: its own message and the traceback's tail, or stderr's, and the last good checkpoint. */
