@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT = "tune-tokenized-dataset"
 FORMAT_VERSION = 1
@@ -71,3 +74,17 @@ def read_split(directory: str | Path) -> TokenizedSplit:
         labels=column("labels"),
         class_ids=column("class_ids"),
     )
+
+
+def right_padded(split: TokenizedSplit, indices: list[int], pad: int) -> tuple["torch.Tensor", "torch.Tensor"]:
+    """Ids and attention mask of a micro-batch, right-padded to its longest row (as the tfjs engine's padBatch)."""
+    import torch
+
+    rows = [split.ids(i).astype("int64") for i in indices]
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for b, row in enumerate(rows):
+        ids[b, : len(row)] = torch.from_numpy(row)
+        mask[b, : len(row)] = 1
+    return ids, mask

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from tokenizers import Tokenizer
 
-from .dataset import TokenizedSplit
+from .dataset import TokenizedSplit, right_padded
 
 
 def _batches(count: int, size: int) -> list[list[int]]:
@@ -29,24 +29,13 @@ def _write_rows(file: Path, rows: list[dict[str, Any]]) -> None:
     os.replace(temporary, file)
 
 
-def _right_padded(split: TokenizedSplit, indices: list[int], pad: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    rows = [split.ids(i).astype("int64") for i in indices]
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for b, row in enumerate(rows):
-        ids[b, : len(row)] = torch.from_numpy(row)
-        mask[b, : len(row)] = 1
-    return ids.to(device), mask.to(device)
-
-
 @torch.no_grad()
 def classify(model: torch.nn.Module, plan: dict[str, Any], split: TokenizedSplit, pad: int, device: torch.device, file: Path) -> dict[str, Any]:
     labels: list[str] = plan["data"]["labels"]
     rows: list[dict[str, Any]] = []
     loss_sum = 0.0
     for indices in _batches(len(split), plan["training"]["eval_batch_size"]):
-        ids, mask = _right_padded(split, indices, pad, device)
+        ids, mask = (t.to(device) for t in right_padded(split, indices, pad))
         probabilities = torch.softmax(model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1).cpu().tolist()
         for row, i in enumerate(indices):
             probs = probabilities[row]

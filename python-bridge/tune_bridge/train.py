@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from .checkpoint import restore_checkpoint, save_checkpoint
-from .dataset import TokenizedSplit, read_split
+from .dataset import TokenizedSplit, read_split, right_padded
 from .modeling import adapted_model, pick_device
 from .optim import autocast_dtype, make_optimizer
 from .predict import classify, generate_answers
@@ -37,18 +37,12 @@ def _request_stop(_signum: int, _frame: object) -> None:
 
 
 def _pad_group(split: TokenizedSplit, indices: list[int], pad: int, device: torch.device) -> dict[str, torch.Tensor]:
-    rows = [split.ids(i).astype("int64") for i in indices]
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    labels = torch.full((len(rows), width), -100, dtype=torch.long)
+    ids, mask = right_padded(split, indices, pad)
+    labels = torch.full(ids.shape, -100, dtype=torch.long)
     for b, i in enumerate(indices):
-        row = rows[b]
-        ids[b, : len(row)] = torch.from_numpy(row)
-        mask[b, : len(row)] = 1
         token_labels = split.token_labels(i)
         if token_labels is not None:
-            labels[b, : len(row)] = torch.from_numpy(token_labels.astype("int64"))
+            labels[b, : len(token_labels)] = torch.from_numpy(token_labels.astype("int64"))
     out = {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
     if split.class_ids is not None:
         out["class_ids"] = torch.tensor([int(split.class_ids[i]) for i in indices], dtype=torch.long, device=device)

@@ -136,14 +136,9 @@ def train_steps(model_dir: str, split_dir: str, job: dict, bridge: str) -> dict:
 def collate(split, indices: list[int], pad_id: int):
     """Right-padded ids, mask and class ids, as tune's padBatch builds them."""
     import torch
+    from tune_bridge.dataset import right_padded
 
-    rows = [split.ids(i).astype("int64") for i in indices]
-    longest = max(len(r) for r in rows)
-    ids = torch.full((len(rows), longest), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), longest), dtype=torch.long)
-    for b, row in enumerate(rows):
-        ids[b, : len(row)] = torch.from_numpy(row)
-        mask[b, : len(row)] = 1
+    ids, mask = right_padded(split, indices, pad_id)
     labels = torch.tensor([int(split.class_ids[i]) for i in indices], dtype=torch.long)
     return ids, mask, labels
 
