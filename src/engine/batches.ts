@@ -3,14 +3,15 @@ import { seededRandom, shuffled } from "../data/index.js";
 
 /**
  * Micro-batches of example indices for one epoch: a seeded shuffle, then, when grouping by
- * length, mega-batches of 50 batches each sorted by length (transformers' LengthGroupedSampler),
- * so padding is small and the order still changes every epoch.
+ * length, mega-batches of 50 optimizer steps' worth of examples (`stepBatches` micro-batches a
+ * step) each sorted by length, as transformers' LengthGroupedSampler does, so padding is small
+ * and the order still changes every epoch.
  */
-export function epochBatches(split: TokenizedSplit, batchSize: number, seed: number, epoch: number, groupByLength: boolean): number[][] {
+export function epochBatches(split: TokenizedSplit, batchSize: number, seed: number, epoch: number, groupByLength: boolean, stepBatches = 1): number[][] {
   const order = shuffled(Array.from({ length: split.manifest.count }, (_, i) => i), seededRandom(seed + epoch));
   const length = (i: number) => split.ids(i).length;
   const grouped: number[] = [];
-  const mega = batchSize * 50;
+  const mega = batchSize * stepBatches * 50;
   for (let start = 0; start < order.length; start += mega) {
     const chunk = order.slice(start, start + mega);
     grouped.push(...(groupByLength ? chunk.sort((a, b) => length(b) - length(a)) : chunk));

@@ -107,7 +107,7 @@ async function trainLoop(plan: RunPlan, prepared: PreparedData, options: TrainOp
   // `step` groups of the same seeded epochs: the data position needs no state of its own.
   let consumed = 0;
   for (let epoch = 0; step < total; epoch++) {
-    const batches = epochBatches(train, batchSize, plan.training.seed, epoch, plan.training.group_by_length);
+    const batches = epochBatches(train, batchSize, plan.training.seed, epoch, plan.training.group_by_length, accumulation);
     for (let first = 0; first < batches.length && step < total; first += accumulation) {
       if (consumed++ < step) continue;
       const started = performance.now();

@@ -90,7 +90,7 @@ function trainingSchedule(plan: RunPlan, trainDir: string) {
   const stepsPerEpoch = Math.ceil(Math.ceil(train.manifest.count / batchSize) / accumulation);
   const total = plan.training.max_steps ?? Math.ceil((plan.training.epochs ?? 1) * stepsPerEpoch);
   const warmup = plan.training.warmup_steps ?? Math.ceil((plan.training.warmup_ratio ?? 0) * total);
-  const epochs = Array.from({ length: Math.ceil(total / stepsPerEpoch) }, (_, epoch) => epochBatches(train, batchSize, seed, epoch, grouped));
+  const epochs = Array.from({ length: Math.ceil(total / stepsPerEpoch) }, (_, epoch) => epochBatches(train, batchSize, seed, epoch, grouped, accumulation));
   return { total, warmup, checkpoint_every: plan.checkpoints.every === "epoch" ? stepsPerEpoch : plan.checkpoints.every, steps_per_epoch: stepsPerEpoch, group: accumulation, epochs };
 }
 
