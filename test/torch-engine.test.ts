@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
+import { unsafeUniformIntDistribution } from "pure-rand";
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../src/data/index.js";
 import { bridgeCommand } from "../src/engine/torch/index.js";
 import { ROOT, hasStackTrace, tune } from "./support/cli.js";
 import { tempDir } from "./support/temp-dir.js";
@@ -67,6 +69,31 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     expect(adapter("runs").equals(adapter("straight"))).toBe(true);
   }, 180_000);
 
+  it("SIGKILL of tune at random moments kills its worker too, and re-running ends at the uninterrupted adapter, bit for bit", async () => {
+    const dir = tempDir({ "exp.yaml": RECIPE("torch").replace("dropout: 0", "dropout: 0.1").replace("checkpoints: {every: 4, keep: 5}", "checkpoints: {every: 2, keep: 2}"), "d.csv": DATA });
+    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+    expect((await tune(["recipe", "exp.yaml", "--out", "straight"], { cwd: dir, env })).exitCode).toBe(0);
+    const random = seededRandom(7);
+    for (let kill = 0; kill < 3; kill++) {
+      const child = execa("node", [join(ROOT, "bin/tune.js"), "recipe", "exp.yaml", "--out", "runs", "--json"], { cwd: dir, env, reject: false });
+      const steps = unsafeUniformIntDistribution(1, 3, random);
+      let seen = 0;
+      child.stdout?.on("data", (chunk: Buffer) => {
+        seen += (chunk.toString().match(/"type":"step"/g) ?? []).length;
+        if (seen >= steps) child.kill("SIGKILL");
+      });
+      await child;
+      // The kernel ends the worker with its parent (no cleanup code of tune's could run).
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const left = await execa("pgrep", ["-f", join(dir, "runs")], { reject: false });
+      expect(left.stdout.trim(), "a worker outlived tune").toBe("");
+    }
+    const finished = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
+    expect(finished.exitCode, finished.stderr).toBe(0);
+    const adapter = (root: string) => readFileSync(join(dir, root, "exp/checkpoint-12/adapter_model.safetensors"));
+    expect(adapter("runs").equals(adapter("straight"))).toBe(true);
+  }, 240_000);
+
   it("engine: auto prefers the torch engine when its Python environment works, and says why", async () => {
     const dir = tempDir({ "exp.yaml": RECIPE("auto").replace("max_steps: 12", "max_steps: 2"), "d.csv": DATA });
     const result = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env: { TUNE_CACHE_DIR: join(dir, "cache") } });
@@ -131,7 +158,7 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
 
   it("two processes (torchrun, gloo on the CPU) take the same steps as one process accumulating the same micro-batches", async () => {
     expect(bridgeCommand(["train", "--plan", "p.json"], 1)).toEqual(["-m", "tune_bridge", "train", "--plan", "p.json"]);
-    expect(bridgeCommand(["train", "--plan", "p.json"], 4)).toEqual(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4", "-m", "tune_bridge", "train", "--plan", "p.json"]);
+    expect(bridgeCommand(["train", "--plan", "p.json"], 4)).toEqual(["-m", "tune_bridge.launch", "--standalone", "--nproc_per_node=4", "-m", "tune_bridge", "train", "--plan", "p.json"]);
     const base = RECIPE("torch").replace("max_steps: 12", "max_steps: 6");
     const dir = tempDir({ "two.yaml": base.replace("gradient_accumulation: 2", "gradient_accumulation: 1").concat("distributed: {processes: 2}\n"), "one.yaml": base, "d.csv": DATA });
     const two = await run(dir, "two-runs", "two.yaml");

@@ -13,6 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from .lifeline import die_with_parent
 from .protocol import emit, hello
 
 
@@ -55,6 +56,7 @@ def main() -> int:
     predict.add_argument("--split", action="append", required=True)
     predict.add_argument("--out-dir")
     args = parser.parse_args()
+    die_with_parent()
     hello(args.command)
     try:
         if args.command == "doctor":

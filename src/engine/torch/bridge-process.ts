@@ -22,12 +22,12 @@ export interface BridgeRun {
 
 /**
  * The interpreter's arguments that start the bridge: `-m tune_bridge <args>` in one process,
- * or under torchrun (`-m torch.distributed.run`, so the same interpreter and its packages) with
- * one process per GPU, or per CPU share with gloo.
+ * or under torchrun (torch.distributed.run, wrapped so that it dies with tune; the same
+ * interpreter and its packages) with one process per GPU, or per CPU share with gloo.
  */
 export function bridgeCommand(args: readonly string[], processes = 1): string[] {
   if (processes <= 1) return ["-m", "tune_bridge", ...args];
-  return ["-m", "torch.distributed.run", "--standalone", `--nproc_per_node=${processes}`, "-m", "tune_bridge", ...args];
+  return ["-m", "tune_bridge.launch", "--standalone", `--nproc_per_node=${processes}`, "-m", "tune_bridge", ...args];
 }
 
 /**
