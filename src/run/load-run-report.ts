@@ -15,14 +15,14 @@ export function loadRunReport(runDir: string): RunReport {
     throw TuneError.single({ code: "run-missing", message: `${runDir} is not a run directory (no plan.json)`, location: { file: runDir }, hint: "Pass adapters/<run-name>; `tune runs` lists them." }, ExitCode.user);
   }
   const plan = JSON.parse(readFileSync(planFile, "utf8")) as RunPlan;
-  const events = readEvents(runDir);
-  const checkpoints = evaluatedCheckpoints(runDir, events);
+  const complete = findCheckpoints(runDir).valid;
+  const checkpoints = evaluatedCheckpoints(runDir, readEvents(runDir), complete);
   const bestFile = join(runDir, "best.json");
   const best = existsSync(bestFile) ? (JSON.parse(readFileSync(bestFile, "utf8")) as RunReport["best"]) : null;
   const bestDir = best?.checkpoint ?? checkpoints.at(-1)?.dir ?? null;
   const metricsFile = bestDir ? join(bestDir, "metrics.json") : null;
   const bestEvaluations = metricsFile && existsSync(metricsFile) ? (JSON.parse(readFileSync(metricsFile, "utf8")) as Partial<Record<SplitName, SplitEvaluation>>) : {};
-  const newest = findCheckpoints(runDir).valid[0]?.dir;
+  const newest = complete[0]?.dir;
   const stateFile = newest ? join(newest, "trainer_state.json") : null;
   const history = stateFile && existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, "utf8")) as { log_history: RunReport["history"] }).log_history : [];
   return { plan, state: runState(runDir), best, checkpoints, bestEvaluations, history };
@@ -41,7 +41,7 @@ interface LoggedEvent {
  * since deleted still show), completed by the metrics.json of those on disk; the last
  * evaluation of a step wins when a resumed run judged it again.
  */
-function evaluatedCheckpoints(runDir: string, events: readonly LoggedEvent[]): CheckpointMetrics[] {
+function evaluatedCheckpoints(runDir: string, events: readonly LoggedEvent[], complete: ReadonlyArray<{ dir: string; step: number }>): CheckpointMetrics[] {
   const byStep = new Map<number, CheckpointMetrics>();
   for (const event of events) {
     if (event.type !== "eval" || event.step === undefined || !event.split) continue;
@@ -49,7 +49,7 @@ function evaluatedCheckpoints(runDir: string, events: readonly LoggedEvent[]): C
     entry.splits[event.split] = event.metrics ?? {};
     byStep.set(event.step, entry);
   }
-  for (const { dir, step } of findCheckpoints(runDir).valid) {
+  for (const { dir, step } of complete) {
     const recorded = checkpointMetrics(dir, step);
     byStep.set(step, { ...recorded, splits: { ...byStep.get(step)?.splits, ...recorded.splits } });
   }

@@ -187,15 +187,17 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
   });
   const finished = { plan, prepared, movedAside: run.movedAside, engine: run.engine, checkpoint: result.checkpoint, resumedFrom: resumeFrom, skipped: run.skipped, stopped: result.stopped };
   if (result.stopped) return { ...finished, selection: null };
-  // A run killed between a checkpoint and its predictions is judged now, so a resumed run ends as an uninterrupted one.
-  for (const { dir, step } of findCheckpoints(plan.run_dir).valid) {
+  // Hashed once: every complete checkpoint, judged now if a killed run never judged it (so a
+  // resumed run ends as an uninterrupted one), then ranked.
+  const complete = findCheckpoints(plan.run_dir).valid;
+  for (const { dir, step } of complete) {
     const judged = checkpointMetrics(dir, step).splits;
     const missing = plan.eval.splits.filter((split) => prepared.splits[split] && !judged[split]);
     if (missing.length === 0) continue;
     const written = run.engine.name === "torch" ? await predictTorch(plan, prepared, dir, missing) : await predictCheckpoint(plan, prepared, dir, missing);
     for (const { split, file } of written) judge(dir, step, split, file);
   }
-  const selection = selectBest(findCheckpoints(plan.run_dir).valid.map(({ dir, step }) => checkpointMetrics(dir, step)), plan.eval);
+  const selection = selectBest(complete.map(({ dir, step }) => checkpointMetrics(dir, step)), plan.eval);
   writeFileAtomic(join(plan.run_dir, "best.json"), `${JSON.stringify(bestRecord(selection), null, 2)}\n`);
   retain(plan, selection.best?.dir ?? null);
   emit({ type: "best", ...bestRecord(selection) });
@@ -216,10 +218,15 @@ function bestRecord(selection: Selection) {
   };
 }
 
-/** Keeps the newest `checkpoints.keep` checkpoints and, with keep_best, the best so far. */
-function retain(plan: RunPlan, best: string | null = null): void {
-  const protect = best ?? (plan.checkpoints.keep_best ? selectBest(findCheckpoints(plan.run_dir).valid.map(({ dir, step }) => checkpointMetrics(dir, step)), plan.eval).best?.dir ?? null : null);
-  retainCheckpoints(plan.run_dir, plan.checkpoints.keep, plan.checkpoints.keep_best ? protect : null);
+/**
+ * Keeps the newest `checkpoints.keep` checkpoints and, with keep_best, the best so far. During
+ * training the folders are ranked by their metrics alone, without re-hashing every checkpoint
+ * at each save; the final ranking passes `best`, chosen among verified ones.
+ */
+function retain(plan: RunPlan, best?: string | null): void {
+  const ranked = () => selectBest(checkpointSteps(plan.run_dir).map((step) => checkpointMetrics(join(plan.run_dir, `checkpoint-${step}`), step)), plan.eval).best?.dir ?? null;
+  const protect = !plan.checkpoints.keep_best ? null : best === undefined ? ranked() : best;
+  retainCheckpoints(plan.run_dir, plan.checkpoints.keep, protect);
 }
 
 /** Complete checkpoints whose adapter also fits this plan and base model, newest first; the rest with why. */
@@ -254,7 +261,10 @@ function sha256(text: string): string {
 /** Fields that must not change between a run and its resumption. */
 const RESUME_FIELDS = ["task", "model", "quantization", "lora", "data", "template", "training"] as const;
 
-/** The plan's fields that decide what is trained, as compared on resume. */
+/**
+ * The plan's fields that decide what is trained, as compared on resume. Dataset locations depend
+ * on the cache folder; their content is fixed by the rest of `data`.
+ */
 function resumeRelevant(plan: RunPlan) {
   const comparable = { ...plan, data: { ...plan.data, manifests: null } };
   return Object.fromEntries(RESUME_FIELDS.map((field) => [field, comparable[field]]));
@@ -265,8 +275,8 @@ function refuseChangedPlan(plan: RunPlan): void {
   if (!existsSync(file)) return;
   const previous = JSON.parse(readFileSync(file, "utf8")) as RunPlan;
   // Dataset locations depend on the cache folder; their content is fixed by the rest of `data`.
-  const comparable = (p: RunPlan) => ({ ...p, data: { ...p.data, manifests: null } });
-  const differences = RESUME_FIELDS.flatMap((field) => diffPaths(comparable(previous)[field], comparable(plan)[field], field));
+  const [before, after] = [resumeRelevant(previous), resumeRelevant(plan)];
+  const differences = RESUME_FIELDS.flatMap((field) => diffPaths(before[field], after[field], field));
   if (differences.length > 0) {
     throw TuneError.single({
       code: "resume-plan-changed",
