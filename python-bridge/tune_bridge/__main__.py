@@ -17,11 +17,15 @@ from .lifeline import die_with_parent
 from .protocol import emit, hello
 
 
+_REQUIRED = ["torch", "transformers", "peft", "safetensors", "numpy", "tokenizers"]
+
+
 def _doctor() -> None:
     import importlib
 
     packages = {}
-    for name in ["torch", "transformers", "peft", "accelerate", "safetensors", "numpy", "tokenizers", "bitsandbytes"]:
+    for name in [*_REQUIRED, "accelerate", "bitsandbytes"]:
+        # One broken install must not hide the others.
         try:
             packages[name] = getattr(importlib.import_module(name), "__version__", "unknown")
         except Exception:
@@ -35,7 +39,8 @@ def _doctor() -> None:
             "available": count > 0,
             "devices": [{"name": torch.cuda.get_device_name(i), "memory_gb": round(torch.cuda.get_device_properties(i).total_memory / 2**30, 1), "bf16": torch.cuda.is_bf16_supported()} for i in range(count)],
         }
-    emit("doctor", python=sys.version.split()[0], packages=packages, cuda=cuda, capabilities={"bitsandbytes": packages["bitsandbytes"] is not None, "train": all(packages[p] for p in ["torch", "transformers", "peft", "safetensors", "numpy", "tokenizers"])})
+    missing = [name for name in _REQUIRED if packages[name] is None]
+    emit("doctor", python=sys.version.split()[0], packages=packages, cuda=cuda, missing=missing, capabilities={"bitsandbytes": packages["bitsandbytes"] is not None, "train": not missing})
 
 
 def main() -> int:

@@ -27,7 +27,6 @@ const MINIMUM_NODE = [20, 9] as const;
 export async function inspectEnvironment(): Promise<EnvironmentReport> {
   const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
   const [python, gpus] = await Promise.all([probePython(findPython()), probeGpus()]);
-  const missingTorch = ["torch", "transformers", "peft", "safetensors", "numpy", "tokenizers"].filter((p) => !python.packages[p]);
   const tfjs = probeTfjs();
   return {
     node: {
@@ -40,12 +39,12 @@ export async function inspectEnvironment(): Promise<EnvironmentReport> {
     engines: {
       tfjs: { available: true, detail: tfjsDetail(tfjs) },
       torch: {
-        available: python.python !== null && missingTorch.length === 0,
+        available: python.python !== null && python.missing.length === 0,
         detail:
           python.python === null
             ? `no usable Python (${python.error ?? "unknown error"}); run \`tune setup python\` or set TUNE_PYTHON`
-            : missingTorch.length > 0
-              ? `the Python environment lacks ${missingTorch.join(", ")}; run \`tune setup python\``
+            : python.missing.length > 0
+              ? `the Python environment lacks ${python.missing.join(", ")}; run \`tune setup python\``
               : `PyTorch ${python.packages.torch} on ${python.cuda?.available ? `CUDA (${python.cuda.devices.join(", ")})` : "the CPU"}${python.packages.bitsandbytes ? ", bitsandbytes" : ", no bitsandbytes (4/8-bit needs it)"}`,
       },
     },

@@ -1,5 +1,6 @@
-import { execa } from "execa";
+import { isTuneError } from "../errors/index.js";
 import type { PythonChoice } from "./find-python.js";
+import { runBridge } from "./torch/bridge-process.js";
 
 export interface PythonProbe {
   interpreter: PythonChoice;
@@ -7,35 +8,28 @@ export interface PythonProbe {
   python: string | null;
   /** Version of each package the torch engine uses; null when not importable. */
   packages: Record<string, string | null>;
+  /** Packages the torch engine cannot train without that are not importable. */
+  missing: string[];
   cuda: { available: boolean; devices: string[] } | null;
   error: string | null;
 }
 
-const PACKAGES = ["torch", "transformers", "peft", "accelerate", "safetensors", "numpy", "tokenizers", "bitsandbytes"];
+interface DoctorReport {
+  python: string;
+  packages: Record<string, string | null>;
+  missing: string[];
+  cuda: { available: boolean; devices: Array<{ name: string }> } | null;
+}
 
-// Imports each package in isolation so one broken install does not hide the others.
-const SCRIPT = `
-import importlib, json, sys
-out = {"python": sys.version.split()[0], "packages": {}, "cuda": None}
-for name in ${JSON.stringify(PACKAGES)}:
-    try:
-        out["packages"][name] = getattr(importlib.import_module(name), "__version__", "unknown")
-    except Exception:
-        out["packages"][name] = None
-if out["packages"].get("torch"):
-    import torch
-    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    out["cuda"] = {"available": n > 0, "devices": [torch.cuda.get_device_name(i) for i in range(n)]}
-print(json.dumps(out))
-`;
-
-/** Asks the interpreter which of the torch engine's packages it has. Never throws. */
+/** What the bridge's own `doctor` reports about an interpreter's packages and GPUs. Never throws for a broken interpreter. */
 export async function probePython(interpreter: PythonChoice): Promise<PythonProbe> {
-  const result = await execa(interpreter.command, ["-c", SCRIPT], { reject: false, timeout: 120_000 });
-  if (result.exitCode !== 0 || result.failed) {
-    const reason = result.stderr?.trim().split("\n").pop() || result.shortMessage || "did not start";
-    return { interpreter, python: null, packages: {}, cuda: null, error: reason };
+  try {
+    const run = await runBridge(["doctor"], { python: interpreter });
+    const report = run.events.find((e) => e.type === "doctor") as unknown as DoctorReport | undefined;
+    if (!report) return { interpreter, python: null, packages: {}, missing: [], cuda: null, error: run.error?.message ?? (run.stderrTail || "the bridge wrote no report") };
+    return { interpreter, python: report.python, packages: report.packages, missing: report.missing, cuda: report.cuda && { available: report.cuda.available, devices: report.cuda.devices.map((d) => d.name) }, error: null };
+  } catch (error) {
+    if (!isTuneError(error)) throw error;
+    return { interpreter, python: null, packages: {}, missing: [], cuda: null, error: error.problems[0]?.message ?? "did not start" };
   }
-  const parsed = JSON.parse(result.stdout) as Omit<PythonProbe, "interpreter" | "error">;
-  return { interpreter, ...parsed, error: null };
 }

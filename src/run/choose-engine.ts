@@ -1,5 +1,5 @@
-import { runBridge } from "../engine/torch/index.js";
-import { ExitCode, TuneError, isTuneError } from "../errors/index.js";
+import { findPython, probePython } from "../engine/index.js";
+import { ExitCode, TuneError } from "../errors/index.js";
 import type { RunPlan } from "../recipe/index.js";
 
 export interface EngineChoice {
@@ -8,22 +8,13 @@ export interface EngineChoice {
   why: string;
 }
 
-/** What the bridge's `doctor` says about its Python environment, or why it could not say. */
+/** Whether the torch engine's Python environment can train, from the bridge's own doctor. */
 async function bridgeStatus(): Promise<{ usable: boolean; detail: string }> {
-  try {
-    const run = await runBridge(["doctor"]);
-    const report = run.events.find((e) => e.type === "doctor") as { packages?: Record<string, string | null>; capabilities?: { train?: boolean }; cuda?: { available?: boolean } } | undefined;
-    if (!report) return { usable: false, detail: run.error?.message ?? run.stderrTail ?? "no report" };
-    const packages = report.packages ?? {};
-    if (!report.capabilities?.train) {
-      const missing = Object.entries(packages).filter(([name, version]) => version === null && name !== "bitsandbytes" && name !== "accelerate").map(([name]) => name);
-      return { usable: false, detail: `missing ${missing.join(", ")}` };
-    }
-    return { usable: true, detail: `torch ${packages.torch}, transformers ${packages.transformers}, peft ${packages.peft}${report.cuda?.available ? ", CUDA" : ", CPU"}` };
-  } catch (error) {
-    if (isTuneError(error)) return { usable: false, detail: error.problems[0]?.message ?? "the bridge did not start" };
-    throw error;
-  }
+  const probe = await probePython(findPython());
+  if (probe.python === null) return { usable: false, detail: probe.error ?? "the bridge did not start" };
+  if (probe.missing.length > 0) return { usable: false, detail: `missing ${probe.missing.join(", ")}` };
+  const { packages } = probe;
+  return { usable: true, detail: `torch ${packages.torch}, transformers ${packages.transformers}, peft ${packages.peft}${probe.cuda?.available ? ", CUDA" : ", CPU"}` };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { execa } from "execa";
 import { ExitCode, TuneError } from "../../errors/index.js";
-import { BRIDGE_DIR, findPython } from "../find-python.js";
+import { BRIDGE_DIR, findPython, type PythonChoice } from "../find-python.js";
 
 /** The event protocol this version of tune speaks with python-bridge (tune_bridge/protocol.py). */
 export const BRIDGE_PROTOCOL = 1;
@@ -35,8 +35,8 @@ export function bridgeCommand(args: readonly string[], processes = 1): string[] 
  * another protocol, turns `shouldStop` into one SIGINT (the bridge saves a checkpoint at the
  * next step and exits), and never leaves the process behind (execa kills it when tune exits).
  */
-export async function runBridge(args: string[], options: { onEvent?: (event: BridgeEvent) => void; shouldStop?: () => boolean; processes?: number } = {}): Promise<BridgeRun> {
-  const python = findPython();
+export async function runBridge(args: string[], options: { onEvent?: (event: BridgeEvent) => void; shouldStop?: () => boolean; processes?: number; python?: PythonChoice } = {}): Promise<BridgeRun> {
+  const python = options.python ?? findPython();
   const child = execa(python.command, bridgeCommand(args, options.processes), {
     cwd: BRIDGE_DIR,
     env: { PYTHONPATH: BRIDGE_DIR, PYTHONUNBUFFERED: "1", TRANSFORMERS_VERBOSITY: "error", TOKENIZERS_PARALLELISM: "false" },
@@ -90,11 +90,14 @@ export async function runBridge(args: string[], options: { onEvent?: (event: Bri
   const result = await child;
   clearInterval(poll);
   if (handshake !== "ok") {
-    const why = handshake ?? (result.failed && !result.exitCode ? `${python.command} did not start (${result.shortMessage ?? "unknown error"})` : stderr.trim().split("\n").slice(-3).join(" | ") || "it wrote no events");
+    const started = !(result.failed && result.exitCode === undefined);
+    const why = handshake ?? (stderr.trim().split("\n").slice(-3).join(" | ") || "it wrote no events");
     throw TuneError.single(
       {
         code: "bridge-mismatch",
-        message: `the torch engine's Python worker (${python.command}, from ${python.source}) does not speak tune's protocol ${BRIDGE_PROTOCOL}: ${why}`,
+        message: started
+          ? `the torch engine's Python worker (${python.command}, from ${python.source}) does not speak tune's protocol ${BRIDGE_PROTOCOL}: ${why}`
+          : `cannot start ${python.command} (from ${python.source}): ${(result as { code?: string }).code ?? result.shortMessage?.split("\n")[0] ?? "unknown error"}`,
         hint: "Run `tune setup python` to (re)create python-bridge/.venv, or point TUNE_PYTHON at an interpreter with the bridge's requirements; `tune doctor` shows what it finds.",
       },
       ExitCode.environment,

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import { BRIDGE_DIR } from "../find-python.js";
-import { runBridge } from "./bridge-process.js";
+import { probePython } from "../probe-python.js";
 
 export interface SetupResult {
   venv: string;
@@ -39,16 +39,11 @@ export async function setupPython(options: { python?: string; indexUrl?: string;
   if (installed.exitCode !== 0) {
     throw TuneError.single({ code: "setup-pip", message: `pip could not install the torch engine's requirements: ${installed.stderr.trim().split("\n").slice(-3).join(" | ")}`, hint: "Check that pip can reach a package index (--index-url <url> names one), then run `tune setup python` again; the venv is kept." }, ExitCode.environment);
   }
-  const previous = process.env.TUNE_PYTHON;
-  process.env.TUNE_PYTHON = python;
-  try {
-    const doctor = (await runBridge(["doctor"])).events.find((e) => e.type === "doctor") as { packages: Record<string, string | null>; capabilities: { train: boolean } } | undefined;
-    if (!doctor?.capabilities.train) throw TuneError.single({ code: "setup-incomplete", message: `the venv at ${venv} still cannot train`, hint: "Run `tune doctor` to see which package is missing." }, ExitCode.environment);
-    return { venv, python, index, packages: doctor.packages, created };
-  } finally {
-    if (previous === undefined) delete process.env.TUNE_PYTHON;
-    else process.env.TUNE_PYTHON = previous;
+  const probe = await probePython({ command: python, source: "python-bridge/.venv" });
+  if (probe.python === null || probe.missing.length > 0) {
+    throw TuneError.single({ code: "setup-incomplete", message: `the venv at ${venv} still cannot train: ${probe.error ?? `missing ${probe.missing.join(", ")}`}`, hint: "Run `tune doctor` to see what the interpreter has." }, ExitCode.environment);
   }
+  return { venv, python, index, packages: probe.packages, created };
 }
 
 /** The first index pip is configured with (index-url, else extra-index-url), if any. */
