@@ -21,7 +21,7 @@ export function registerPrepare(program: Command, context: CliContext): void {
     .option("--json", "print dataset paths and statistics as JSON")
     .action(async (file: string, flags: PrepareFlags) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
-      const check = await checkRecipe(file, { overrides: { model: flags.model }, out: flags.out, onProgress: progress.update });
+      const check = await checkRecipe(file, { overrides: { model: flags.model }, out: flags.out, onProgress: progress.update, onDownload: progress.download });
       progress.stop();
       const { prepared } = check;
       if (!prepared) {

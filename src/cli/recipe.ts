@@ -54,6 +54,7 @@ export function registerRecipe(program: Command, context: CliContext): void {
         ...flags,
         shouldStop: () => stopRequested,
         onProgress: progress.update,
+        onDownload: progress.download,
         onEvent: print,
         onStep: bar.tick,
         onStart: ({ plan, prepared, engine, resumeFrom, skipped, movedAside }) => {

@@ -27,7 +27,7 @@ export function registerValidate(program: Command, context: CliContext): void {
     .option("--json", "print the result as JSON")
     .action(async (file: string, flags: ValidateFlags) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
-      const check = await checkRecipe(file, { overrides: { model: flags.model, engine: flags.engine }, out: flags.out, onProgress: progress.update });
+      const check = await checkRecipe(file, { overrides: { model: flags.model, engine: flags.engine }, out: flags.out, onProgress: progress.update, onDownload: progress.download });
       progress.stop();
       const { plan, prepared } = check;
       const estimate = prepared ? await estimateRun(plan, prepared) : null;

@@ -16,7 +16,8 @@ import { chatTemplate } from "./template/render-chat.js";
 import { renderExample, type RenderContext } from "./template/render-example.js";
 import type { EncodedExample } from "./tokenize/encode-rendered.js";
 import { loadTokenizer, type TextTokenizer } from "./tokenize/load-tokenizer.js";
-import { locateTokenizer } from "./tokenize/locate-tokenizer.js";
+import { locateModel } from "./tokenize/locate-model.js";
+import type { DownloadProgress } from "../hub/index.js";
 import { tokenizeAll } from "./tokenize/tokenize-all.js";
 
 export type PrepareStage = "hash" | "read" | "tokenize" | "write";
@@ -25,6 +26,8 @@ export interface PrepareOptions {
   /** Root of tune's cache (default: TUNE_CACHE_DIR, $XDG_CACHE_HOME/tune or ~/.cache/tune). */
   cacheRoot?: string;
   onProgress?: (stage: PrepareStage, done: number, total: number) => void;
+  /** Bytes of a Hub model being fetched into the Hugging Face cache. */
+  onDownload?: (progress: DownloadProgress) => void;
 }
 
 export interface PreparedData {
@@ -59,7 +62,8 @@ export function defaultCacheRoot(): string {
 export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): Promise<PreparedData> {
   const progress = options.onProgress ?? (() => {});
   const cacheRoot = options.cacheRoot ?? defaultCacheRoot();
-  const tokenizer = loadTokenizer(locateTokenizer(plan, cacheRoot));
+  const model = await locateModel(plan, cacheRoot, options.onDownload);
+  const tokenizer = loadTokenizer(model.dir);
   const files = sourceFiles(plan);
   const sources: Record<string, string> = {};
   for (const [i, file] of files.entries()) {
@@ -70,7 +74,7 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
   const root = join(cacheRoot, "datasets");
   const dir = join(root, key);
   const indexFile = join(dir, "index.json");
-  if (existsSync(indexFile)) return fromCache(dir, JSON.parse(readFileSync(indexFile, "utf8")) as CacheIndex, tokenizer.dir);
+  if (existsSync(indexFile)) return { ...fromCache(dir, JSON.parse(readFileSync(indexFile, "utf8")) as CacheIndex, tokenizer.dir), warnings: model.warnings };
 
   progress("read", 0, files.length);
   const { splits, droppedEmpty } = await loadExamples(plan);
@@ -83,13 +87,13 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
   };
   const tokenLabels = plan.task === "causal-lm" || plan.task === "generative-classification";
   const written: SplitName[] = [];
-  const warnings: string[] = [];
+  const warnings: string[] = [...model.warnings];
   for (const name of ["train", "eval", "test"] as const) {
     const examples = splits[name];
     if (!examples) continue;
     const rendered = examples.map((example) => renderOrExplain(example, context));
     const { encoded, backend } = await tokenizeAll(tokenizer, rendered, plan.data.max_length, tokenLabels, { onProgress: (done) => progress("tokenize", done, examples.length) });
-    if (backend !== "native" && tokenizer.jsMayDiffer && warnings.length === 0) {
+    if (backend !== "native" && tokenizer.jsMayDiffer && warnings.length === model.warnings.length) {
       warnings.push("this tokenizer uses a Metaspace `split` setting the pure-JS tokenizer ignores, so some ids may differ from transformers'; install the optional @anush008/tokenizers package for exact ids");
     }
     const kept = keepTrainable(examples, encoded, tokenLabels);

@@ -1,0 +1,61 @@
+import { HubApiError } from "@huggingface/hub";
+import { ExitCode, TuneError } from "../errors/index.js";
+import type { HubToken } from "./hub-environment.js";
+
+export interface HubContext {
+  endpoint: string;
+  repo: string;
+  revision?: string;
+  token: HubToken | undefined;
+  /** What was being done, e.g. "download" or "push". */
+  action: "download" | "push";
+}
+
+/**
+ * Turns a failed Hub call into one message that says what to check: the token (named by where
+ * it came from, never shown), access to a gated repo, the repo id, or the connection.
+ */
+export function hubFailure(error: unknown, context: HubContext): TuneError {
+  const { endpoint, repo, token, action } = context;
+  const where = `${endpoint}/${repo}`;
+  if (error instanceof HubApiError) {
+    const said = error.message.split(". URL:")[0] ?? "";
+    if (error.statusCode === 401) {
+      return TuneError.single(
+        token
+          ? { code: "hub-token-rejected", message: `the Hub rejected the token from ${token.source} (HTTP 401 for ${repo})`, hint: "The token is wrong, expired or revoked: create one at https://huggingface.co/settings/tokens and set HF_TOKEN, or run `huggingface-cli login`." }
+          : { code: "hub-token-missing", message: `${where} needs a token (HTTP 401): the repo is private or gated, or does not exist`, hint: "Set HF_TOKEN (or run `huggingface-cli login`) with a token that can read it, and check the repo id." },
+        ExitCode.environment,
+      );
+    }
+    if (error.statusCode === 403) {
+      const gated = /gated|restricted|access to model|awaiting a review|authorized list/i.test(said);
+      if (gated) {
+        return TuneError.single({ code: "hub-gated", message: `${repo} is a gated model and this account has no access to it (${said})`, hint: `Request access at ${where}, wait for approval, and use a token of that account (from ${token?.source ?? "HF_TOKEN"}).` }, ExitCode.environment);
+      }
+      return TuneError.single(
+        {
+          code: "hub-forbidden",
+          message: `the Hub refused to ${action === "push" ? "let this token write to" : "serve"} ${repo} (HTTP 403: ${said})`,
+          hint: action === "push" ? `Use a token with write access to ${repo} (a fine-grained token needs "write" on that repo or its organisation).` : "Check that the token's account may read this repo.",
+        },
+        ExitCode.environment,
+      );
+    }
+    if (error.statusCode === 404) {
+      const what = context.revision ? `${repo} at revision ${context.revision}` : repo;
+      return TuneError.single({ code: "hub-not-found", message: `${what} does not exist on ${endpoint} (HTTP 404)`, hint: "Check the repo id and revision for typos (ids are owner/name)." }, ExitCode.user);
+    }
+    return TuneError.single({ code: "hub-error", message: `the Hub answered HTTP ${error.statusCode} for ${repo}: ${said}`, hint: "The Hub may be having trouble; run the same command again later." }, ExitCode.environment);
+  }
+  const cause = (error as { cause?: { code?: string } }).cause?.code;
+  const message = (error as Error).message;
+  return TuneError.single(
+    {
+      code: "hub-unreachable",
+      message: `cannot reach ${endpoint} to ${action} ${repo}: ${cause ?? message}`,
+      hint: action === "download" ? "Check the network or HF_ENDPOINT; with HF_HUB_OFFLINE=1 tune uses only the local cache." : "Check the network or HF_ENDPOINT, then run the same command again: nothing was committed.",
+    },
+    ExitCode.environment,
+  );
+}
