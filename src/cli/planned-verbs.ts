@@ -20,26 +20,6 @@ const PLANNED: PlannedVerb[] = [
     options: [["--in <file>", "CSV or JSONL with texts"], ["--out <file>", "where labels and probabilities go"], ["--json", "print a summary as JSON"]],
   },
   {
-    name: "merge",
-    args: ["<checkpoint>"],
-    description: "merge an adapter into its base model (streaming, sharded safetensors)",
-    options: [["--out <dir>", "folder for the merged model"], ["--dtype <dtype>", "bf16, fp16 or fp32"], ["--json", "print the result as JSON"]],
-  },
-  {
-    name: "push",
-    args: ["<checkpoint|run>"],
-    description: "publish an adapter (or merged model) to the Hugging Face Hub with a model card",
-    options: [
-      ["--repo <id>", "target repo, user/name"],
-      ["--private", "create the repo private"],
-      ["--merged", "push the merged model instead of the adapter"],
-      ["--revision <branch>", "branch to push to"],
-      ["--dry-run", "show what would be uploaded"],
-      ["--force", "push even if the checkpoint failed its gate"],
-      ["--json", "print the result as JSON"],
-    ],
-  },
-  {
     name: "chat",
     args: ["<checkpoint>"],
     description: "talk to a chat fine-tune in the terminal",

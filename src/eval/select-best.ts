@@ -48,8 +48,13 @@ export function selectBest(checkpoints: readonly CheckpointMetrics[], evaluation
   } else {
     best = ordered.at(-1) ?? null;
   }
-  const gates = evaluation.gates.map((gate) => judge(gate, best));
+  const gates = judgeGates(evaluation.gates, best);
   return { best, metric, split, value, gates, passed: gates.every((g) => g.passed) };
+}
+
+/** The recipe's gates judged on one checkpoint's metrics; a split it was not evaluated on fails. */
+export function judgeGates(gates: readonly Gate[], checkpoint: CheckpointMetrics | null): GateResult[] {
+  return gates.map((gate) => judge(gate, checkpoint));
 }
 
 function judge(gate: Gate, best: CheckpointMetrics | null): GateResult {

@@ -3,3 +3,5 @@ export { cachedSnapshot, repoCacheFolder } from "./hub-cache.js";
 export { hubCacheDir, hubEndpoint, hubOffline, readHubToken, speaksXet, type HubToken } from "./hub-environment.js";
 export { hubFailure } from "./hub-failure.js";
 export { retryingFetch, type RetryOptions } from "./retrying-fetch.js";
+export { modelCard, type AdapterSummary, type CardInput } from "./model-card.js";
+export { pushFiles, type PushFile, type PushOptions, type PushResult } from "./push-files.js";

@@ -4,3 +4,5 @@ export { runRecipe, type BestEvent, type EvalEvent, type RunEvent, type RunOptio
 export { loadRunReport, runState } from "./load-run-report.js";
 export { evaluateCheckpoint, type CheckpointEvaluation, type EvaluateOptions } from "./evaluate-checkpoint.js";
 export { estimateRun, type RunEstimate } from "./estimate-run.js";
+export { locateCheckpoint, type LocatedCheckpoint } from "./locate-checkpoint.js";
+export { mergeCheckpoint, pushCheckpoint, type MergeCheckpointOptions, type PushCheckpointOptions } from "./publish-checkpoint.js";

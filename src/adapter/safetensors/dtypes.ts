@@ -100,3 +100,38 @@ export function float32ToF16(values: Float32Array): Uint16Array {
   }
   return out;
 }
+
+export const FLOAT_DTYPES = new Set<Dtype>(["F64", "F32", "F16", "BF16"]);
+
+/** Little-endian bytes of a float tensor (F32, F16, BF16, F64) as float32; `bytes` must be aligned to its element size. */
+export function bytesToFloat32(bytes: Uint8Array, dtype: Dtype): Float32Array {
+  switch (dtype) {
+    case "F32":
+      return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    case "BF16":
+      return bf16ToFloat32(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2));
+    case "F16":
+      return f16ToFloat32(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2));
+    case "F64":
+      return Float32Array.from(new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8));
+    default:
+      throw new Error(`${dtype} is not a float type`);
+  }
+}
+
+/** float32 values as little-endian bytes of a float dtype (rounded to nearest even). */
+export function float32ToBytes(values: Float32Array, dtype: Dtype): Uint8Array {
+  const view = (data: ArrayBufferView) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  switch (dtype) {
+    case "F32":
+      return view(values);
+    case "BF16":
+      return view(float32ToBf16(values));
+    case "F16":
+      return view(float32ToF16(values));
+    case "F64":
+      return view(Float64Array.from(values));
+    default:
+      throw new Error(`${dtype} is not a float type`);
+  }
+}

@@ -2,15 +2,16 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../checkpoint/index.js";
 import { TuneError } from "../../errors/index.js";
-import { DTYPE_BYTES } from "./dtypes.js";
 import { openSafetensors, type SafetensorsFile, type TensorInfo } from "./read-safetensors.js";
-import { writeSafetensors, type TensorToWrite } from "./write-safetensors.js";
+import { tensorBytes, writeSafetensors, type TensorToWrite } from "./write-safetensors.js";
 
 export interface ModelWeights {
   names: string[];
   info(name: string): TensorInfo;
   readFloat32(name: string): Float32Array;
   readBytes(name: string): Uint8Array;
+  /** Bytes [begin, end) of a tensor's data, for streaming through a tensor in pieces. */
+  readRange(name: string, begin: number, end: number): Uint8Array;
   close(): void;
 }
 
@@ -65,6 +66,7 @@ export function openModelWeights(dir: string): ModelWeights {
     info: (name) => shardOf(name).tensors.get(name) as TensorInfo,
     readFloat32: (name) => shardOf(name).readFloat32(name),
     readBytes: (name) => shardOf(name).readBytes(name),
+    readRange: (name, begin, end) => shardOf(name).readRange(name, begin, end),
     close: () => shards.forEach((shard) => shard.close()),
   };
 }
@@ -80,7 +82,7 @@ export function writeModelWeights(dir: string, tensors: readonly TensorToWrite[]
   const shards: TensorToWrite[][] = [[]];
   let shardBytes = 0;
   for (const tensor of tensors) {
-    const bytes = tensor.data.byteLength;
+    const bytes = tensorBytes(tensor);
     if (shardBytes > 0 && shardBytes + bytes > maxShardBytes) {
       shards.push([]);
       shardBytes = 0;
@@ -99,7 +101,7 @@ export function writeModelWeights(dir: string, tensors: readonly TensorToWrite[]
     writeSafetensors(join(dir, files[i] as string), shard);
     for (const tensor of shard) weightMap[tensor.name] = files[i] as string;
   });
-  const totalSize = tensors.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype], 0);
+  const totalSize = tensors.reduce((sum, t) => sum + tensorBytes(t), 0);
   const sorted = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : 1)));
   writeFileAtomic(join(dir, INDEX), `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: sorted }, null, 2)}\n`);
   return [...files, INDEX];

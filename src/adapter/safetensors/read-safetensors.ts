@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { TuneError } from "../../errors/index.js";
-import { bf16ToFloat32, DTYPE_BYTES, f16ToFloat32, isDtype, type Dtype } from "./dtypes.js";
+import { bytesToFloat32, DTYPE_BYTES, FLOAT_DTYPES, isDtype, type Dtype } from "./dtypes.js";
 
 export interface TensorInfo {
   name: string;
@@ -17,6 +17,8 @@ export interface SafetensorsFile {
   tensors: ReadonlyMap<string, TensorInfo>;
   /** The tensor's raw little-endian bytes, read from disk only now. */
   readBytes(name: string): Uint8Array;
+  /** Bytes [begin, end) of the tensor's data. */
+  readRange(name: string, begin: number, end: number): Uint8Array;
   /** The tensor as float32 (F32, F16, BF16 and F64 convert). */
   readFloat32(name: string): Float32Array;
   close(): void;
@@ -74,34 +76,34 @@ export function openSafetensors(file: string): SafetensorsFile {
   }
   if (covered !== size) fail(`the data ends at byte ${covered} but the file has ${size}`);
 
+  const readRange = (name: string, begin: number, end: number): Uint8Array => {
+    const info = tensors.get(name);
+    if (!info) throw new Error(`no tensor ${name} in ${file}`);
+    if (begin < 0 || end > info.end - info.begin || begin > end) throw new Error(`bytes [${begin}, ${end}) are outside tensor ${name}`);
+    const bytes = new Uint8Array(end - begin);
+    let read = 0;
+    while (read < bytes.length) {
+      const got = readSync(fd, bytes, read, bytes.length - read, info.begin + begin + read);
+      if (got === 0) throw new Error(`${file} ended inside tensor ${name}`);
+      read += got;
+    }
+    return bytes;
+  };
   const readBytes = (name: string): Uint8Array => {
     const info = tensors.get(name);
     if (!info) throw new Error(`no tensor ${name} in ${file}`);
-    const bytes = new Uint8Array(info.end - info.begin);
-    let read = 0;
-    while (read < bytes.length) read += readSync(fd, bytes, read, bytes.length - read, info.begin + read);
-    return bytes;
+    return readRange(name, 0, info.end - info.begin);
   };
   return {
     file,
     metadata,
     tensors,
     readBytes,
+    readRange,
     readFloat32(name) {
       const info = tensors.get(name);
-      const bytes = readBytes(name);
-      switch (info?.dtype) {
-        case "F32":
-          return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-        case "BF16":
-          return bf16ToFloat32(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2));
-        case "F16":
-          return f16ToFloat32(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2));
-        case "F64":
-          return Float32Array.from(new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8));
-        default:
-          throw new Error(`tensor ${name} in ${file} is ${info?.dtype}, not a float type`);
-      }
+      if (!info || !FLOAT_DTYPES.has(info.dtype)) throw new Error(`tensor ${name} in ${file} is ${info?.dtype}, not a float type`);
+      return bytesToFloat32(readBytes(name), info.dtype);
     },
     close: () => closeSync(fd),
   };

@@ -1,0 +1,67 @@
+import type { Command } from "commander";
+import { locateCheckpoint, pushCheckpoint } from "../run/index.js";
+import type { CliContext } from "./context.js";
+import { parseDtype } from "./merge.js";
+import { transferBar } from "./progress.js";
+
+interface PushFlags {
+  repo: string;
+  private?: boolean;
+  merged?: boolean;
+  dtype?: string;
+  base?: string;
+  revision?: string;
+  dryRun?: boolean;
+  force?: boolean;
+  json?: boolean;
+}
+
+export function registerPush(program: Command, context: CliContext): void {
+  program
+    .command("push")
+    .description("publish an adapter (or merged model) to the Hugging Face Hub with a model card")
+    .argument("<checkpoint|run>", "adapters/<run>/checkpoint-<step>, or a run (its best checkpoint)")
+    .requiredOption("--repo <id>", "target repo, user/name")
+    .option("--private", "create the repo private (an existing repo keeps its visibility)")
+    .option("--merged", "push the base model with the adapter merged in")
+    .option("--dtype <dtype>", "with --merged: bf16, fp16, fp32 or auto", "auto")
+    .option("--base <dir|id>", "with --merged: the full-precision base to merge into")
+    .option("--revision <branch>", "branch to push to (created from main when missing)", "main")
+    .option("--dry-run", "show what would be uploaded, change nothing")
+    .option("--force", "push even if the checkpoint failed its gate or validation")
+    .option("--json", "print the result as JSON")
+    .action(async (target: string, flags: PushFlags) => {
+      const located = locateCheckpoint(target);
+      const live = !flags.json && process.stderr.isTTY === true;
+      const upload = transferBar(live, "uploading");
+      const merging = transferBar(live, "merging");
+      const result = await pushCheckpoint(located, {
+        repo: flags.repo,
+        private: flags.private === true,
+        merged: flags.merged === true,
+        dtype: parseDtype(flags.dtype),
+        base: flags.base,
+        revision: flags.revision,
+        dryRun: flags.dryRun === true,
+        force: flags.force === true,
+        onProgress: upload.update,
+        onMergeProgress: (done, total) => merging.update({ file: "", done, total }),
+      });
+      upload.stop();
+      merging.stop();
+      if (flags.json) {
+        context.output.json({ ok: true, checkpoint: located.checkpoint, dry_run: flags.dryRun === true, ...result });
+        return;
+      }
+      for (const warning of result.warnings) context.output.err(`warning: ${warning}`);
+      const what = `${flags.merged ? "merged model" : "adapter"} from ${located.checkpoint}`;
+      if (flags.dryRun) {
+        context.output.out(`dry run: would push the ${what} to ${result.repo}@${result.revision}${result.previous === null ? " (a new repo or branch)" : ""}`);
+        context.output.out(`  upload: ${result.uploaded.join(", ") || "nothing"}`);
+        if (result.unchanged.length > 0) context.output.out(`  unchanged: ${result.unchanged.join(", ")}`);
+        return;
+      }
+      if (result.commit === null) context.output.out(`${result.repo}@${result.revision} already has these files: nothing to commit (${result.url})`);
+      else context.output.out(`pushed the ${what} to ${result.url} (commit ${result.commit.slice(0, 12)}: ${result.uploaded.join(", ")}${result.unchanged.length > 0 ? `; unchanged: ${result.unchanged.join(", ")}` : ""})`);
+    });
+}
