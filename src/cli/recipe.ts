@@ -109,6 +109,10 @@ function formatEvent(event: RunEvent, shown: readonly Metric[]): string {
       return `stopped at step ${event.step}; saved ${event.checkpoint}; run the same command again to resume`;
     case "end":
       return `done after ${event.step} steps`;
+    case "merged":
+      return event.reused ? `merged model already in ${event.dir}` : `merged ${event.checkpoint} into ${event.dir}`;
+    case "pushed":
+      return event.commit === null ? `${event.repo} already has ${event.checkpoint}: nothing to commit` : `pushed ${event.checkpoint} to ${event.url} (commit ${event.commit.slice(0, 12)})`;
     case "best":
       return event.passed ? "" : `gates failed: ${event.gates.filter((g) => !g.passed).map((g) => g.text).join(", ")}`;
   }

@@ -30,15 +30,20 @@ export interface CardInput {
   license?: string;
 }
 
+/** tune's metric names as the Hub's model-index metric types (https://hf.co/metrics) with readable names. */
 const METRIC_TYPES: Record<string, { type: string; name: string }> = {
   accuracy: { type: "accuracy", name: "Accuracy" },
-  macro_f1: { type: "f1", name: "Macro F1" },
-  weighted_f1: { type: "f1", name: "Weighted F1" },
-  micro_f1: { type: "f1", name: "Micro F1" },
-  macro_precision: { type: "precision", name: "Macro precision" },
-  macro_recall: { type: "recall", name: "Macro recall" },
+  f1_macro: { type: "f1", name: "Macro F1" },
+  f1_weighted: { type: "f1", name: "Weighted F1" },
+  f1_micro: { type: "f1", name: "Micro F1" },
+  precision_macro: { type: "precision", name: "Macro precision" },
+  precision_weighted: { type: "precision", name: "Weighted precision" },
+  recall_macro: { type: "recall", name: "Macro recall" },
+  recall_weighted: { type: "recall", name: "Weighted recall" },
   loss: { type: "loss", name: "Loss" },
-  perplexity: { type: "perplexity", name: "Perplexity" },
+  error_rate: { type: "error_rate", name: "Error rate" },
+  total_variation: { type: "total_variation", name: "Total variation distance" },
+  js_distance: { type: "jensen_shannon", name: "Jensen-Shannon distance" },
 };
 
 /** The base model's Hub id when it is one (a local folder or a built-in model has none). */

@@ -9,6 +9,12 @@ export interface RetryOptions {
 
 const MAX_DELAY_MS = 30_000;
 
+/** A non-negative number from the environment (TUNE_HUB_RETRIES, TUNE_HUB_BACKOFF_MS), for slow or flaky links. */
+function envNumber(name: string): number | undefined {
+  const value = Number(process.env[name]);
+  return process.env[name] !== undefined && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
 /** Status codes worth another try: rate limiting and server-side failures. */
 function retryable(status: number): boolean {
   return status === 429 || status >= 500;
@@ -26,8 +32,8 @@ function delayFor(response: Response | undefined, attempt: number, baseDelayMs: 
  * string, bytes or a Blob), so a retry sends the same request again. Aborts are not retried.
  */
 export function retryingFetch(options: RetryOptions = {}): typeof fetch {
-  const retries = options.retries ?? 5;
-  const baseDelayMs = options.baseDelayMs ?? 500;
+  const retries = options.retries ?? envNumber("TUNE_HUB_RETRIES") ?? 5;
+  const baseDelayMs = options.baseDelayMs ?? envNumber("TUNE_HUB_BACKOFF_MS") ?? 500;
   return async (input, init) => {
     for (let attempt = 0; ; attempt++) {
       let response: Response | undefined;

@@ -52,7 +52,7 @@ export async function mergeCheckpoint(located: LocatedCheckpoint, options: Merge
     out,
     dtype: options.dtype,
     labels: located.plan?.data.labels ?? undefined,
-    provenance: { base_model: base.name, base_revision: located.plan?.model.revision ?? null, step: located.step, run: located.plan?.name ?? null, tune_version: TUNE_VERSION },
+    provenance: { checkpoint: located.checkpoint, requested_dtype: options.dtype ?? "auto", base_model: base.name, base_revision: located.plan?.model.revision ?? null, step: located.step, run: located.plan?.name ?? null, tune_version: TUNE_VERSION },
     replace,
     onProgress: options.onProgress,
   });
@@ -68,6 +68,8 @@ export interface PushCheckpointOptions extends BaseOptions {
   private?: boolean;
   revision?: string;
   merged?: boolean;
+  /** An existing merge of this checkpoint to push instead of merging again. */
+  mergedDir?: string;
   dtype?: MergeDtype;
   dryRun?: boolean;
   force?: boolean;
@@ -104,10 +106,13 @@ export async function pushCheckpoint(located: LocatedCheckpoint, options: PushCh
     let files: PushFile[];
     let warnings: string[] = [];
     if (options.merged) {
-      scratch = mkdtempSync(join(located.runDir ?? tmpdir(), ".merge-for-push-"));
-      const merged = await mergeCheckpoint(located, { base: options.base, out: join(scratch, "model"), dtype: options.dtype, onDownload: options.onDownload, onProgress: options.onMergeProgress });
-      warnings = merged.warnings;
-      const dir = merged.out;
+      let dir = options.mergedDir;
+      if (!dir) {
+        scratch = mkdtempSync(join(located.runDir ?? tmpdir(), ".merge-for-push-"));
+        const merged = await mergeCheckpoint(located, { base: options.base, out: join(scratch, "model"), dtype: options.dtype, onDownload: options.onDownload, onProgress: options.onMergeProgress });
+        warnings = merged.warnings;
+        dir = merged.out;
+      }
       files = readdirSync(dir).filter((name) => name !== "README.md").map((name) => ({ path: name, source: join(dir, name) }));
     } else {
       files = ["adapter_config.json", "adapter_model.safetensors"].map((name) => ({ path: name, source: join(located.checkpoint, name) }));

@@ -17,6 +17,7 @@ import { chooseEngine, type EngineChoice } from "./choose-engine.js";
 import { diskError } from "./disk-error.js";
 import { loadRunReport, LOCK_FILE } from "./load-run-report.js";
 import { evaluateCheckpointSplit } from "./evaluate-checkpoint-split.js";
+import { checkpointPusher, publishRun, refuseUnpushable, type PublishEvent } from "./publish-run.js";
 import { writeRunDirectory } from "./write-run-directory.js";
 
 /** A checkpoint's split judged by the evaluator. */
@@ -43,7 +44,7 @@ export interface BestEvent {
 }
 
 /** What a run reports as it goes: the engine's events and the evaluator's. */
-export type RunEvent = TrainEvent | EvalEvent | BestEvent;
+export type RunEvent = TrainEvent | EvalEvent | BestEvent | PublishEvent;
 
 export interface RunOptions extends PrepareOptions {
   /** Output root (default `adapters`). */
@@ -129,6 +130,7 @@ interface OpenRun extends RunStart {
 async function openRun(file: string, options: RunOptions): Promise<OpenRun> {
   const loaded = await loadRecipe(file, { model: options.model, engine: options.engine });
   const resolved = resolvePlan(loaded, { out: options.out });
+  refuseUnpushable(resolved);
   const engine = await chooseEngine(resolved);
   const prepared = await prepareData(resolved, options);
   const plan = withManifests(resolved, prepared);
@@ -171,6 +173,7 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
     emit({ type: "eval", step, split, examples, metrics, unparsed });
   };
   const train = run.engine.name === "torch" ? trainTorch : trainTfjs;
+  const pusher = checkpointPusher(plan, emit);
   const result = await train(plan, prepared, {
     resumeFrom: resumeFrom ?? undefined,
     shouldStop: options.shouldStop,
@@ -181,10 +184,12 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
       if (event.type === "checkpoint") {
         run.lastGood = event.dir;
         retain(plan);
+        pusher.saved(event.dir);
       }
       if (event.type === "predictions") judge(event.checkpoint, event.step, event.split, event.file);
     },
   });
+  await pusher.drain();
   const finished = { plan, prepared, movedAside: run.movedAside, engine: run.engine, checkpoint: result.checkpoint, resumedFrom: resumeFrom, skipped: run.skipped, stopped: result.stopped };
   if (result.stopped) return { ...finished, selection: null };
   // Hashed once: every complete checkpoint, judged now if a killed run never judged it (so a
@@ -202,6 +207,7 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
   retain(plan, selection.best?.dir ?? null);
   emit({ type: "best", ...bestRecord(selection) });
   writeFileAtomic(join(plan.run_dir, "report.html"), runReportHtml(loadRunReport(plan.run_dir)));
+  await publishRun(plan, selection, complete[0]?.dir ?? null, emit);
   return { ...finished, selection };
 }
 
