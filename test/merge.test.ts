@@ -12,8 +12,8 @@ import type { RunPlan } from "../src/recipe/index.js";
 import { hasStackTrace, tune } from "./support/cli.js";
 import { tempDir } from "./support/temp-dir.js";
 
-const OUT = 12;
-const IN = 8;
+const OUT = 24;
+const IN = 40;
 const RANK = 4;
 
 /** A two-layer stand-in model: q_proj/v_proj weights [out, in] (Linear), c_attn [in, out] (GPT-2 Conv1D), a norm, an int buffer. */

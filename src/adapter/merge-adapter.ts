@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync }
 import { join } from "node:path";
 import { replaceFolder, temporaryFolderFor, writeFileAtomic } from "../checkpoint/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
+import { addLowRank, type LowRankDelta } from "./lora-kernel.js";
 import { readPeftAdapter, type LoraPair, type PeftAdapter } from "./read-peft-adapter.js";
 import { bytesToFloat32, DEFAULT_SHARD_BYTES, DTYPE_BYTES, float32ToBytes, FLOAT_DTYPES, openModelWeights, tensorBytes, writeModelWeights, type Dtype, type ModelWeights, type TensorChunks, type TensorToWrite } from "./safetensors/index.js";
 
@@ -36,7 +37,7 @@ export interface MergeResult {
 }
 
 /** Output floats per piece of a streamed tensor: a few MB, whatever the model's size. */
-const PIECE_ELEMENTS = 1 << 20;
+const PIECE_ELEMENTS = 1 << 21;
 const WEIGHT_FILES = /(\.safetensors|\.safetensors\.index\.json|\.bin|\.bin\.index\.json|\.pt|\.pth|\.ckpt|\.h5|\.msgpack|\.onnx|\.gguf)$/;
 const HEADS_OF_PRETRAINING = /^(lm_head|cls)\./;
 
@@ -68,34 +69,19 @@ function prefixOf(adapter: PeftAdapter, weights: ModelWeights): string {
   return "";
 }
 
-/** Adds scale·B·A (and DoRA's rescaling) to rows [r0, r1) of W, in float32. */
-function addDelta(w: Float32Array, r0: number, r1: number, cols: number, delta: PreparedDelta): void {
-  const { coef, basis, rank, scale, magnitude } = delta;
-  for (let i = r0; i < r1; i++) {
-    const row = (i - r0) * cols;
-    for (let k = 0; k < rank; k++) {
-      const c = scale * (coef[i * rank + k] as number);
-      if (c === 0) continue;
-      const base = k * cols;
-      for (let j = 0; j < cols; j++) w[row + j] = (w[row + j] as number) + c * (basis[base + j] as number);
-    }
-    if (magnitude) {
-      let norm = 0;
-      for (let j = 0; j < cols; j++) norm += (w[row + j] as number) ** 2;
-      const factor = (magnitude[i] as number) / Math.sqrt(norm);
-      for (let j = 0; j < cols; j++) w[row + j] = (w[row + j] as number) * factor;
-    }
-  }
+interface PreparedDelta extends LowRankDelta {
+  /** DoRA: each output row is rescaled to magnitude[i] / ‖row‖ after the delta is added. */
+  magnitude?: Float32Array;
 }
 
-interface PreparedDelta {
-  /** [rows, rank]: row i of W gets Σ_k coef[i,k]·basis[k,:]. */
-  coef: Float32Array;
-  /** [rank, cols] */
-  basis: Float32Array;
-  rank: number;
-  scale: number;
-  magnitude?: Float32Array;
+/** DoRA's merge: W' = m / ‖W + ΔW‖_row · (W + ΔW), per output row. */
+function rescaleRows(w: Float32Array, r0: number, cols: number, magnitude: Float32Array): void {
+  for (let i = 0; i < w.length / cols; i++) {
+    let norm = 0;
+    for (let j = 0; j < cols; j++) norm += (w[i * cols + j] as number) ** 2;
+    const factor = (magnitude[r0 + i] as number) / Math.sqrt(norm);
+    for (let j = 0; j < cols; j++) w[i * cols + j] = (w[i * cols + j] as number) * factor;
+  }
 }
 
 function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
@@ -105,7 +91,7 @@ function transpose(values: Float32Array, rows: number, cols: number): Float32Arr
 }
 
 /**
- * B [out, r] and A [r, in] arranged so each stored row of W takes a combination of rank rows:
+ * B [out, r] and A [r, in] (scale folded into the coefficients) arranged so each stored row of W takes a combination of rank rows:
  * W [out, in] rows combine A's rows with B's coefficients; a fan_in_fan_out W [in, out] rows
  * combine Bᵀ's rows with Aᵀ's coefficients.
  */
@@ -120,7 +106,8 @@ function prepareDelta(adapter: PeftAdapter, module: string, pair: LoraPair, shap
   }
   const magnitude = pair.magnitude ? adapter.file.readFloat32(pair.magnitude) : undefined;
   if (magnitude && fanInFanOut) throw mergeError("merge-dora-fan-in-fan-out", `DoRA on a fan_in_fan_out layer (${module}) is not supported by tune's merge`, "Merge it with PEFT's merge_and_unload().", adapter.dir);
-  return fanInFanOut ? { coef: transpose(a, pair.rank, inFeatures), basis: transpose(b, out, pair.rank), rank: pair.rank, scale: pair.scale } : { coef: b, basis: a, rank: pair.rank, scale: pair.scale, magnitude };
+  const scaled = (coef: Float32Array) => coef.map((x) => x * pair.scale);
+  return fanInFanOut ? { coef: scaled(transpose(a, pair.rank, inFeatures)), basis: transpose(b, out, pair.rank), rank: pair.rank } : { coef: scaled(b), basis: a, rank: pair.rank, magnitude };
 }
 
 /** A base tensor streamed piece by piece: converted to `dtype`, with the adapter's delta added when it has one. */
@@ -136,12 +123,15 @@ function streamedTensor(weights: ModelWeights, name: string, dtype: Dtype, delta
     for (let r0 = 0; r0 < rows; r0 += step) {
       const r1 = Math.min(rows, r0 + step);
       const bytes = weights.readRange(name, r0 * cols * DTYPE_BYTES[source], r1 * cols * DTYPE_BYTES[source]);
-      if (outType === source && !prepared) {
-        append(bytes);
+      if (!prepared) {
+        append(outType === source ? bytes : float32ToBytes(bytesToFloat32(bytes, source), outType));
+      } else if (source === "BF16" && outType === "BF16" && !prepared.magnitude) {
+        const merged = addLowRank(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), r0, cols, prepared);
+        append(new Uint8Array(merged.buffer, merged.byteOffset, merged.byteLength));
       } else {
-        const values = bytesToFloat32(bytes, source);
-        if (prepared) addDelta(values, r0, r1, cols, prepared);
-        append(float32ToBytes(values, outType));
+        const merged = addLowRank(bytesToFloat32(bytes, source), r0, cols, prepared) as Float32Array;
+        if (prepared.magnitude) rescaleRows(merged, r0, cols, prepared.magnitude);
+        append(float32ToBytes(merged, outType));
       }
       onBytes((r1 - r0) * cols * DTYPE_BYTES[outType]);
     }

@@ -1,6 +1,8 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
+const WRITE_BUFFER_BYTES = 16 * 1024 * 1024;
+
 /** Writes the file's bytes in order; called with a function that appends one chunk. */
 export type ChunkWriter = (append: (chunk: Uint8Array) => void) => void;
 
@@ -14,12 +16,28 @@ export function writeFileAtomic(path: string, data: string | Uint8Array | ChunkW
   try {
     const fd = openSync(temporary, "w");
     try {
-      const append = (chunk: Uint8Array) => {
+      const write = (chunk: Uint8Array) => {
         let written = 0;
         while (written < chunk.length) written += writeSync(fd, chunk, written);
       };
-      if (typeof data === "function") data(append);
-      else append(typeof data === "string" ? Buffer.from(data) : data);
+      if (typeof data === "function") {
+        // Streamed files arrive in pieces of a few MB; the kernel takes far fewer, larger writes
+        // much faster (measured: 1 GB in 2 MB writes ~3x slower than in 16 MB ones).
+        const pending = new Uint8Array(WRITE_BUFFER_BYTES);
+        let filled = 0;
+        data((chunk) => {
+          if (filled + chunk.length > pending.length) {
+            write(pending.subarray(0, filled));
+            filled = 0;
+          }
+          if (chunk.length >= pending.length) write(chunk);
+          else {
+            pending.set(chunk, filled);
+            filled += chunk.length;
+          }
+        });
+        write(pending.subarray(0, filled));
+      } else write(typeof data === "string" ? Buffer.from(data) : data);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

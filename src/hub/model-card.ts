@@ -62,10 +62,16 @@ function classifier(input: CardInput): boolean {
   return input.plan ? input.plan.task === "sequence-classification" : input.adapter.task_type === "SEQ_CLS";
 }
 
+/** Each evaluated split's metrics, limited to those the recipe reports (and loss). */
+function reportedSplits(input: CardInput): Array<[string, Record<string, number>]> {
+  const wanted = input.plan ? new Set<string>([...input.plan.eval.metrics, "loss"]) : undefined;
+  return Object.entries(input.metrics?.splits ?? {}).map(([split, values]) => [split, Object.fromEntries(Object.entries(values ?? {}).filter(([metric]) => !wanted || wanted.has(metric))) as Record<string, number>]);
+}
+
 function frontMatter(input: CardInput): Record<string, unknown> {
   const base = hubBase(input);
   const pipeline = classifier(input) ? "text-classification" : "text-generation";
-  const splits = Object.entries(input.metrics?.splits ?? {});
+  const splits = reportedSplits(input);
   const metricNames = [...new Set(splits.flatMap(([, values]) => Object.keys(values ?? {})))].filter((m) => m in METRIC_TYPES);
   const dataName = input.plan ? basename(input.plan.data.file ?? input.plan.data.train ?? input.plan.name) : "data";
   const card: Record<string, unknown> = {
@@ -94,7 +100,9 @@ function frontMatter(input: CardInput): Record<string, unknown> {
 }
 
 function usage(input: CardInput): string {
-  const base = baseLabel(input);
+  const hub = hubBase(input);
+  const base = hub ?? "path/to/base-model";
+  const where = hub ? "" : `# The base model is not on the Hub: it was ${baseLabel(input)}. Point the path below at a copy of it.\n`;
   const labels = input.plan?.data.labels;
   if (input.kind === "merged") {
     return classifier(input)
@@ -104,7 +112,7 @@ function usage(input: CardInput): string {
   if (classifier(input)) {
     const names = labels ? `\nlabels = ${JSON.stringify(labels)}` : "";
     const mapping = labels ? `,\n    id2label=dict(enumerate(labels)),\n    label2id={label: i for i, label in enumerate(labels)},` : ",";
-    return `import torch
+    return `${where}import torch
 from peft import PeftModel
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 ${names}
@@ -120,7 +128,7 @@ with torch.no_grad():
     probabilities = model(**inputs).logits.softmax(-1)
 print({model.config.id2label[i]: float(p) for i, p in enumerate(probabilities[0])})`;
   }
-  return `from peft import PeftModel
+  return `${where}from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 tokenizer = AutoTokenizer.from_pretrained("${base}")
@@ -179,10 +187,10 @@ function body(input: CardInput): string {
       ),
     );
   }
-  const splits = Object.entries(input.metrics?.splits ?? {});
+  const splits = reportedSplits(input);
   if (splits.length > 0) {
     const metrics = [...new Set(splits.flatMap(([, values]) => Object.keys(values ?? {})))];
-    out.push("", "## Evaluation", "", table(["split", ...metrics], splits.map(([split, values]) => [split, ...metrics.map((m) => (values?.[m as keyof typeof values] === undefined ? "-" : (values[m as keyof typeof values] as number).toFixed(4)))])));
+    out.push("", "## Evaluation", "", table(["split", ...metrics], splits.map(([split, values]) => [split, ...metrics.map((m) => (values[m] === undefined ? "-" : (values[m] as number).toFixed(4)))])));
   }
   if (input.gates.length > 0) out.push("", `Gates: ${input.gates.map((g) => `${g.text} ${g.passed ? "passed" : "FAILED"} (${g.value === null ? "not evaluated" : g.value.toFixed(4)})`).join("; ")}.`);
   const engine = (input.provenance?.engine ?? {}) as Record<string, unknown>;
