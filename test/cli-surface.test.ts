@@ -11,8 +11,8 @@ const VERBS: Record<string, string[]> = {
   eval: ["--split", "--data", "--json"],
   metrics: ["--labels", "--json"],
   predict: ["--in", "--out", "--json"],
-  merge: ["--out", "--dtype", "--json"],
-  push: ["--repo", "--private", "--merged", "--revision", "--dry-run", "--force", "--json"],
+  merge: ["--out", "--dtype", "--base", "--json"],
+  push: ["--repo", "--private", "--merged", "--dtype", "--base", "--revision", "--dry-run", "--force", "--json"],
   report: ["--json"],
   chat: ["--prompt"],
   setup: ["--json"],
@@ -49,9 +49,9 @@ describe("the CLI surface", () => {
   });
 
   it("a verb this version does not implement says so and exits 4", async () => {
-    const result = await tune(["merge", "adapters/x/checkpoint-1", "--out", "merged"]);
+    const result = await tune(["chat", "adapters/x/checkpoint-1", "--prompt", "hello"]);
     expect(result.exitCode).toBe(4);
-    expect(result.stderr).toContain("`tune merge` is not available in this version of tune yet");
+    expect(result.stderr).toContain("`tune chat` is not available in this version of tune yet");
   });
 
   it("--version prints the package version", async () => {

@@ -9,6 +9,7 @@ import { registerMerge } from "./merge.js";
 import { registerMetrics } from "./metrics.js";
 import { formatProblems, processOutput, type Output } from "./output.js";
 import { registerPlannedVerbs } from "./planned-verbs.js";
+import { registerPredict } from "./predict.js";
 import { registerPrepare } from "./prepare.js";
 import { registerPush } from "./push.js";
 import { registerRecipe } from "./recipe.js";
@@ -45,6 +46,7 @@ export async function main(argv: readonly string[], output: Output = processOutp
   registerReport(program, context);
   registerMerge(program, context);
   registerPush(program, context);
+  registerPredict(program, context);
   registerSetup(program, context);
   registerInit(program, context);
   registerDoctor(program, context);

@@ -14,12 +14,6 @@ interface PlannedVerb {
  */
 const PLANNED: PlannedVerb[] = [
   {
-    name: "predict",
-    args: ["<checkpoint>"],
-    description: "label new texts with a trained classifier",
-    options: [["--in <file>", "CSV or JSONL with texts"], ["--out <file>", "where labels and probabilities go"], ["--json", "print a summary as JSON"]],
-  },
-  {
     name: "chat",
     args: ["<checkpoint>"],
     description: "talk to a chat fine-tune in the terminal",

@@ -28,7 +28,7 @@ function delayFor(response: Response | undefined, attempt: number, baseDelayMs: 
 
 /**
  * A fetch for @huggingface/hub that retries with exponential backoff on 429, 5xx and failed
- * connections (resets, refusals). Every request the client sends has a replayable body (a
+ * connections (resets, refusals, timeouts). Every request the client sends has a replayable body (a
  * string, bytes or a Blob), so a retry sends the same request again. Aborts are not retried.
  */
 export function retryingFetch(options: RetryOptions = {}): typeof fetch {
@@ -44,8 +44,10 @@ export function retryingFetch(options: RetryOptions = {}): typeof fetch {
         why = `HTTP ${response.status}`;
         await response.body?.cancel();
       } catch (error) {
-        if (init?.signal?.aborted || attempt >= retries) throw error;
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        // A host name that does not resolve stays unresolved (offline, or a wrong HF_ENDPOINT);
+        // EAI_AGAIN, the transient DNS failure, is retried like any dropped connection.
+        if (init?.signal?.aborted || attempt >= retries || cause?.code === "ENOTFOUND") throw error;
         why = cause?.code ?? cause?.message ?? (error as Error).message;
       }
       const delay = delayFor(response, attempt, baseDelayMs);

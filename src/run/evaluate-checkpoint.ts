@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { adapterProblem } from "../adapter/index.js";
 import { checkpointProblem, MANIFEST } from "../checkpoint/index.js";
-import { prepareData, type PrepareOptions } from "../data/index.js";
+import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { predictCheckpoint } from "../engine/tfjs/index.js";
 import { predictTorch } from "../engine/torch/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
@@ -44,11 +44,15 @@ export async function evaluateCheckpoint(checkpointPath: string, options: Evalua
   const unfit = adapterProblem(plan, checkpoint, prepared.tokenizerDir);
   if (unfit) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot evaluate ${checkpoint}: ${unfit}`, location: { file: checkpoint }, hint: "The checkpoint does not belong to this run's plan or base model." }, ExitCode.user);
   const outDir = options.data ? join(checkpoint, "data-eval", basename(options.data, extname(options.data))) : checkpoint;
-  // The engine that trained the checkpoint predicts with it (the manifest records which).
-  const manifest = JSON.parse(readFileSync(join(checkpoint, MANIFEST), "utf8")) as { provenance?: { engine?: { name?: string } } };
-  const written = manifest.provenance?.engine?.name === "torch" ? await predictTorch(plan, prepared, checkpoint, splits, outDir) : await predictCheckpoint(plan, prepared, checkpoint, splits, { outDir });
+  const written = await predictWithEngine(plan, prepared, checkpoint, splits, outDir);
   const evaluations = written.map(({ split, file }) => ({ ...(options.data ? evaluatePredictions(plan, split, file) : evaluateCheckpointSplit(plan, checkpoint, split, file)), predictions: file }));
   return { plan, checkpoint, evaluations };
+}
+
+/** Predictions for splits of prepared data, by the engine that trained the checkpoint (its manifest records which). */
+export async function predictWithEngine(plan: RunPlan, prepared: PreparedData, checkpoint: string, splits: SplitName[], outDir: string): Promise<Array<{ split: SplitName; file: string }>> {
+  const manifest = JSON.parse(readFileSync(join(checkpoint, MANIFEST), "utf8")) as { provenance?: { engine?: { name?: string } } };
+  return manifest.provenance?.engine?.name === "torch" ? await predictTorch(plan, prepared, checkpoint, splits, outDir) : await predictCheckpoint(plan, prepared, checkpoint, splits, { outDir });
 }
 
 function requestedSplits(plan: RunPlan, split: string | undefined): SplitName[] {
@@ -60,7 +64,7 @@ function requestedSplits(plan: RunPlan, split: string | undefined): SplitName[] 
 }
 
 /** The run's plan reading one file as its test split: same columns, labels, template and length. */
-function planForDataFile(plan: RunPlan, file: string): RunPlan {
+export function planForDataFile(plan: RunPlan, file: string): RunPlan {
   if (!existsSync(file)) throw TuneError.single({ code: "data-missing", message: `no such file: ${file}`, location: { file: "--data" }, hint: "Pass a CSV, JSONL, JSON or Parquet file with the recipe's columns." }, ExitCode.user);
   if (plan.template?.few_shot) {
     throw TuneError.single({ code: "data-few-shot", message: "--data cannot rebuild this recipe's few-shot examples, which come from its own train split", location: { file: "--data" }, hint: "Evaluate the run's splits (--split), or add the file as the recipe's test data." }, ExitCode.user);

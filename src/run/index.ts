@@ -6,3 +6,4 @@ export { evaluateCheckpoint, type CheckpointEvaluation, type EvaluateOptions } f
 export { estimateRun, type RunEstimate } from "./estimate-run.js";
 export { locateCheckpoint, type LocatedCheckpoint } from "./locate-checkpoint.js";
 export { mergeCheckpoint, pushCheckpoint, type MergeCheckpointOptions, type PushCheckpointOptions } from "./publish-checkpoint.js";
+export { predictFile, type PredictOptions, type PredictSummary } from "./predict-file.js";

@@ -1,0 +1,26 @@
+import type { Command } from "commander";
+import { predictFile } from "../run/index.js";
+import type { CliContext } from "./context.js";
+import { progressBar } from "./progress.js";
+
+export function registerPredict(program: Command, context: CliContext): void {
+  program
+    .command("predict")
+    .description("label new texts with a trained classifier")
+    .argument("<checkpoint|run>", "adapters/<run>/checkpoint-<step>, or a run (its best checkpoint)")
+    .requiredOption("--in <file>", "CSV, JSONL, JSON or Parquet with the recipe's text column")
+    .requiredOption("--out <file>", "where the rows go with their label and probabilities (.csv, .tsv, .jsonl or .json)")
+    .option("--json", "print a summary as JSON")
+    .action(async (target: string, flags: { in: string; out: string; json?: boolean }) => {
+      const progress = progressBar(!flags.json && process.stderr.isTTY === true);
+      const summary = await predictFile(target, { in: flags.in, out: flags.out, onProgress: progress.update, onDownload: progress.download });
+      progress.stop();
+      if (flags.json) {
+        context.output.json({ ok: true, ...summary });
+        return;
+      }
+      const counts = Object.entries(summary.counts).map(([label, n]) => `${label} ${n}`).join(", ");
+      context.output.out(`labelled ${summary.rows - summary.skipped} of ${summary.rows} rows with ${summary.checkpoint}: ${counts || "none"}`);
+      context.output.out(`wrote ${summary.out}`);
+    });
+}
