@@ -63,13 +63,17 @@ def generate_answers(model: Any, plan: dict[str, Any], split: TokenizedSplit, to
             cut = trained[0] if trained else len(ids)
             prompts.append(ids[:cut])
             references.append([int(t) for t in ids[cut:] if int(t) not in eos])
+            if token_labels is None:
+                # Prompting data has no reference answer to score, only a gold label.
+                losses.append(0.0)
+                counts.append(0)
+                continue
             full = torch.from_numpy(ids).unsqueeze(0).to(device)
-            target = torch.from_numpy(token_labels.astype("int64")).unsqueeze(0).to(device) if token_labels is not None else full
+            target = torch.from_numpy(token_labels.astype("int64")).unsqueeze(0).to(device)
             logits = model(input_ids=full).logits.float()
             loss = torch.nn.functional.cross_entropy(logits[0, :-1], target[0, 1:], ignore_index=-100, reduction="sum")
-            count = int((target[0, 1:] != -100).sum())
             losses.append(float(loss))
-            counts.append(count)
+            counts.append(int((target[0, 1:] != -100).sum()))
         width = max(len(p) for p in prompts)
         ids = torch.full((len(prompts), width), pad, dtype=torch.long)
         mask = torch.zeros((len(prompts), width), dtype=torch.long)

@@ -8,6 +8,7 @@ import { predictTorch } from "../engine/torch/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { evaluatePredictions, type SplitEvaluation } from "../eval/index.js";
 import { SPLITS, type RunPlan, type SplitName } from "../recipe/index.js";
+import { withManifests } from "./check-recipe.js";
 import { evaluateCheckpointSplit } from "./evaluate-checkpoint-split.js";
 
 export interface CheckpointEvaluation {
@@ -52,7 +53,8 @@ export async function evaluateCheckpoint(checkpointPath: string, options: Evalua
 /** Predictions for splits of prepared data, by the engine that trained the checkpoint (its manifest records which). */
 export async function predictWithEngine(plan: RunPlan, prepared: PreparedData, checkpoint: string, splits: SplitName[], outDir: string): Promise<Array<{ split: SplitName; file: string }>> {
   const manifest = JSON.parse(readFileSync(join(checkpoint, MANIFEST), "utf8")) as { provenance?: { engine?: { name?: string } } };
-  return manifest.provenance?.engine?.name === "torch" ? await predictTorch(plan, prepared, checkpoint, splits, outDir) : await predictCheckpoint(plan, prepared, checkpoint, splits, { outDir });
+  // The torch worker finds the tokenized splits through the plan's manifests.
+  return manifest.provenance?.engine?.name === "torch" ? await predictTorch(withManifests(plan, prepared), prepared, checkpoint, splits, outDir) : await predictCheckpoint(plan, prepared, checkpoint, splits, { outDir });
 }
 
 function requestedSplits(plan: RunPlan, split: string | undefined): SplitName[] {
@@ -64,10 +66,10 @@ function requestedSplits(plan: RunPlan, split: string | undefined): SplitName[] 
 }
 
 /** The run's plan reading one file as its test split: same columns, labels, template and length. */
-export function planForDataFile(plan: RunPlan, file: string): RunPlan {
-  if (!existsSync(file)) throw TuneError.single({ code: "data-missing", message: `no such file: ${file}`, location: { file: "--data" }, hint: "Pass a CSV, JSONL, JSON or Parquet file with the recipe's columns." }, ExitCode.user);
+export function planForDataFile(plan: RunPlan, file: string, flag = "--data"): RunPlan {
+  if (!existsSync(file)) throw TuneError.single({ code: "data-missing", message: `no such file: ${file}`, location: { file: flag }, hint: "Pass a CSV, JSONL, JSON or Parquet file with the recipe's columns." }, ExitCode.user);
   if (plan.template?.few_shot) {
-    throw TuneError.single({ code: "data-few-shot", message: "--data cannot rebuild this recipe's few-shot examples, which come from its own train split", location: { file: "--data" }, hint: "Evaluate the run's splits (--split), or add the file as the recipe's test data." }, ExitCode.user);
+    throw TuneError.single({ code: "data-few-shot", message: `${flag} cannot rebuild this recipe's few-shot examples, which come from its own train split`, location: { file: flag }, hint: "Evaluate the run's splits (--split), or add the file as the recipe's test data." }, ExitCode.user);
   }
   return { ...plan, data: { ...plan.data, file: null, train: null, eval: null, test: file, sample: null, balance: "none", splits: ["test"], manifests: null } };
 }

@@ -46,8 +46,8 @@ export async function predictFile(checkpointPath: string, options: PredictOption
   if (!plan) throw userError("predict-needs-run", `${located.checkpoint} is not part of a tune run`, "Pass adapters/<run> or adapters/<run>/checkpoint-<step>: the run's plan says how texts are formatted.", located.checkpoint);
   if (located.problem) throw userError("checkpoint-invalid", `cannot predict with ${located.checkpoint}: ${located.problem}`, "Use another checkpoint of the run; `tune runs` lists them.", located.checkpoint);
   const labels = plan.data.labels;
-  if (!labels || (plan.task !== "sequence-classification" && plan.task !== "generative-classification")) {
-    throw userError("predict-not-classifier", `tune predict labels texts with a classifier, and ${plan.name} is a ${plan.task} run`, "Use a run whose task is sequence-classification or generative-classification.");
+  if (!labels || plan.task === "causal-lm") {
+    throw userError("predict-not-classifier", `tune predict labels texts with a classifier, and ${plan.name} is a ${plan.task} run`, "Use a run whose task is sequence-classification, generative-classification or prompting.");
   }
   const input = resolve(options.in);
   const out = resolve(options.out);
@@ -66,7 +66,7 @@ export async function predictFile(checkpointPath: string, options: PredictOption
     // label checks happy and is never read: predictions come from the text alone.
     const staged = join(scratch, "rows.jsonl");
     writeFileSync(staged, rows.map((row, i) => JSON.stringify({ ...row, [ROW]: String(i), [plan.data.columns.label]: labels[0] })).join("\n") + (rows.length > 0 ? "\n" : ""));
-    const base = planForDataFile(plan, staged);
+    const base = planForDataFile(plan, staged, "--in");
     // Every row keeps its place in the output, so none is dropped for an empty text here.
     const stagedPlan: RunPlan = { ...base, data: { ...base.data, format: "jsonl", columns: { ...base.data.columns, id: ROW }, clean: { ...base.data.clean, drop_empty: false } } };
     const prepared = await prepareData(stagedPlan, options);

@@ -42,6 +42,7 @@ export interface MergeCheckpointOptions extends BaseOptions {
 
 /** Merges a located checkpoint into its base model, with a model card for the merged model in README.md. */
 export async function mergeCheckpoint(located: LocatedCheckpoint, options: MergeCheckpointOptions): Promise<MergeResult & { warnings: string[] }> {
+  refuseUntrained(located);
   const base = await baseModelDir(located, options);
   const out = resolve(options.out);
   const previous = join(out, "config.json");
@@ -78,8 +79,15 @@ export interface PushCheckpointOptions extends BaseOptions {
   onMergeProgress?: (done: number, total: number) => void;
 }
 
+/** A prompting run's checkpoint is the base model itself: there is nothing to merge or publish. */
+function refuseUntrained(located: LocatedCheckpoint): void {
+  if (located.plan?.task !== "prompting") return;
+  throw TuneError.single({ code: "checkpoint-untrained", message: `${located.checkpoint} belongs to a prompting run, which trains nothing: it is the base model`, hint: "Publish the base model's id with your prompt instead, or fine-tune (task generative-classification) and push that run." }, ExitCode.user);
+}
+
 /** Refuses to publish a checkpoint that is damaged or failed the recipe's gates, unless forced. */
 function refuseUnfit(located: LocatedCheckpoint, force: boolean): void {
+  refuseUntrained(located);
   if (force) return;
   if (located.problem) throw TuneError.single({ code: "push-invalid-checkpoint", message: `${located.checkpoint} failed validation: ${located.problem}`, location: { file: located.checkpoint }, hint: "Push another checkpoint of the run (`tune runs` lists them), or pass --force to publish it anyway." }, ExitCode.user);
   const failed = located.gates.filter((g) => !g.passed);

@@ -12,6 +12,7 @@ import { loadRecipe, resolvePlan, type Metric, type RunPlan, type SplitName } fr
 import { withManifests } from "./check-recipe.js";
 import { moveRunAside } from "./move-run-aside.js";
 import { TUNE_VERSION } from "../version.js";
+import { baseCheckpoint } from "./base-checkpoint.js";
 import { checkpointMetrics } from "./checkpoint-metrics.js";
 import { chooseEngine, type EngineChoice } from "./choose-engine.js";
 import { diskError } from "./disk-error.js";
@@ -174,7 +175,7 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
   };
   const train = run.engine.name === "torch" ? trainTorch : trainTfjs;
   const pusher = checkpointPusher(plan, emit);
-  const result = await train(plan, prepared, {
+  const result = plan.task === "prompting" ? await promptingCheckpoint(run, emit) : await train(plan, prepared, {
     resumeFrom: resumeFrom ?? undefined,
     shouldStop: options.shouldStop,
     onStep: options.onStep,
@@ -209,6 +210,13 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
   writeFileAtomic(join(plan.run_dir, "report.html"), runReportHtml(loadRunReport(plan.run_dir)));
   await publishRun(plan, selection, complete[0]?.dir ?? null, emit);
   return { ...finished, selection };
+}
+
+/** A prompting run's one checkpoint, the base model, written once (re-runs find it). */
+async function promptingCheckpoint(run: OpenRun, emit: (event: RunEvent) => void): Promise<{ checkpoint: string; stopped: boolean }> {
+  const checkpoint = await baseCheckpoint(run.plan, run.prepared, run.engine.name, run.provenance);
+  emit({ type: "checkpoint", step: 0, dir: checkpoint });
+  return { checkpoint, stopped: false };
 }
 
 /** best.json and the `best` event: the chosen checkpoint, its selection value and gates. */

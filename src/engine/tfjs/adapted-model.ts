@@ -27,7 +27,6 @@ export interface AdaptedModel {
  * loaded, what the tfjs engine cannot do.
  */
 export function adaptedModel(plan: RunPlan, modelDir: string): AdaptedModel {
-  if (plan.task === "prompting") throw unsupported("task prompting trains nothing");
   if (plan.quantization) throw unsupported("quantized base models need the torch engine");
   if (!OPTIMIZERS.has(plan.training.optimizer)) throw unsupported(`optimizer ${plan.training.optimizer} is not available on the tfjs engine (adamw is)`);
   const extraModules = plan.lora.modules_to_save.filter((name) => name !== "score" && name !== "classifier");

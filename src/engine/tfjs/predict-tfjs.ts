@@ -81,7 +81,8 @@ function answer({ model, adapt, plan, tokenizer }: Predictor, split: TokenizedSp
   let tokens = 0;
   for (const indices of batchesOf(split, plan.training.eval_batch_size)) {
     const batch = padBatch(split, indices, model.padTokenId);
-    const rowLosses = tf.tidy(() => tokenLossSums(model, model.hidden(model.embed(tf.tensor2d(batch.ids, undefined, "int32")), tf.tensor2d(batch.mask), { adapt }), batch.labels ?? []).arraySync() as number[]);
+    // Prompting data has no reference answer to score, only a gold label.
+    const rowLosses = batch.labels ? tf.tidy(() => tokenLossSums(model, model.hidden(model.embed(tf.tensor2d(batch.ids, undefined, "int32")), tf.tensor2d(batch.mask), { adapt }), batch.labels ?? []).arraySync() as number[]) : indices.map(() => 0);
     const splitAt = indices.map((i) => {
       const first = (split.labels(i) ?? []).findIndex((l) => l !== -100);
       return first < 0 ? split.ids(i).length : first;
