@@ -1,4 +1,4 @@
-"""python -m tune_bridge doctor | train | predict: the torch engine's worker.
+"""python -m tune_bridge doctor | train | predict | chat: the torch engine's worker.
 
 It reads plan.json and the tokenized datasets; it never parses recipes or tokenizes. Events go
 to stdout as JSON lines (the first one states the protocol version), logs to stderr. A failure
@@ -60,6 +60,10 @@ def main() -> int:
     predict.add_argument("--checkpoint", required=True)
     predict.add_argument("--split", action="append", required=True)
     predict.add_argument("--out-dir")
+    chat = commands.add_parser("chat", help="generate replies to token ids read from stdin, one JSON request per line")
+    chat.add_argument("--plan", required=True)
+    chat.add_argument("--model-dir", required=True)
+    chat.add_argument("--checkpoint", required=True)
     args = parser.parse_args()
     die_with_parent()
     hello(args.command)
@@ -72,6 +76,10 @@ def main() -> int:
             plan = json.loads(Path(args.plan).read_text(encoding="utf-8"))
             schedule = json.loads(Path(args.schedule).read_text(encoding="utf-8"))
             run_training(plan, args.model_dir, schedule, args.resume, args.init, json.loads(args.provenance))
+        elif args.command == "chat":
+            from .chat import chat as run_chat
+
+            run_chat(json.loads(Path(args.plan).read_text(encoding="utf-8")), args.model_dir, args.checkpoint)
         else:
             _predict(args)
     except Exception as error:

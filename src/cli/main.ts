@@ -2,13 +2,13 @@ import { Command, CommanderError } from "commander";
 import { ExitCode, isTuneError } from "../errors/index.js";
 import { TUNE_VERSION } from "../version.js";
 import type { CliContext } from "./context.js";
+import { registerChat } from "./chat.js";
 import { registerDoctor } from "./doctor.js";
 import { registerEval } from "./eval.js";
 import { registerInit } from "./init.js";
 import { registerMerge } from "./merge.js";
 import { registerMetrics } from "./metrics.js";
 import { formatProblems, processOutput, type Output } from "./output.js";
-import { registerPlannedVerbs } from "./planned-verbs.js";
 import { registerPredict } from "./predict.js";
 import { registerPrepare } from "./prepare.js";
 import { registerPush } from "./push.js";
@@ -47,11 +47,11 @@ export async function main(argv: readonly string[], output: Output = processOutp
   registerMerge(program, context);
   registerPush(program, context);
   registerPredict(program, context);
+  registerChat(program, context);
   registerSetup(program, context);
   registerInit(program, context);
   registerDoctor(program, context);
   registerRuns(program, context);
-  registerPlannedVerbs(program);
   for (const command of program.commands) command.exitOverride();
 
   const json = argv.includes("--json");

@@ -10,6 +10,7 @@ import { progressBar, trainingBar } from "./progress.js";
 interface RecipeFlags {
   model?: string;
   engine?: string;
+  maxSteps?: number;
   out: string;
   restart?: boolean;
   resume?: string;
@@ -23,6 +24,7 @@ export function registerRecipe(program: Command, context: CliContext): void {
     .argument("<recipe>", "recipe file (.yaml, .yml, .json, .ts, .mts, .js, .mjs)")
     .option("--model <dir|id>", "use this base model instead of the recipe's (e.g. builtin:tiny-llama)")
     .option("--engine <engine>", "engine to train with: auto, torch or tfjs")
+    .option("--max-steps <n>", "train this many optimizer steps instead of the recipe's length (a quick check of a recipe)", Number)
     .option("--out <root>", "output root; the run goes to <root>/<name>", "adapters")
     .option("--restart", "move an existing run aside (never deleted) and start over")
     .option("--resume <checkpoint>", "resume from this checkpoint folder instead of the latest")

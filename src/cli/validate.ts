@@ -11,6 +11,7 @@ interface ValidateFlags {
   json?: boolean;
   model?: string;
   engine?: string;
+  maxSteps?: number;
   out?: string;
 }
 
@@ -23,11 +24,12 @@ export function registerValidate(program: Command, context: CliContext): void {
     .option("--show-examples <n>", "print N tokenized examples with the trained tokens marked ⟦like this⟧")
     .option("--model <dir|id>", "validate with this base model instead of the recipe's")
     .option("--engine <engine>", "validate with this engine (auto, torch, tfjs)")
+    .option("--max-steps <n>", "validate as if training this many optimizer steps", Number)
     .option("--out <root>", "output root the plan's run directory is placed under", "adapters")
     .option("--json", "print the result as JSON")
     .action(async (file: string, flags: ValidateFlags) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
-      const check = await checkRecipe(file, { overrides: { model: flags.model, engine: flags.engine }, out: flags.out, onProgress: progress.update, onDownload: progress.download });
+      const check = await checkRecipe(file, { overrides: { model: flags.model, engine: flags.engine, maxSteps: flags.maxSteps }, out: flags.out, onProgress: progress.update, onDownload: progress.download });
       progress.stop();
       const { plan, prepared } = check;
       const estimate = prepared ? await estimateRun(plan, prepared) : null;

@@ -4,6 +4,7 @@ export type { ChatMessage, Example } from "./example.js";
 export { loadExamples, type LoadedExamples } from "./load-examples.js";
 export { defaultCacheRoot, prepareData, type PrepareOptions, type PrepareStage, type PreparedData } from "./prepare-data.js";
 export { loadTokenizer, type TextTokenizer } from "./tokenize/load-tokenizer.js";
+export { chatTemplate, type ChatTemplate } from "./template/render-chat.js";
 export { locateModel, type LocatedModel } from "./tokenize/locate-model.js";
 export type { EncodedExample, RenderedExample, Segment } from "./tokenize/encode-rendered.js";
 export { tokenizeAll, type TokenizeBackend, type TokenizeOptions, type TokenizeResult } from "./tokenize/tokenize-all.js";

@@ -11,6 +11,8 @@ import { parseYamlSource } from "./yaml-source.js";
 export interface RecipeOverrides {
   /** Replaces `model.base` (the CLI's `--model`). */
   model?: string;
+  /** Replaces `training.max_steps` and drops `training.epochs` (the CLI's `--max-steps`: a short smoke run of a real recipe). */
+  maxSteps?: number;
   /** Replaces `engine` (the CLI's `--engine`). */
   engine?: string;
 }
@@ -100,6 +102,13 @@ function applyOverrides(value: unknown, overrides: RecipeOverrides): unknown {
     recipe.model = { ...(typeof model === "object" && model !== null ? model : {}), base: overrides.model };
   }
   if (overrides.engine !== undefined) recipe.engine = overrides.engine;
+  // A prompting recipe trains nothing: there is no length to cap.
+  if (overrides.maxSteps !== undefined && recipe.task !== "prompting") {
+    const training = typeof recipe.training === "object" && recipe.training !== null ? (recipe.training as Record<string, unknown>) : {};
+    const capped: Record<string, unknown> = { ...training, max_steps: overrides.maxSteps };
+    delete capped.epochs;
+    recipe.training = capped;
+  }
   return recipe;
 }
 
@@ -108,6 +117,7 @@ function overriddenLocator(locator: Locator, overrides: RecipeOverrides): Locato
   const flagFor = (path: readonly PropertyKey[]): string | undefined => {
     if (overrides.model !== undefined && path[0] === "model" && path[1] === "base") return "--model";
     if (overrides.engine !== undefined && path[0] === "engine") return "--engine";
+    if (overrides.maxSteps !== undefined && path[0] === "training" && path[1] === "max_steps") return "--max-steps";
     return undefined;
   };
   return {

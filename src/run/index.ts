@@ -7,3 +7,4 @@ export { estimateRun, type RunEstimate } from "./estimate-run.js";
 export { locateCheckpoint, type LocatedCheckpoint } from "./locate-checkpoint.js";
 export { mergeCheckpoint, pushCheckpoint, type MergeCheckpointOptions, type PushCheckpointOptions } from "./publish-checkpoint.js";
 export { predictFile, type PredictOptions, type PredictSummary } from "./predict-file.js";
+export { openChat, type ChatOptions, type ChatSession } from "./chat-checkpoint.js";

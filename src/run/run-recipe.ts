@@ -54,6 +54,8 @@ export interface RunOptions extends PrepareOptions {
   model?: string;
   /** Replaces the recipe's engine. */
   engine?: string;
+  /** Replaces the recipe's training length with this many optimizer steps. */
+  maxSteps?: number;
   /** Move an existing run aside and start over. */
   restart?: boolean;
   /** Resume from this checkpoint folder instead of the latest one. */
@@ -129,7 +131,7 @@ interface OpenRun extends RunStart {
 
 /** Everything decided before training: plan, data, engine, and whether and where to resume. */
 async function openRun(file: string, options: RunOptions): Promise<OpenRun> {
-  const loaded = await loadRecipe(file, { model: options.model, engine: options.engine });
+  const loaded = await loadRecipe(file, { model: options.model, engine: options.engine, maxSteps: options.maxSteps });
   const resolved = resolvePlan(loaded, { out: options.out });
   refuseUnpushable(resolved);
   const engine = await chooseEngine(resolved);

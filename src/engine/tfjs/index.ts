@@ -9,3 +9,4 @@ export { predictSplit, type PredictionSummary, type Predictor } from "./predict-
 export { trainTfjs, type StepProgress, type TrainEvent, type TrainOptions } from "./train-tfjs.js";
 export { predictCheckpoint, type CheckpointPredictions } from "./predict-checkpoint.js";
 export { writeInitialAdapter } from "./adapted-model.js";
+export { tfjsReplies } from "./chat-tfjs.js";

@@ -35,7 +35,7 @@ export function bridgeCommand(args: readonly string[], processes = 1): string[] 
  * another protocol, turns `shouldStop` into one SIGINT (the bridge saves a checkpoint at the
  * next step and exits), and never leaves the process behind (execa kills it when tune exits).
  */
-export async function runBridge(args: string[], options: { onEvent?: (event: BridgeEvent) => void; shouldStop?: () => boolean; processes?: number; python?: PythonChoice } = {}): Promise<BridgeRun> {
+export async function runBridge(args: string[], options: { onEvent?: (event: BridgeEvent) => void; shouldStop?: () => boolean; processes?: number; python?: PythonChoice; input?: (write: (line: string) => void, end: () => void) => void } = {}): Promise<BridgeRun> {
   const python = options.python ?? findPython();
   const child = execa(python.command, bridgeCommand(args, options.processes), {
     cwd: BRIDGE_DIR,
@@ -45,6 +45,11 @@ export async function runBridge(args: string[], options: { onEvent?: (event: Bri
     cleanup: true,
     forceKillAfterDelay: 30_000,
   });
+  // Requests to a long-lived worker (chat) go to its stdin, one JSON line each.
+  options.input?.(
+    (line) => child.stdin?.write(`${line}\n`),
+    () => child.stdin?.end(),
+  );
   const events: BridgeEvent[] = [];
   let error: BridgeRun["error"] = null;
   let handshake: string | null = null;

@@ -2,3 +2,4 @@ export { BRIDGE_PROTOCOL, bridgeCommand, runBridge, type BridgeEvent, type Bridg
 export { predictTorch, trainTorch, type TorchTrainResult } from "./train-torch.js";
 export { setupPython, type SetupResult } from "./setup-python.js";
 export { estimateMemory, fitsGpu, GPU_PEAKS, type MemoryEstimate } from "./estimate-memory.js";
+export { torchReplies } from "./chat-torch.js";

@@ -1,0 +1,72 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { MANIFEST } from "../checkpoint/index.js";
+import { chatTemplate, defaultCacheRoot, loadTokenizer, locateModel, type ChatMessage, type TextTokenizer } from "../data/index.js";
+import type { ReplyGenerator } from "../engine/reply-generator.js";
+import { tfjsReplies } from "../engine/tfjs/index.js";
+import { torchReplies } from "../engine/torch/index.js";
+import { ExitCode, TuneError } from "../errors/index.js";
+import { locateCheckpoint } from "./locate-checkpoint.js";
+
+export interface ChatOptions {
+  /** A system message opening the conversation. */
+  system?: string;
+  maxNewTokens?: number;
+  onDownload?: Parameters<typeof locateModel>[2];
+}
+
+export interface ChatSession {
+  /** The chat template, or "none" when the model has none and each message is sent as it is. */
+  template: "model" | "none";
+  engine: string;
+  /** Answers the next user message, keeping the conversation so far. */
+  say(message: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Token ids that end a reply: the model's EOS ids and its end-of-turn special tokens. */
+function stopIds(modelDir: string, tokenizer: TextTokenizer): number[] {
+  const config = JSON.parse(readFileSync(join(modelDir, "config.json"), "utf8")) as { eos_token_id?: number | number[] };
+  const eos = config.eos_token_id === undefined ? [] : Array.isArray(config.eos_token_id) ? config.eos_token_id : [config.eos_token_id];
+  const turnEnds = tokenizer.allSpecialTokens.filter((token) => /eot|end|<\/s>/i.test(token)).flatMap((token) => tokenizer.encode(token, false));
+  return [...new Set([...eos, ...(tokenizer.eosId === null ? [] : [tokenizer.eosId]), ...turnEnds])];
+}
+
+/** A model without a chat template gets the message alone, with the BOS its tokenizer adds but no trailing EOS. */
+function plainPrompt(tokenizer: TextTokenizer, message: string): number[] {
+  const ids = tokenizer.encode(message, true);
+  return ids.slice(0, ids.length - tokenizer.specials.suffix.length);
+}
+
+/**
+ * A conversation with a trained checkpoint: each message is added to the history, rendered with
+ * the model's chat template (with the generation prompt) and tokenized here, and the engine that
+ * trained the checkpoint generates the reply with the run's generation settings.
+ */
+export async function openChat(checkpointPath: string, options: ChatOptions = {}): Promise<ChatSession> {
+  const located = locateCheckpoint(checkpointPath);
+  const { plan } = located;
+  if (!plan) throw TuneError.single({ code: "chat-needs-run", message: `${located.checkpoint} is not part of a tune run`, hint: "Pass adapters/<run> or adapters/<run>/checkpoint-<step>." }, ExitCode.user);
+  if (plan.task === "sequence-classification") throw TuneError.single({ code: "chat-not-generative", message: `${plan.name} is a classifier: it labels texts and does not write replies`, hint: `Use \`tune predict ${checkpointPath} --in <file> --out <file>\`.` }, ExitCode.user);
+  if (located.problem) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot chat with ${located.checkpoint}: ${located.problem}`, hint: "Use another checkpoint of the run; `tune runs` lists them." }, ExitCode.user);
+  const model = await locateModel(plan, defaultCacheRoot(), options.onDownload);
+  const tokenizer = loadTokenizer(model.dir);
+  const template = tokenizer.chatTemplate ? chatTemplate(tokenizer.chatTemplate, tokenizer.specialTokens, tokenizer.dir, tokenizer.allSpecialTokens) : null;
+  const manifest = existsSync(join(located.checkpoint, MANIFEST)) ? (JSON.parse(readFileSync(join(located.checkpoint, MANIFEST), "utf8")) as { provenance?: { engine?: { name?: string } } }) : {};
+  const engine = manifest.provenance?.engine?.name === "torch" ? "torch" : "tfjs";
+  const generator: ReplyGenerator = engine === "torch" ? await torchReplies(plan, model.dir, located.checkpoint) : await tfjsReplies(plan, model.dir, located.checkpoint);
+  const stops = stopIds(model.dir, tokenizer);
+  const history: ChatMessage[] = options.system ? [{ role: "system", content: options.system }] : [];
+  return {
+    template: template ? "model" : "none",
+    engine,
+    async say(message) {
+      history.push({ role: "user", content: message });
+      const ids = template ? tokenizer.encode(template.render(history, true), false) : plainPrompt(tokenizer, message);
+      const reply = tokenizer.decode(await generator.reply({ ids, stopIds: stops, maxNewTokens: options.maxNewTokens ?? plan.generation.max_new_tokens, temperature: plan.generation.temperature, topP: plan.generation.top_p })).trim();
+      history.push({ role: "assistant", content: reply });
+      return reply;
+    },
+    close: () => generator.close(),
+  };
+}

@@ -1,0 +1,46 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { RunPlan } from "../src/recipe/index.js";
+import { ROOT, tune } from "./support/cli.js";
+import { tempDir } from "./support/temp-dir.js";
+
+/**
+ * Every reference recipe, exactly as shipped, run end to end on a built-in tiny model with a
+ * short training (`--model builtin:… --max-steps 2`): the documented way to check a recipe on a
+ * CPU before spending GPU time on its real base model.
+ */
+const RECIPES: Array<[recipe: string, model: string]> = [
+  ["lora-bias", "builtin:tiny-llama"],
+  ["collective-action-presence", "builtin:tiny-llama"],
+  ["collective-action", "builtin:tiny-llama"],
+  ["stop-hate", "builtin:tiny-llama"],
+  ["stance-encoder", "builtin:tiny-bert"],
+  ["stance-zero-shot", "builtin:tiny-llama"],
+  ["stance-few-shot", "builtin:tiny-llama"],
+  ["stance-survey", "builtin:tiny-llama"],
+];
+
+describe("the reference recipes run end to end on tiny models", () => {
+  it.each(RECIPES)("%s on %s", async (recipe, model) => {
+    const dir = tempDir();
+    const result = await tune(["recipe", join(ROOT, "recipes", `${recipe}.yaml`), "--model", model, "--max-steps", "2", "--out", dir], { env: { TUNE_CACHE_DIR: join(dir, "cache") } });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const runDir = join(dir, recipe);
+    const plan = JSON.parse(readFileSync(join(runDir, "plan.json"), "utf8")) as RunPlan;
+    expect(plan.model.base).toBe(model);
+    if (plan.task !== "prompting") expect(plan.training.max_steps).toBe(2);
+    const best = JSON.parse(readFileSync(join(runDir, "best.json"), "utf8")) as { checkpoint: string };
+    expect(existsSync(join(runDir, "report.html"))).toBe(true);
+    const metrics = JSON.parse(readFileSync(join(best.checkpoint, "metrics.json"), "utf8")) as Record<string, { metrics: Record<string, number>; distribution?: unknown }>;
+    for (const split of plan.eval.splits.filter((s) => plan.data.splits.includes(s))) {
+      for (const metric of plan.eval.metrics) expect(metrics[split]?.metrics[metric], `${split}.${metric}`).toBeTypeOf("number");
+    }
+    if (plan.data.labels && plan.task !== "sequence-classification") {
+      // Generated answers land in the closed label set or the recipe's fallback, never elsewhere.
+      const predictions = readFileSync(join(best.checkpoint, "predictions", `${plan.eval.splits[0]}.jsonl`), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { answer: string; gold: string });
+      expect(predictions.every((p) => plan.data.labels?.includes(p.gold))).toBe(true);
+      expect(predictions.every((p) => typeof p.answer === "string")).toBe(true);
+    }
+  }, 180_000);
+});
