@@ -10,11 +10,10 @@ import { tempDir } from "./support/temp-dir.js";
  * short training (`--model builtin:… --max-steps 2`): the documented way to check a recipe on a
  * CPU before spending GPU time on its real base model.
  */
+// The two collective-action stages run as their pipeline, below.
 // The 4-bit recipes need the torch engine (CI has it); the rest run on tfjs, which starts faster.
 const RECIPES: Array<[recipe: string, model: string, engine: string]> = [
   ["lora-bias", "builtin:tiny-llama", "auto"],
-  ["collective-action-presence", "builtin:tiny-llama", "auto"],
-  ["collective-action", "builtin:tiny-llama", "auto"],
   ["stop-hate", "builtin:tiny-llama", "auto"],
   ["stance-encoder", "builtin:tiny-bert", "tfjs"],
   ["stance-zero-shot", "builtin:tiny-llama", "tfjs"],
@@ -43,5 +42,17 @@ describe("the reference recipes run end to end on tiny models", () => {
       expect(predictions.every((p) => plan.data.labels?.includes(p.gold))).toBe(true);
       expect(predictions.every((p) => typeof p.answer === "string")).toBe(true);
     }
+  }, 180_000);
+
+  it("collective-action.pipeline.yaml: both stages, then the chain end to end", async () => {
+    const dir = tempDir();
+    const result = await tune(["pipeline", join(ROOT, "recipes", "collective-action.pipeline.yaml"), "--model", "builtin:tiny-llama", "--max-steps", "2", "--out", dir, "--json"], { env: { TUNE_CACHE_DIR: join(dir, "cache") } });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as { stages: Array<{ run: string; best: string }>; end_to_end: { examples: number; seen: number[]; labels: string[] } };
+    expect(summary.stages.map((s) => s.run)).toEqual([join(dir, "collective-action-presence"), join(dir, "collective-action")]);
+    expect(summary.end_to_end.examples).toBe(22);
+    expect(summary.end_to_end.seen[0]).toBe(22);
+    expect(summary.end_to_end.labels).toEqual(["none", "Problem-Solution", "Call-to-Action", "Intention", "Execution"]);
+    expect(existsSync(join(dir, "collective-action-layered", "end-to-end.json"))).toBe(true);
   }, 180_000);
 });

@@ -9,6 +9,7 @@ import { registerInit } from "./init.js";
 import { registerMerge } from "./merge.js";
 import { registerMetrics } from "./metrics.js";
 import { formatProblems, processOutput, type Output } from "./output.js";
+import { registerPipeline } from "./pipeline.js";
 import { registerPredict } from "./predict.js";
 import { registerPrepare } from "./prepare.js";
 import { registerPush } from "./push.js";
@@ -47,6 +48,7 @@ export async function main(argv: readonly string[], output: Output = processOutp
   registerMerge(program, context);
   registerPush(program, context);
   registerPredict(program, context);
+  registerPipeline(program, context);
   registerChat(program, context);
   registerSetup(program, context);
   registerInit(program, context);

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { predictFile } from "../run/index.js";
+import { isPipelineFile, predictFile, predictPipelineFile } from "../run/index.js";
 import type { CliContext } from "./context.js";
 import { progressBar } from "./progress.js";
 
@@ -7,13 +7,15 @@ export function registerPredict(program: Command, context: CliContext): void {
   program
     .command("predict")
     .description("label new texts with a trained classifier")
-    .argument("<checkpoint|run>", "adapters/<run>/checkpoint-<step>, or a run (its best checkpoint)")
+    .argument("<checkpoint|run|pipeline>", "adapters/<run>/checkpoint-<step>, a run (its best checkpoint), or a pipeline file (its stages' runs under --runs)")
     .requiredOption("--in <file>", "CSV, JSONL, JSON or Parquet with the recipe's text column")
     .requiredOption("--out <file>", "where the rows go with their label and probabilities (.csv, .tsv, .jsonl or .json)")
+    .option("--runs <root>", "with a pipeline file: where its stages' runs are", "adapters")
     .option("--json", "print a summary as JSON")
-    .action(async (target: string, flags: { in: string; out: string; json?: boolean }) => {
+    .action(async (target: string, flags: { in: string; out: string; runs: string; json?: boolean }) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
-      const summary = await predictFile(target, { in: flags.in, out: flags.out, onProgress: progress.update, onDownload: progress.download });
+      const options = { in: flags.in, out: flags.out, onProgress: progress.update, onDownload: progress.download };
+      const summary = isPipelineFile(target) ? await predictPipelineFile(target, { ...options, runs: flags.runs }) : await predictFile(target, options);
       progress.stop();
       if (flags.json) {
         context.output.json({ ok: true, ...summary });

@@ -19,3 +19,4 @@ export {
 } from "./schema.js";
 export { STARTER_TASKS, starterRecipe } from "./starter-recipe.js";
 export { fieldOnlyLocator, validateRecipe, type ValidateOptions, type Validation } from "./validate-recipe.js";
+export { parseYamlSource, type YamlSource } from "./yaml-source.js";

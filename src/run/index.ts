@@ -8,3 +8,6 @@ export { locateCheckpoint, type LocatedCheckpoint } from "./locate-checkpoint.js
 export { mergeCheckpoint, pushCheckpoint, type MergeCheckpointOptions, type PushCheckpointOptions } from "./publish-checkpoint.js";
 export { predictFile, type PredictOptions, type PredictSummary } from "./predict-file.js";
 export { openChat, type ChatOptions, type ChatSession } from "./chat-checkpoint.js";
+export { isPipelineFile, loadPipeline, type Pipeline, type PipelineStage } from "./load-pipeline.js";
+export { runPipeline, type EndToEnd, type PipelineResult } from "./run-pipeline.js";
+export { predictPipelineFile, type PipelinePredictSummary } from "./predict-pipeline.js";

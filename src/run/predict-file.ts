@@ -8,7 +8,7 @@ import { ExitCode, TuneError } from "../errors/index.js";
 import { parseAnswer, readPredictions } from "../eval/index.js";
 import type { RunPlan } from "../recipe/index.js";
 import { planForDataFile, predictWithEngine } from "./evaluate-checkpoint.js";
-import { locateCheckpoint } from "./locate-checkpoint.js";
+import { locateCheckpoint, type LocatedCheckpoint } from "./locate-checkpoint.js";
 
 export interface PredictOptions extends PrepareOptions {
   in: string;
@@ -25,6 +25,15 @@ export interface PredictSummary {
   counts: Record<string, number>;
 }
 
+/** One row's prediction: the label, and the class probabilities or the generated answer it came from. */
+export interface RowPrediction {
+  label: string;
+  probs?: Record<string, number>;
+  answer?: string;
+}
+
+export type Row = Record<string, unknown>;
+
 /** The hidden column that carries each input row's position through tokenization and back. */
 const ROW = "__tune_row";
 const OUT_FORMATS = new Set([".csv", ".tsv", ".jsonl", ".ndjson", ".json"]);
@@ -33,15 +42,9 @@ function userError(code: string, message: string, hint: string, file?: string): 
   return TuneError.single({ code, message, hint, ...(file ? { location: { file } } : {}) }, ExitCode.user);
 }
 
-/**
- * Labels new texts with a trained classifier, the way the reference systems' usage snippets do
- * without Python: rows in (CSV, JSONL, JSON or Parquet with the recipe's text column), the same
- * rows out with `label` and one probability per class (classifiers) or the raw `answer` and the
- * label parsed from it (generative classifiers). The checkpoint's own engine predicts, with the
- * run's template, length and generation settings.
- */
-export async function predictFile(checkpointPath: string, options: PredictOptions): Promise<PredictSummary> {
-  const located = locateCheckpoint(checkpointPath);
+/** A checkpoint of a classifier run, checked fit to label new texts. */
+export function classifierCheckpoint(path: string): LocatedCheckpoint & { plan: RunPlan; labels: string[] } {
+  const located = locateCheckpoint(path);
   const { plan } = located;
   if (!plan) throw userError("predict-needs-run", `${located.checkpoint} is not part of a tune run`, "Pass adapters/<run> or adapters/<run>/checkpoint-<step>: the run's plan says how texts are formatted.", located.checkpoint);
   if (located.problem) throw userError("checkpoint-invalid", `cannot predict with ${located.checkpoint}: ${located.problem}`, "Use another checkpoint of the run; `tune runs` lists them.", located.checkpoint);
@@ -49,47 +52,83 @@ export async function predictFile(checkpointPath: string, options: PredictOption
   if (!labels || plan.task === "causal-lm") {
     throw userError("predict-not-classifier", `tune predict labels texts with a classifier, and ${plan.name} is a ${plan.task} run`, "Use a run whose task is sequence-classification, generative-classification or prompting.");
   }
-  const input = resolve(options.in);
-  const out = resolve(options.out);
-  if (!OUT_FORMATS.has(extname(out).toLowerCase())) throw userError("predict-out-format", `cannot tell which format to write ${out} in`, "Name the output .csv, .tsv, .jsonl or .json.", "--out");
+  return { ...located, plan, labels };
+}
 
-  const rows: Array<Record<string, unknown>> = [];
-  for await (const row of readRows(input, formatOf(input, "auto"))) rows.push(row.values);
+export async function readInputRows(file: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  for await (const row of readRows(file, formatOf(file, "auto"))) rows.push(row.values);
+  return rows;
+}
+
+/**
+ * Labels rows with a classifier checkpoint: the rows become the run's test split (its template,
+ * length and cleaning, except that no row is dropped), the engine that trained the checkpoint
+ * predicts, and generated answers are parsed into the label set. Aligned with `rows`.
+ */
+export async function predictRows(classifier: ReturnType<typeof classifierCheckpoint>, rows: readonly Row[], source: string, options: PrepareOptions = {}): Promise<Array<RowPrediction | null>> {
+  const { plan, labels } = classifier;
   const textColumn = plan.data.columns.text;
   if (rows.length > 0 && !rows.some((row) => textColumn in row)) {
-    throw userError("predict-text-column", `${input} has no column "${textColumn}", the text column of ${plan.name}`, `Its columns are ${Object.keys(rows[0] ?? {}).join(", ")}; rename the text column to "${textColumn}".`, input);
+    throw userError("predict-text-column", `${source} has no column "${textColumn}", the text column of ${plan.name}`, `Its columns are ${Object.keys(rows[0] ?? {}).join(", ")}; rename the text column to "${textColumn}".`, source);
   }
-
+  if (rows.length === 0) return [];
   const scratch = mkdtempSync(join(tmpdir(), "tune-predict-"));
   try {
-    // The rows become the plan's test split; a stand-in gold label keeps the data pipeline's
-    // label checks happy and is never read: predictions come from the text alone.
+    // A stand-in gold label keeps the data pipeline's label checks happy and is never read:
+    // predictions come from the text alone.
     const staged = join(scratch, "rows.jsonl");
-    writeFileSync(staged, rows.map((row, i) => JSON.stringify({ ...row, [ROW]: String(i), [plan.data.columns.label]: labels[0] })).join("\n") + (rows.length > 0 ? "\n" : ""));
+    writeFileSync(staged, `${rows.map((row, i) => JSON.stringify({ ...row, [ROW]: String(i), [plan.data.columns.label]: labels[0] })).join("\n")}\n`);
     const base = planForDataFile(plan, staged, "--in");
-    // Every row keeps its place in the output, so none is dropped for an empty text here.
     const stagedPlan: RunPlan = { ...base, data: { ...base.data, format: "jsonl", columns: { ...base.data.columns, id: ROW }, clean: { ...base.data.clean, drop_empty: false } } };
     const prepared = await prepareData(stagedPlan, options);
-    const written = await predictWithEngine(stagedPlan, prepared, located.checkpoint, ["test"], scratch);
+    const written = await predictWithEngine(stagedPlan, prepared, classifier.checkpoint, ["test"], scratch);
     const predictions = new Map(readPredictions(written[0]?.file as string).map((p) => [p.id, p]));
     const rules = { ...plan.eval.parse, answerAfter: plan.generation.answer_after };
-    const counts: Record<string, number> = {};
-    const output = rows.map((row, i) => {
+    return rows.map((_, i) => {
       const prediction = predictions.get(String(i));
-      if (!prediction) return { ...row, label: null };
+      if (!prediction) return null;
       const label = prediction.pred ?? parseAnswer(prediction.answer ?? "", labels, rules);
-      counts[label] = (counts[label] ?? 0) + 1;
-      return prediction.probs ? { ...row, label, probs: prediction.probs } : { ...row, label, answer: prediction.answer ?? "" };
+      return prediction.probs ? { label, probs: prediction.probs } : { label, answer: prediction.answer ?? "" };
     });
-    writeOutput(out, output, labels);
-    return { checkpoint: located.checkpoint, out, rows: rows.length, skipped: output.filter((row) => row.label === null).length, counts };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-/** CSV/TSV flatten the probabilities into one `p_<label>` column per class; JSON keeps them as an object. */
-function writeOutput(file: string, rows: ReadonlyArray<Record<string, unknown>>, labels: readonly string[]): void {
+export function checkOutputFormat(out: string): void {
+  if (!OUT_FORMATS.has(extname(out).toLowerCase())) throw userError("predict-out-format", `cannot tell which format to write ${out} in`, "Name the output .csv, .tsv, .jsonl or .json.", "--out");
+}
+
+/**
+ * Labels new texts with a trained classifier, the way the reference systems' usage snippets do
+ * without Python: rows in (CSV, JSONL, JSON or Parquet with the recipe's text column), the same
+ * rows out with `label` and one probability per class (classifiers) or the raw `answer` and the
+ * label parsed from it (generative classifiers).
+ */
+export async function predictFile(checkpointPath: string, options: PredictOptions): Promise<PredictSummary> {
+  const classifier = classifierCheckpoint(checkpointPath);
+  const input = resolve(options.in);
+  const out = resolve(options.out);
+  checkOutputFormat(out);
+  const rows = await readInputRows(input);
+  const predictions = await predictRows(classifier, rows, input, options);
+  const counts: Record<string, number> = {};
+  const output = rows.map((row, i) => {
+    const prediction = predictions[i];
+    if (!prediction) return { ...row, label: null };
+    counts[prediction.label] = (counts[prediction.label] ?? 0) + 1;
+    return { ...row, ...prediction };
+  });
+  writeOutput(out, output);
+  return { checkpoint: classifier.checkpoint, out, rows: rows.length, skipped: output.filter((row) => row.label === null).length, counts };
+}
+
+/**
+ * CSV/TSV flatten every probability object (`probs`, or `<stage>.probs`) into one `p_<label>`
+ * column per class, prefixed like the object; JSON keeps objects as they are.
+ */
+export function writeOutput(file: string, rows: readonly Row[]): void {
   const extension = extname(file).toLowerCase();
   if (extension === ".jsonl" || extension === ".ndjson") {
     writeFileAtomic(file, rows.map((row) => JSON.stringify(row)).join("\n") + (rows.length > 0 ? "\n" : ""));
@@ -99,9 +138,13 @@ function writeOutput(file: string, rows: ReadonlyArray<Record<string, unknown>>,
     writeFileAtomic(file, `${JSON.stringify(rows, null, 2)}\n`);
     return;
   }
-  const withProbs = rows.some((row) => row.probs !== undefined);
-  const flat = rows.map(({ probs, ...rest }) => (withProbs ? { ...rest, ...Object.fromEntries(labels.map((label) => [`p_${label}`, (probs as Record<string, number> | undefined)?.[label]])) } : rest));
+  const flatten = ([key, value]: [string, unknown]): Array<[string, unknown]> => {
+    if (!key.endsWith("probs")) return [[key, value]];
+    if (value === null || typeof value !== "object") return [];
+    return Object.entries(value as Record<string, number>).map(([label, p]) => [`${key.slice(0, -"probs".length)}p_${label}`, p]);
+  };
+  const flat = rows.map((row) => Object.fromEntries(Object.entries(row).flatMap(flatten)));
   const columns = [...new Set(flat.flatMap((row) => Object.keys(row)))];
   const cell = (value: unknown) => (value === null || value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : String(value));
-  writeFileAtomic(file, stringify(flat.map((row) => columns.map((column) => cell((row as Record<string, unknown>)[column]))), { header: true, columns, delimiter: extension === ".tsv" ? "\t" : "," }));
+  writeFileAtomic(file, stringify(flat.map((row) => columns.map((column) => cell(row[column]))), { header: true, columns, delimiter: extension === ".tsv" ? "\t" : "," }));
 }
