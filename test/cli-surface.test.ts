@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { tune } from "./support/cli.js";
 
 const VERBS: Record<string, string[]> = {
-  recipe: ["--model", "--engine", "--out", "--restart", "--resume", "--json"],
+  recipe: ["--model", "--engine", "--max-steps", "--out", "--restart", "--resume", "--json"],
   validate: ["--print-plan", "--model", "--engine", "--out", "--json"],
   init: ["--task", "--force", "--json"],
   doctor: ["--json"],
@@ -10,11 +10,13 @@ const VERBS: Record<string, string[]> = {
   prepare: ["--out", "--json"],
   eval: ["--split", "--data", "--json"],
   metrics: ["--labels", "--json"],
-  predict: ["--in", "--out", "--json"],
+  predict: ["--in", "--out", "--runs", "--json"],
   merge: ["--out", "--dtype", "--base", "--json"],
   push: ["--repo", "--private", "--merged", "--dtype", "--base", "--revision", "--dry-run", "--force", "--json"],
   report: ["--json"],
   chat: ["--prompt", "--system", "--max-new-tokens", "--json"],
+  pipeline: ["--model", "--engine", "--max-steps", "--out", "--json"],
+  compare: ["--split", "--json"],
   setup: ["--json"],
 };
 

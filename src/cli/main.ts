@@ -3,6 +3,7 @@ import { ExitCode, isTuneError } from "../errors/index.js";
 import { TUNE_VERSION } from "../version.js";
 import type { CliContext } from "./context.js";
 import { registerChat } from "./chat.js";
+import { registerCompare } from "./compare.js";
 import { registerDoctor } from "./doctor.js";
 import { registerEval } from "./eval.js";
 import { registerInit } from "./init.js";
@@ -45,6 +46,7 @@ export async function main(argv: readonly string[], output: Output = processOutp
   registerMetrics(program, context);
   registerEval(program, context);
   registerReport(program, context);
+  registerCompare(program, context);
   registerMerge(program, context);
   registerPush(program, context);
   registerPredict(program, context);

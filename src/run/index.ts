@@ -11,3 +11,4 @@ export { openChat, type ChatOptions, type ChatSession } from "./chat-checkpoint.
 export { isPipelineFile, loadPipeline, type Pipeline, type PipelineStage } from "./load-pipeline.js";
 export { runPipeline, type EndToEnd, type PipelineResult } from "./run-pipeline.js";
 export { predictPipelineFile, type PipelinePredictSummary } from "./predict-pipeline.js";
+export { compareRuns, type ComparedRun, type RunComparison } from "./compare-runs.js";
