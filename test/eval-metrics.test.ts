@@ -1,7 +1,10 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../src/data/index.js";
-import { classificationReport, compareDistributions, parseAnswer } from "../src/eval/index.js";
+import { classificationReport, compareDistributions, evaluatePredictions, parseAnswer } from "../src/eval/index.js";
+import { planFor } from "./support/plan.js";
 import { unsafeUniformIntDistribution } from "pure-rand";
 
 interface Case {
@@ -125,5 +128,34 @@ describe("parsing generated answers into the label set", () => {
     expect(parseAnswer("Yes\nlabel: none", ["yes", "none"], { ...contains, answerAfter: "label:" })).toBe("none");
     // Overlapping labels: the longest one mentioned at the same place wins.
     expect(parseAnswer("Call to action now", ["Call", "Call to action"], contains)).toBe("Call to action");
+  });
+});
+
+describe("label shares within subgroups", () => {
+  it("compares true and predicted shares inside each value of a column, with hand-computed distances", async () => {
+    const { plan, dir } = await planFor("task: sequence-classification\nmodel: {base: builtin:tiny-llama}\ndata: {file: d.csv, labels: [yes, no]}\n", { "d.csv": "text,label\na,yes\n" });
+    // Group "north": gold yes,yes,no,no; predicted yes,yes,yes,no -> shares (0.5,0.5) vs (0.75,0.25): TV 0.25.
+    // Group "south": gold yes,no; predicted no,yes -> identical shares: TV 0, JS 0.
+    const rows = [
+      ["1", "yes", "yes", "north"],
+      ["2", "yes", "yes", "north"],
+      ["3", "no", "yes", "north"],
+      ["4", "no", "no", "north"],
+      ["5", "yes", "no", "south"],
+      ["6", "no", "yes", "south"],
+    ];
+    const file = join(dir, "predictions.jsonl");
+    writeFileSync(file, rows.map(([id, gold, pred]) => JSON.stringify({ id, gold, pred, probs: { yes: pred === "yes" ? 0.9 : 0.1, no: pred === "yes" ? 0.1 : 0.9 } })).join("\n"));
+    const evaluation = evaluatePredictions(plan, "eval", file, { region: new Map(rows.map(([id, , , region]) => [id as string, region as string])) });
+    const [north, south] = evaluation.subgroups?.region ?? [];
+    expect(north).toMatchObject({ value: "north", examples: 4 });
+    expect(north?.distribution.totalVariation).toBeCloseTo(0.25, 12);
+    // JS distance (base 2) between (0.5, 0.5) and (0.75, 0.25), by hand.
+    const m = [0.625, 0.375];
+    const kl = (p: number[]) => p.reduce((sum, x, i) => sum + (x === 0 ? 0 : x * Math.log2(x / (m[i] as number))), 0);
+    expect(north?.distribution.jsDistance).toBeCloseTo(Math.sqrt((kl([0.5, 0.5]) + kl([0.75, 0.25])) / 2), 10);
+    expect(south).toMatchObject({ value: "south", examples: 2 });
+    expect(south?.distribution.totalVariation).toBe(0);
+    expect(south?.distribution.jsDistance).toBeCloseTo(0, 12);
   });
 });

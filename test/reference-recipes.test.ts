@@ -32,9 +32,14 @@ describe("the reference recipes run end to end on tiny models", () => {
     if (plan.task !== "prompting") expect(plan.training.max_steps).toBe(2);
     const best = JSON.parse(readFileSync(join(runDir, "best.json"), "utf8")) as { checkpoint: string };
     expect(existsSync(join(runDir, "report.html"))).toBe(true);
-    const metrics = JSON.parse(readFileSync(join(best.checkpoint, "metrics.json"), "utf8")) as Record<string, { metrics: Record<string, number>; distribution?: unknown }>;
+    const metrics = JSON.parse(readFileSync(join(best.checkpoint, "metrics.json"), "utf8")) as Record<string, { metrics: Record<string, number>; examples: number; distribution?: unknown }>;
     for (const split of plan.eval.splits.filter((s) => plan.data.splits.includes(s))) {
       for (const metric of plan.eval.metrics) expect(metrics[split]?.metrics[metric], `${split}.${metric}`).toBeTypeOf("number");
+    }
+    for (const column of plan.eval.subgroups) {
+      // The survey's distributions within each subgroup cover every respondent once.
+      const groups = (metrics.eval as unknown as { subgroups: Record<string, Array<{ examples: number }>> }).subgroups[column] ?? [];
+      expect(groups.reduce((sum, g) => sum + g.examples, 0), column).toBe(metrics.eval?.examples);
     }
     if (plan.data.labels && plan.task !== "sequence-classification") {
       // Generated answers land in the closed label set or the recipe's fallback, never elsewhere.

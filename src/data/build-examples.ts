@@ -14,7 +14,7 @@ export interface ExamplesFromFile {
 const SHOWN_BAD_ROWS = 5;
 
 /** The columns a plan reads: its text, label and messages columns and every template placeholder. */
-export function requiredColumns(plan: RunPlan): { text: string | null; label: string | null; messages: string | null; template: string[] } {
+export function requiredColumns(plan: RunPlan): { text: string | null; label: string | null; messages: string | null; template: string[]; subgroups: string[] } {
   const { columns } = plan.data;
   const template = plan.template;
   const templateTexts = [template?.prompt, template?.completion && template.prompt ? template.completion : undefined, template?.few_shot?.example];
@@ -27,6 +27,7 @@ export function requiredColumns(plan: RunPlan): { text: string | null; label: st
     label: plan.data.labels ? columns.label : null,
     messages: chat ? columns.messages : null,
     template: [...new Set(placeholders)],
+    subgroups: plan.eval.subgroups ?? [],
   };
 }
 
@@ -101,9 +102,10 @@ function checkColumns(file: string, row: SourceRow, required: ReturnType<typeof 
   if (required.label) wanted.push([required.label, "data.columns.label"]);
   if (required.messages) wanted.push([required.messages, "data.columns.messages"]);
   for (const name of required.template) wanted.push([name, "a template placeholder"]);
+  for (const name of required.subgroups) wanted.push([name, "eval.subgroups"]);
   for (const [name, why] of wanted) {
     if (!present.includes(name)) {
-      throw dataError(file, row.line, `missing column "${name}" (${why}); the file has: ${present.join(", ")}`, why === "a template placeholder" ? `Rename the placeholder {${name}} in the template to one of the columns.` : `Point ${why} at one of the file's columns.`);
+      throw dataError(file, row.line, `missing column "${name}" (${why}); the file has: ${present.join(", ")}`, why === "a template placeholder" ? `Rename the placeholder {${name}} in the template to one of the columns.` : why === "eval.subgroups" ? "List columns the file has in eval.subgroups." : `Point ${why} at one of the file's columns.`);
     }
   }
 }

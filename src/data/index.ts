@@ -1,4 +1,4 @@
-export { readDatasetSplit, type TokenizedSplit } from "./dataset/read-dataset.js";
+export { readDatasetSplit, readSubgroups, type TokenizedSplit } from "./dataset/read-dataset.js";
 export type { DatasetManifest, LengthStats } from "./dataset/manifest.js";
 export type { ChatMessage, Example } from "./example.js";
 export { loadExamples, type LoadedExamples } from "./load-examples.js";

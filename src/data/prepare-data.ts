@@ -103,6 +103,7 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
       split: name,
       encoded: kept.encoded,
       exampleIds: kept.examples.map((e) => e.id),
+      subgroups: Object.fromEntries((plan.eval.subgroups ?? []).map((column) => [column, kept.examples.map((e) => e.fields[column] ?? "")])),
       classIds,
       tokenLabels,
       labelNames: plan.data.labels,
@@ -155,6 +156,7 @@ function cacheKey(plan: RunPlan, tokenizer: TextTokenizer, sourceHashes: string[
     roles: { train: train !== null, eval: evalFile !== null, test: test !== null, file: file !== null },
     settings,
     template: plan.template,
+    subgroups: plan.eval.subgroups,
     tokenizer: tokenizer.sha256,
     sources: sourceHashes,
   };

@@ -26,6 +26,8 @@ export interface SplitEvaluation {
   distribution: DistributionComparison | null;
   /** Generated answers that matched no label, with the label they were given. */
   unparsed: number;
+  /** eval.subgroups: the label share comparison within each value of each column. */
+  subgroups?: Record<string, Array<{ value: string; examples: number; distribution: DistributionComparison }>>;
 }
 
 /**
@@ -33,7 +35,7 @@ export interface SplitEvaluation {
  * answers parsed into the label set first, the error rate of answers that matched no label, the
  * predicted against the true label distribution, and the loss.
  */
-export function evaluatePredictions(plan: RunPlan, split: SplitName, file: string): SplitEvaluation {
+export function evaluatePredictions(plan: RunPlan, split: SplitName, file: string, groups: Record<string, ReadonlyMap<string, string>> | null = null): SplitEvaluation {
   const rows = readPredictions(file);
   const labels = plan.data.labels;
   const metrics: Partial<Record<Metric, number>> = {};
@@ -43,7 +45,8 @@ export function evaluatePredictions(plan: RunPlan, split: SplitName, file: strin
   const rules = { ...plan.eval.parse, answerAfter: plan.generation.answer_after };
   const predicted = rows.map((row) => row.pred ?? parseAnswer(row.answer ?? "", labels, rules));
   const unparsed = rows.filter((row, i) => row.pred === undefined && predicted[i] === rules.fallback && !labels.includes(rules.fallback)).length;
-  const judged = rows.map((row, i) => [row.gold, predicted[i] as string] as const).filter((pair): pair is readonly [string, string] => pair[0] !== null);
+  const judgedRows = rows.map((row, i) => ({ id: row.id, gold: row.gold, pred: predicted[i] as string })).filter((r): r is { id: string; gold: string; pred: string } => r.gold !== null);
+  const judged = judgedRows.map((r) => [r.gold, r.pred] as const);
   const report = classificationReport(judged.map(([g]) => g), judged.map(([, p]) => p), labels);
   const distribution = compareDistributions(judged.map(([g]) => g), judged.map(([, p]) => p), labels);
   Object.assign(metrics, {
@@ -59,7 +62,20 @@ export function evaluatePredictions(plan: RunPlan, split: SplitName, file: strin
     js_distance: distribution.jsDistance,
   });
   if (rows.some((row) => row.pred === undefined)) metrics.error_rate = rows.length === 0 ? 0 : unparsed / rows.length;
-  return { split, examples: rows.length, metrics, report, distribution, unparsed };
+  const subgroups = groups ? Object.fromEntries(Object.entries(groups).map(([column, valueOf]) => [column, withinGroups(judgedRows, valueOf, labels)])) : undefined;
+  return { split, examples: rows.length, metrics, report, distribution, unparsed, ...(subgroups ? { subgroups } : {}) };
+}
+
+/** The label share comparison within each value of a column, largest group first. */
+function withinGroups(rows: ReadonlyArray<{ id: string; gold: string; pred: string }>, valueOf: ReadonlyMap<string, string>, labels: readonly string[]) {
+  const byValue = new Map<string, Array<{ gold: string; pred: string }>>();
+  for (const row of rows) {
+    const value = valueOf.get(row.id) ?? "";
+    byValue.set(value, [...(byValue.get(value) ?? []), row]);
+  }
+  return [...byValue.entries()]
+    .sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))
+    .map(([value, members]) => ({ value, examples: members.length, distribution: compareDistributions(members.map((m) => m.gold), members.map((m) => m.pred), labels) }));
 }
 
 /** Mean loss: -ln p(gold) per classified example, or per reference token of generated ones. */

@@ -1,5 +1,6 @@
 import type { ClassificationReport } from "./classification-report.js";
 import type { DistributionComparison } from "./distribution.js";
+import type { SplitEvaluation } from "./evaluate-predictions.js";
 import type { RunReport } from "./run-report.js";
 
 const BLUE = "#1f77b4";
@@ -28,7 +29,7 @@ export function runReportHtml(report: RunReport): string {
     `<h2>Training</h2><div class="charts">${lineChart("Loss", [{ name: "train loss", color: BLUE, points: losses }, { name: `${plan.eval.selection_split ?? "eval"} loss`, color: RED, points: evalLoss }])}${lineChart("Learning rate", [{ name: "lr", color: GREEN, points: rates }])}${lineChart(`${metric} per checkpoint`, metricSeries)}</div>`,
     checkpointTable(report),
     ...Object.entries(report.bestEvaluations).flatMap(([split, evaluation]) =>
-      evaluation?.report ? [`<h2>${escape(split)} — best checkpoint (${evaluation.examples} examples${evaluation.unparsed ? `, ${evaluation.unparsed} answers matched no label` : ""})</h2><div class="split">${reportTable(evaluation.report)}${confusionTable(evaluation.report)}${evaluation.distribution ? distributionChart(evaluation.distribution) : ""}</div>`] : [],
+      evaluation?.report ? [`<h2>${escape(split)} — best checkpoint (${evaluation.examples} examples${evaluation.unparsed ? `, ${evaluation.unparsed} answers matched no label` : ""})</h2><div class="split">${reportTable(evaluation.report)}${confusionTable(evaluation.report)}${evaluation.distribution ? distributionChart(evaluation.distribution) : ""}${subgroupTables(evaluation.subgroups ?? {})}</div>`] : [],
     ),
   ];
   return `<!doctype html>
@@ -121,6 +122,13 @@ function confusionTable(report: ClassificationReport): string {
     return `<tr><th>${escape(label)}</th>${counts.map((n) => `<td style="background:rgba(31,119,180,${(0.08 + (0.8 * n) / total).toFixed(3)})">${n}</td>`).join("")}</tr>`;
   });
   return `<table class="confusion"><tr><th>true \\ predicted</th>${report.labels.map((l) => `<th>${escape(l)}</th>`).join("")}</tr>${rows.join("")}</table>`;
+}
+
+/** Per subgroup column: each value's size and distances between true and predicted label shares. */
+function subgroupTables(subgroups: NonNullable<SplitEvaluation["subgroups"]>): string {
+  return Object.entries(subgroups)
+    .map(([column, groups]) => `<table><caption>Label shares by ${escape(column)}</caption><tr><th>${escape(column)}</th><th>examples</th><th>TV</th><th>JS</th></tr>${groups.map((g) => `<tr><td>${escape(g.value)}</td><td>${g.examples}</td><td>${g.distribution.totalVariation.toFixed(3)}</td><td>${g.distribution.jsDistance.toFixed(3)}</td></tr>`).join("")}</table>`)
+    .join("");
 }
 
 /** Grouped bars of true and predicted label shares, with total variation and Jensen-Shannon distance. */

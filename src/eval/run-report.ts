@@ -41,6 +41,10 @@ export function runReportText(report: RunReport): string {
   for (const [split, evaluation] of Object.entries(report.bestEvaluations)) {
     if (!evaluation?.report) continue;
     lines.push("", `${split} (best checkpoint, ${evaluation.examples} examples${evaluation.unparsed ? `, ${evaluation.unparsed} answers matched no label` : ""}):`, classificationReportText(evaluation.report), "", confusionMatrixText(evaluation.report));
+    for (const [column, groups] of Object.entries(evaluation.subgroups ?? {})) {
+      const width = Math.max(column.length, ...groups.map((g) => g.value.length));
+      lines.push("", `${split} label shares by ${column} (total variation, Jensen-Shannon distance):`, `${column.padEnd(width)}  examples      TV      JS`, ...groups.map((g) => `${g.value.padEnd(width)}  ${String(g.examples).padStart(8)}  ${g.distribution.totalVariation.toFixed(4)}  ${g.distribution.jsDistance.toFixed(4)}`));
+    }
   }
   return lines.join("\n");
 }

@@ -66,6 +66,7 @@ export interface RunPlan {
     selection_split: SplitName | null;
     gates: Gate[];
     parse: Recipe["eval"]["parse"];
+    subgroups: string[];
   };
   distributed: Recipe["distributed"] | null;
   hub: Recipe["hub"] | null;
@@ -150,6 +151,7 @@ function resolveEval(recipe: Recipe, present: SplitName[]): RunPlan["eval"] {
     selection_split: selection,
     gates: recipe.eval.gates.map((text) => parseGate(text, selection ?? splits[0] ?? "eval")),
     parse: recipe.eval.parse,
+    subgroups: recipe.eval.subgroups,
   };
 }
 

@@ -323,6 +323,10 @@ const EvalSchema = z
       .default([])
       .describe("Conditions the best checkpoint must meet, e.g. `f1_weighted >= 0.9`; a failed gate exits with code 3."),
     parse: ParseSchema.prefault({}),
+    subgroups: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("Columns whose values split the comparison of predicted and true label shares, e.g. gender and region in a survey."),
   })
   .describe("How checkpoints are judged.");
 

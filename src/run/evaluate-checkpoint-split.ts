@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../checkpoint/index.js";
+import { readSubgroups } from "../data/index.js";
 import { evaluatePredictions, type SplitEvaluation } from "../eval/index.js";
 import type { RunPlan, SplitName } from "../recipe/index.js";
 
@@ -9,7 +10,8 @@ import type { RunPlan, SplitName } from "../recipe/index.js";
  * in the checkpoint's metrics.json (one entry per split, written atomically).
  */
 export function evaluateCheckpointSplit(plan: RunPlan, checkpoint: string, split: SplitName, predictions: string): SplitEvaluation {
-  const evaluation = evaluatePredictions(plan, split, predictions);
+  const manifest = plan.data.manifests?.[split];
+  const evaluation = evaluatePredictions(plan, split, predictions, manifest ? readSubgroups(dirname(manifest)) : null);
   const file = join(checkpoint, "metrics.json");
   const recorded = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, SplitEvaluation>) : {};
   recorded[split] = evaluation;

@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TuneError } from "../../errors/index.js";
 import { DATASET_FORMAT_VERSION, type DatasetManifest } from "./manifest.js";
+import { SUBGROUPS_FILE } from "./write-dataset.js";
 
 export interface TokenizedSplit {
   manifest: DatasetManifest;
@@ -44,4 +45,13 @@ export function readDatasetSplit(dir: string): TokenizedSplit {
     labels: (i) => labels?.subarray(...range(i)) ?? null,
     classId: (i) => (classIds ? (classIds[i] as number) : null),
   };
+}
+
+/** A split's eval.subgroups columns, each example's value by its id, or null when it has none. */
+export function readSubgroups(dir: string): Record<string, Map<string, string>> | null {
+  const file = join(dir, SUBGROUPS_FILE);
+  if (!existsSync(file)) return null;
+  const values = JSON.parse(readFileSync(file, "utf8")) as Record<string, string[]>;
+  const ids = JSON.parse(readFileSync(join(dir, "example_ids.json"), "utf8")) as string[];
+  return Object.fromEntries(Object.entries(values).map(([column, perExample]) => [column, new Map(ids.map((id, i) => [id, perExample[i] ?? ""]))]));
 }

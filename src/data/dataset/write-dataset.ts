@@ -15,7 +15,12 @@ export interface SplitToWrite {
   labelNames: string[] | null;
   stats: LengthStats;
   hashes: DatasetManifest["hashes"];
+  /** eval.subgroups: each column's value per example, for distributions within groups. */
+  subgroups?: Record<string, string[]>;
 }
+
+/** subgroups.json: {column: [value per example]}, beside example_ids.json. */
+export const SUBGROUPS_FILE = "subgroups.json";
 
 /** Writes one split's binary columns into `dir`, then its manifest last. */
 export function writeDatasetSplit(dir: string, data: SplitToWrite): DatasetManifest {
@@ -36,6 +41,7 @@ export function writeDatasetSplit(dir: string, data: SplitToWrite): DatasetManif
   if (labels) writeColumn(dir, "labels.bin", labels);
   if (data.classIds) writeColumn(dir, "class_ids.bin", Int32Array.from(data.classIds));
   writeFileSync(join(dir, "example_ids.json"), `${JSON.stringify(data.exampleIds)}\n`);
+  if (data.subgroups && Object.keys(data.subgroups).length > 0) writeFileSync(join(dir, SUBGROUPS_FILE), `${JSON.stringify(data.subgroups)}\n`);
 
   const manifest: DatasetManifest = {
     format: "tune-tokenized-dataset",
