@@ -42,6 +42,7 @@ describe("resolving a recipe into a plan", () => {
       selection_split: "eval",
       gates: [],
       parse: { match: "contains", fallback: "error" },
+      subgroups: [],
     });
     expect(plan.quantization).toBeNull();
     expect(plan.hub).toBeNull();

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from .modeling import load_trained, pick_device
+from .predict import until_stop
 from .protocol import emit
 
 
@@ -39,9 +40,4 @@ def chat(plan: dict[str, Any], model_dir: str, checkpoint: str) -> None:
             eos_token_id=stop or None,
             pad_token_id=pad,
         )
-        reply = [int(t) for t in out[0, ids.shape[1] :].tolist()]
-        for position, token in enumerate(reply):
-            if token in stop:
-                reply = reply[:position]
-                break
-        emit("reply", ids=reply)
+        emit("reply", ids=until_stop([int(t) for t in out[0, ids.shape[1] :].tolist()], stop))

@@ -6,12 +6,20 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 import torch
 from tokenizers import Tokenizer
 
 from .dataset import TokenizedSplit, right_padded
+
+
+def until_stop(tokens: list[int], stop: Collection[int]) -> list[int]:
+    """The generated tokens before the first stop token (generate pads finished rows after it)."""
+    for position, token in enumerate(tokens):
+        if token in stop:
+            return tokens[:position]
+    return tokens
 
 
 def _batches(count: int, size: int) -> list[list[int]]:
@@ -92,11 +100,7 @@ def generate_answers(model: Any, plan: dict[str, Any], split: TokenizedSplit, to
             pad_token_id=pad,
         )
         for b, i in enumerate(indices):
-            new = [int(t) for t in out[b, width:].tolist()]
-            for position, token in enumerate(new):
-                if token in eos:
-                    new = new[:position]
-                    break
+            new = until_stop([int(t) for t in out[b, width:].tolist()], eos)
             answer = tokenizer.decode(new, skip_special_tokens=False)
             for stop in generation["stop"]:
                 if stop in answer:

@@ -3,23 +3,15 @@ import { ExitCode } from "../errors/index.js";
 import { classificationReportText, confusionMatrixText } from "../eval/index.js";
 import { runPipeline } from "../run/index.js";
 import type { CliContext } from "./context.js";
+import { withRunOverrides, type RunOverrideFlags } from "./run-override-options.js";
 
-interface PipelineFlags {
-  model?: string;
-  engine?: string;
-  maxSteps?: number;
+interface PipelineFlags extends RunOverrideFlags {
   out: string;
   json?: boolean;
 }
 
 export function registerPipeline(program: Command, context: CliContext): void {
-  program
-    .command("pipeline")
-    .description("train the stages of a layered classifier in order and judge the chain end to end")
-    .argument("<file>", "a pipeline file: stages (recipes, and the labels that pass a row on) and an end-to-end test file")
-    .option("--model <dir|id>", "use this base model in every stage (e.g. builtin:tiny-llama)")
-    .option("--engine <engine>", "engine for every stage: auto, torch or tfjs")
-    .option("--max-steps <n>", "train each stage this many optimizer steps", Number)
+  withRunOverrides(program.command("pipeline").description("train the stages of a layered classifier in order and judge the chain end to end").argument("<file>", "a pipeline file: stages (recipes, and the labels that pass a row on) and an end-to-end test file"))
     .option("--out <root>", "output root of the stages' runs and the end-to-end report", "adapters")
     .option("--json", "print the result as JSON")
     .action(async (file: string, flags: PipelineFlags) => {

@@ -6,11 +6,9 @@ import { loadRunReport, runRecipe, type EvalEvent, type RunEvent } from "../run/
 import type { CliContext } from "./context.js";
 import { formatDataStats } from "./data-report.js";
 import { progressBar, trainingBar } from "./progress.js";
+import { withRunOverrides, type RunOverrideFlags } from "./run-override-options.js";
 
-interface RecipeFlags {
-  model?: string;
-  engine?: string;
-  maxSteps?: number;
+interface RecipeFlags extends RunOverrideFlags {
   out: string;
   restart?: boolean;
   resume?: string;
@@ -18,13 +16,7 @@ interface RecipeFlags {
 }
 
 export function registerRecipe(program: Command, context: CliContext): void {
-  program
-    .command("recipe")
-    .description("run a recipe end to end: prepare data, train, evaluate, keep the best, publish")
-    .argument("<recipe>", "recipe file (.yaml, .yml, .json, .ts, .mts, .js, .mjs)")
-    .option("--model <dir|id>", "use this base model instead of the recipe's (e.g. builtin:tiny-llama)")
-    .option("--engine <engine>", "engine to train with: auto, torch or tfjs")
-    .option("--max-steps <n>", "train this many optimizer steps instead of the recipe's length (a quick check of a recipe)", Number)
+  withRunOverrides(program.command("recipe").description("run a recipe end to end: prepare data, train, evaluate, keep the best, publish").argument("<recipe>", "recipe file (.yaml, .yml, .json, .ts, .mts, .js, .mjs)"))
     .option("--out <root>", "output root; the run goes to <root>/<name>", "adapters")
     .option("--restart", "move an existing run aside (never deleted) and start over")
     .option("--resume <checkpoint>", "resume from this checkpoint folder instead of the latest")

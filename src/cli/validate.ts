@@ -2,29 +2,26 @@ import type { Command } from "commander";
 import { loadTokenizer } from "../data/index.js";
 import { checkRecipe, estimateRun, type RunEstimate } from "../run/index.js";
 import type { CliContext } from "./context.js";
+import { withRunOverrides, type RunOverrideFlags } from "./run-override-options.js";
 import { formatDataStats, formatExamples } from "./data-report.js";
 import { progressBar } from "./progress.js";
 
-interface ValidateFlags {
+interface ValidateFlags extends RunOverrideFlags {
   printPlan?: boolean;
   showExamples?: string;
   json?: boolean;
-  model?: string;
-  engine?: string;
-  maxSteps?: number;
   out?: string;
 }
 
 export function registerValidate(program: Command, context: CliContext): void {
-  program
-    .command("validate")
-    .description("check a recipe and its data (schema, files, every row, token lengths) without training")
-    .argument("<recipe>", "recipe file (.yaml, .yml, .json, .ts, .mts, .js, .mjs)")
-    .option("--print-plan", "print the resolved plan with every default made explicit")
-    .option("--show-examples <n>", "print N tokenized examples with the trained tokens marked ⟦like this⟧")
-    .option("--model <dir|id>", "validate with this base model instead of the recipe's")
-    .option("--engine <engine>", "validate with this engine (auto, torch, tfjs)")
-    .option("--max-steps <n>", "validate as if training this many optimizer steps", Number)
+  withRunOverrides(
+    program
+      .command("validate")
+      .description("check a recipe and its data (schema, files, every row, token lengths) without training")
+      .argument("<recipe>", "recipe file (.yaml, .yml, .json, .ts, .mts, .js, .mjs)")
+      .option("--print-plan", "print the resolved plan with every default made explicit")
+      .option("--show-examples <n>", "print N tokenized examples with the trained tokens marked ⟦like this⟧"),
+  )
     .option("--out <root>", "output root the plan's run directory is placed under", "adapters")
     .option("--json", "print the result as JSON")
     .action(async (file: string, flags: ValidateFlags) => {
