@@ -55,8 +55,8 @@ describe("the reference recipes run end to end on tiny models", () => {
     expect(result.exitCode, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout) as { stages: Array<{ run: string; best: string }>; end_to_end: { examples: number; seen: number[]; labels: string[] } };
     expect(summary.stages.map((s) => s.run)).toEqual([join(dir, "collective-action-presence"), join(dir, "collective-action")]);
-    expect(summary.end_to_end.examples).toBe(22);
-    expect(summary.end_to_end.seen[0]).toBe(22);
+    expect(summary.end_to_end.examples).toBe(60);
+    expect(summary.end_to_end.seen[0]).toBe(60);
     expect(summary.end_to_end.labels).toEqual(["none", "Problem-Solution", "Call-to-Action", "Intention", "Execution"]);
     expect(existsSync(join(dir, "collective-action-layered", "end-to-end.json"))).toBe(true);
   }, 180_000);
