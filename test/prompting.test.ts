@@ -1,8 +1,10 @@
-import { readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
 import { openSafetensors } from "../src/adapter/index.js";
+import { loadTokenizer, readDatasetSplit } from "../src/data/index.js";
+import type { RunPlan } from "../src/recipe/index.js";
 import { hasStackTrace, tune } from "./support/cli.js";
 import { tempDir } from "./support/temp-dir.js";
 
@@ -12,7 +14,7 @@ const recipe = (engine: string, fewShot = "  few_shot: {per_class: 1, seed: 3}\n
 
 describe("task: prompting", () => {
   it("evaluates the untrained base model as checkpoint-0: predictions, report, no training, no push", async () => {
-    const dir = tempDir({ "p.yaml": recipe("tfjs"), "d.csv": DATA });
+    const dir = tempDir({ "p.yaml": recipe("tfjs"), "d.csv": DATA, "new.csv": "text\nlovely day again\nawful delay again\n" });
     const env = { TUNE_CACHE_DIR: join(dir, "cache") };
     const run = await tune(["recipe", "p.yaml", "--out", "runs", "--json"], { cwd: dir, env });
     expect(run.exitCode, run.stderr).toBe(0);
@@ -47,11 +49,23 @@ describe("task: prompting", () => {
     expect(push.stderr).toContain("belongs to a prompting run, which trains nothing");
     const merge = await tune(["merge", "runs/p", "--out", "m"], { cwd: dir, env });
     expect(merge.exitCode).toBe(2);
-    // New texts cannot be given this run's few-shot block, drawn from its own train split.
-    const predict = await tune(["predict", "runs/p", "--in", "d.csv", "--out", "o.csv"], { cwd: dir, env });
-    expect(predict.exitCode).toBe(2);
-    expect(predict.stderr).toContain("--in cannot rebuild this recipe's few-shot examples");
-    expect(hasStackTrace(push.stderr + merge.stderr + predict.stderr)).toBe(false);
+    expect(hasStackTrace(push.stderr + merge.stderr)).toBe(false);
+
+    // New texts get the run's own few-shot block (drawn from its train split) in their prompts.
+    const before = new Set(readdirSync(join(dir, "cache", "datasets")));
+    const predict = await tune(["predict", "runs/p", "--in", "new.csv", "--out", "o.csv"], { cwd: dir, env });
+    expect(predict.exitCode, predict.stderr).toBe(0);
+    const staged = readdirSync(join(dir, "cache", "datasets")).filter((key) => !before.has(key));
+    expect(staged.length).toBe(1);
+    const plan = JSON.parse(readFileSync(join(dir, "runs/p/plan.json"), "utf8")) as RunPlan;
+    const tokenizer = loadTokenizer(join(dir, "cache", "builtin", readdirSync(join(dir, "cache", "builtin")).find((d) => d.startsWith("tiny-llama")) as string));
+    const prompt = (splitDir: string) => tokenizer.decode([...readDatasetSplit(splitDir).ids(0)]);
+    const runPrompt = prompt(dirname(plan.data.manifests?.eval as string));
+    const newPrompt = prompt(join(dir, "cache", "datasets", staged[0] as string, "test"));
+    const block = (text: string) => text.slice(0, text.lastIndexOf("Is this note good or bad news?"));
+    expect(block(runPrompt)).toContain("Answer:");
+    expect(block(newPrompt)).toBe(block(runPrompt));
+    expect(newPrompt).toContain("lovely day again");
   }, 120_000);
 
   it("runs zero-shot on the torch engine too, and tune predict answers new texts with the base model", async () => {

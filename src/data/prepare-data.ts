@@ -28,6 +28,11 @@ export interface PrepareOptions {
   onProgress?: (stage: PrepareStage, done: number, total: number) => void;
   /** Bytes of a Hub model being fetched into the Hugging Face cache. */
   onDownload?: (progress: DownloadProgress) => void;
+  /**
+   * The few-shot block to put in every prompt instead of drawing one from this plan's train
+   * split: new texts judged or labelled with a few-shot run get that run's own block.
+   */
+  fewShot?: string;
 }
 
 export interface PreparedData {
@@ -70,7 +75,7 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
     progress("hash", i, files.length);
     sources[file] = await hashFile(file);
   }
-  const key = cacheKey(plan, tokenizer, Object.values(sources));
+  const key = cacheKey(plan, tokenizer, Object.values(sources), options.fewShot);
   const root = join(cacheRoot, "datasets");
   const dir = join(root, key);
   const indexFile = join(dir, "index.json");
@@ -81,7 +86,7 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
   const temporary = temporaryFolderFor(dir);
   const context: RenderContext = {
     plan,
-    fewShot: fewShotBlock(plan, splits.train ?? []),
+    fewShot: options.fewShot ?? fewShotBlock(plan, splits.train ?? []),
     chat: needsChatTemplate(plan) ? chatTemplate(tokenizer.chatTemplate, tokenizer.specialTokens, tokenizer.dir, tokenizer.allSpecialTokens) : null,
     withAnswer: plan.task !== "prompting",
   };
@@ -148,7 +153,7 @@ function needsChatTemplate(plan: RunPlan): boolean {
   return (plan.task === "causal-lm" && !plan.template?.prompt) || plan.template?.chat === true;
 }
 
-function cacheKey(plan: RunPlan, tokenizer: TextTokenizer, sourceHashes: string[]): string {
+function cacheKey(plan: RunPlan, tokenizer: TextTokenizer, sourceHashes: string[], fewShot: string | undefined): string {
   const { train, eval: evalFile, test, file, manifests, splits, ...settings } = plan.data;
   const material = {
     format_version: DATASET_FORMAT_VERSION,
@@ -157,8 +162,16 @@ function cacheKey(plan: RunPlan, tokenizer: TextTokenizer, sourceHashes: string[
     settings,
     template: plan.template,
     subgroups: plan.eval.subgroups,
+    few_shot_block: fewShot ?? null,
     tokenizer: tokenizer.sha256,
     sources: sourceHashes,
   };
   return createHash("sha256").update(JSON.stringify(material)).digest("hex").slice(0, 32);
+}
+
+/** The few-shot block a run's prompts carry: drawn from its train split with the recipe's seed. */
+export async function runFewShotBlock(plan: RunPlan): Promise<string> {
+  if (!plan.template?.few_shot) return "";
+  const { splits } = await loadExamples(plan);
+  return fewShotBlock(plan, splits.train ?? []);
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { adapterProblem } from "../adapter/index.js";
 import { checkpointProblem, MANIFEST } from "../checkpoint/index.js";
-import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
+import { prepareData, runFewShotBlock, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { predictCheckpoint } from "../engine/tfjs/index.js";
 import { predictTorch } from "../engine/torch/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
@@ -41,7 +41,7 @@ export async function evaluateCheckpoint(checkpointPath: string, options: Evalua
   if (damaged) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot evaluate ${checkpoint}: ${damaged}`, location: { file: checkpoint }, hint: "Evaluate another checkpoint of the run; `tune runs` lists them." }, ExitCode.user);
   const plan = options.data ? planForDataFile(runPlan, resolve(options.data)) : runPlan;
   const splits = options.data ? (["test"] as SplitName[]) : requestedSplits(runPlan, options.split);
-  const prepared = await prepareData(plan, options);
+  const prepared = await prepareData(plan, options.data ? { ...options, fewShot: await runFewShotBlock(runPlan) } : options);
   const unfit = adapterProblem(plan, checkpoint, prepared.tokenizerDir);
   if (unfit) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot evaluate ${checkpoint}: ${unfit}`, location: { file: checkpoint }, hint: "The checkpoint does not belong to this run's plan or base model." }, ExitCode.user);
   const outDir = options.data ? join(checkpoint, "data-eval", basename(options.data, extname(options.data))) : checkpoint;
@@ -68,8 +68,5 @@ function requestedSplits(plan: RunPlan, split: string | undefined): SplitName[] 
 /** The run's plan reading one file as its test split: same columns, labels, template and length. */
 export function planForDataFile(plan: RunPlan, file: string, flag = "--data"): RunPlan {
   if (!existsSync(file)) throw TuneError.single({ code: "data-missing", message: `no such file: ${file}`, location: { file: flag }, hint: "Pass a CSV, JSONL, JSON or Parquet file with the recipe's columns." }, ExitCode.user);
-  if (plan.template?.few_shot) {
-    throw TuneError.single({ code: "data-few-shot", message: `${flag} cannot rebuild this recipe's few-shot examples, which come from its own train split`, location: { file: flag }, hint: "Evaluate the run's splits (--split), or add the file as the recipe's test data." }, ExitCode.user);
-  }
   return { ...plan, data: { ...plan.data, file: null, train: null, eval: null, test: file, sample: null, balance: "none", splits: ["test"], manifests: null } };
 }

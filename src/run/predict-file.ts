@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { extname, join, resolve } from "node:path";
 import { stringify } from "csv-stringify/sync";
 import { writeFileAtomic } from "../checkpoint/index.js";
-import { formatOf, prepareData, readRows, type PrepareOptions } from "../data/index.js";
+import { formatOf, prepareData, readRows, runFewShotBlock, type PrepareOptions } from "../data/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { parseAnswer, readPredictions } from "../eval/index.js";
 import type { RunPlan } from "../recipe/index.js";
@@ -81,7 +81,8 @@ export async function predictRows(classifier: ReturnType<typeof classifierCheckp
     writeFileSync(staged, `${rows.map((row, i) => JSON.stringify({ ...row, [ROW]: String(i), [plan.data.columns.label]: labels[0] })).join("\n")}\n`);
     const base = planForDataFile(plan, staged, "--in");
     const stagedPlan: RunPlan = { ...base, data: { ...base.data, format: "jsonl", columns: { ...base.data.columns, id: ROW }, clean: { ...base.data.clean, drop_empty: false } } };
-    const prepared = await prepareData(stagedPlan, options);
+    // A few-shot run's prompts carry the block drawn from its own train split, new texts included.
+    const prepared = await prepareData(stagedPlan, { ...options, fewShot: await runFewShotBlock(plan) });
     const written = await predictWithEngine(stagedPlan, prepared, classifier.checkpoint, ["test"], scratch);
     const predictions = new Map(readPredictions(written[0]?.file as string).map((p) => [p.id, p]));
     const rules = { ...plan.eval.parse, answerAfter: plan.generation.answer_after };
