@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from .modeling import load_trained, pick_device
-from .predict import until_stop
+from .predict import continuations
 from .protocol import emit
 
 
@@ -29,15 +29,4 @@ def chat(plan: dict[str, Any], model_dir: str, checkpoint: str) -> None:
         request = json.loads(line)
         ids = torch.tensor([request["ids"]], dtype=torch.long, device=device)
         stop = [int(i) for i in request["stop_ids"]]
-        sampling = request["temperature"] > 0
-        out = model.generate(
-            input_ids=ids,
-            attention_mask=torch.ones_like(ids),
-            max_new_tokens=request["max_new_tokens"],
-            do_sample=sampling,
-            temperature=request["temperature"] if sampling else None,
-            top_p=request["top_p"] if sampling else None,
-            eos_token_id=stop or None,
-            pad_token_id=pad,
-        )
-        emit("reply", ids=until_stop([int(t) for t in out[0, ids.shape[1] :].tolist()], stop))
+        emit("reply", ids=continuations(model, ids, torch.ones_like(ids), request, stop, pad)[0])

@@ -14,12 +14,28 @@ from tokenizers import Tokenizer
 from .dataset import TokenizedSplit, right_padded
 
 
-def until_stop(tokens: list[int], stop: Collection[int]) -> list[int]:
+def _until_stop(tokens: list[int], stop: Collection[int]) -> list[int]:
     """The generated tokens before the first stop token (generate pads finished rows after it)."""
     for position, token in enumerate(tokens):
         if token in stop:
             return tokens[:position]
     return tokens
+
+
+def continuations(model: Any, ids: torch.Tensor, mask: torch.Tensor, generation: dict[str, Any], stop: list[int], pad: int) -> list[list[int]]:
+    """Each left-padded row's new tokens up to a stop token, greedy or sampled as `generation` says."""
+    sampling = generation["temperature"] > 0
+    out = model.generate(
+        input_ids=ids,
+        attention_mask=mask,
+        max_new_tokens=generation["max_new_tokens"],
+        do_sample=sampling,
+        temperature=generation["temperature"] if sampling else None,
+        top_p=generation["top_p"] if sampling else None,
+        eos_token_id=stop or None,
+        pad_token_id=pad,
+    )
+    return [_until_stop([int(t) for t in row.tolist()], stop) for row in out[:, ids.shape[1] :]]
 
 
 def _batches(count: int, size: int) -> list[list[int]]:
@@ -88,20 +104,9 @@ def generate_answers(model: Any, plan: dict[str, Any], split: TokenizedSplit, to
         for b, prompt in enumerate(prompts):
             ids[b, width - len(prompt) :] = torch.from_numpy(prompt)
             mask[b, width - len(prompt) :] = 1
-        sampling = generation["temperature"] > 0
-        out = model.generate(
-            input_ids=ids.to(device),
-            attention_mask=mask.to(device),
-            max_new_tokens=generation["max_new_tokens"],
-            do_sample=sampling,
-            temperature=generation["temperature"] if sampling else None,
-            top_p=generation["top_p"] if sampling else None,
-            eos_token_id=eos or None,
-            pad_token_id=pad,
-        )
+        new_tokens = continuations(model, ids.to(device), mask.to(device), generation, eos, pad)
         for b, i in enumerate(indices):
-            new = until_stop([int(t) for t in out[b, width:].tolist()], eos)
-            answer = tokenizer.decode(new, skip_special_tokens=False)
+            answer = tokenizer.decode(new_tokens[b], skip_special_tokens=False)
             for stop in generation["stop"]:
                 if stop in answer:
                     answer = answer[: answer.index(stop)]

@@ -180,8 +180,9 @@ export function mergeAdapter(options: MergeOptions): MergeResult {
     }
 
     let done = 0;
+    let totalBytes = 0;
     const outputs: TensorToWrite[] = [];
-    const total = () => outputs.reduce((sum, t) => sum + tensorBytes(t), 0);
+    // Called while the files are written, after every output is listed and totalBytes is known.
     const progress = (bytes: number) => {
       done += bytes;
       options.onProgress?.(done, totalBytes);
@@ -210,7 +211,7 @@ export function mergeAdapter(options: MergeOptions): MergeResult {
         },
       });
     }
-    const totalBytes = total();
+    totalBytes = outputs.reduce((sum, t) => sum + tensorBytes(t), 0);
     const files = writeModelWeights(temporary, outputs, options.maxShardBytes ?? DEFAULT_SHARD_BYTES);
 
     for (const entry of readdirSync(options.base)) {

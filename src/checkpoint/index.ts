@@ -1,5 +1,5 @@
 export { writeFileAtomic, type ChunkWriter } from "./atomic-write.js";
 export { checkpointProblem, checkpointSteps, findCheckpoints, type CheckpointProblem } from "./find-checkpoints.js";
 export { publishFolder, temporaryFolderFor } from "./publish-folder.js";
-export { MANIFEST, writeManifest } from "./manifest.js";
+export { MANIFEST, manifestProvenance, writeManifest } from "./manifest.js";
 export { removeLeftovers, replaceFolder, retainCheckpoints } from "./retention.js";

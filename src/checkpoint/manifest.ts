@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { writeFileAtomic } from "./atomic-write.js";
 
@@ -17,6 +17,12 @@ export function writeManifest(dir: string, extra: Record<string, unknown> = {}):
     files[name] = { sha256: createHash("sha256").update(readFileSync(file)).digest("hex"), bytes: statSync(file).size };
   }
   writeFileAtomic(join(dir, MANIFEST), `${JSON.stringify({ manifest_version: 1, ...extra, files }, null, 2)}\n`);
+}
+
+/** The provenance a checkpoint's MANIFEST.json records (engine and versions), or null without one. */
+export function manifestProvenance(dir: string): Record<string, unknown> | null {
+  const file = join(dir, MANIFEST);
+  return existsSync(file) ? ((JSON.parse(readFileSync(file, "utf8")) as { provenance?: Record<string, unknown> }).provenance ?? null) : null;
 }
 
 function listFiles(dir: string): string[] {

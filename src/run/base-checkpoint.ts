@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { checkpointProblem, publishFolder, temporaryFolderFor, writeManifest, MANIFEST } from "../checkpoint/index.js";
 import type { PreparedData } from "../data/index.js";
@@ -14,7 +13,7 @@ import { TUNE_VERSION } from "../version.js";
  */
 export async function baseCheckpoint(plan: RunPlan, prepared: PreparedData, engine: string, provenance: Record<string, unknown>): Promise<string> {
   const dir = join(plan.run_dir, "checkpoint-0");
-  if (existsSync(join(dir, MANIFEST)) && checkpointProblem(dir) === null) return dir;
+  if (checkpointProblem(dir) === null) return dir;
   // The adapter's LoRA A matrices are drawn with TensorFlow.js, as the tfjs engine draws them.
   await selectBackend("cpu");
   const temporary = temporaryFolderFor(dir);

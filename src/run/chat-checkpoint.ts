@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MANIFEST } from "../checkpoint/index.js";
 import { chatTemplate, defaultCacheRoot, loadTokenizer, locateModel, type ChatMessage, type TextTokenizer } from "../data/index.js";
 import type { ReplyGenerator } from "../engine/reply-generator.js";
 import { tfjsReplies } from "../engine/tfjs/index.js";
 import { torchReplies } from "../engine/torch/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
+import { trainingEngine } from "./evaluate-checkpoint.js";
 import { locateCheckpoint } from "./locate-checkpoint.js";
 
 export interface ChatOptions {
@@ -52,8 +52,7 @@ export async function openChat(checkpointPath: string, options: ChatOptions = {}
   const model = await locateModel(plan, defaultCacheRoot(), options.onDownload);
   const tokenizer = loadTokenizer(model.dir);
   const template = tokenizer.chatTemplate ? chatTemplate(tokenizer.chatTemplate, tokenizer.specialTokens, tokenizer.dir, tokenizer.allSpecialTokens) : null;
-  const manifest = existsSync(join(located.checkpoint, MANIFEST)) ? (JSON.parse(readFileSync(join(located.checkpoint, MANIFEST), "utf8")) as { provenance?: { engine?: { name?: string } } }) : {};
-  const engine = manifest.provenance?.engine?.name === "torch" ? "torch" : "tfjs";
+  const engine = trainingEngine(located.checkpoint);
   const generator: ReplyGenerator = engine === "torch" ? await torchReplies(plan, model.dir, located.checkpoint) : await tfjsReplies(plan, model.dir, located.checkpoint);
   const stops = stopIds(model.dir, tokenizer);
   const history: ChatMessage[] = options.system ? [{ role: "system", content: options.system }] : [];

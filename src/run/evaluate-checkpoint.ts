@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { adapterProblem } from "../adapter/index.js";
-import { checkpointProblem, MANIFEST } from "../checkpoint/index.js";
+import { checkpointProblem, manifestProvenance } from "../checkpoint/index.js";
 import { prepareData, runFewShotBlock, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { predictCheckpoint } from "../engine/tfjs/index.js";
 import { predictTorch } from "../engine/torch/index.js";
@@ -50,11 +50,15 @@ export async function evaluateCheckpoint(checkpointPath: string, options: Evalua
   return { plan, checkpoint, evaluations };
 }
 
-/** Predictions for splits of prepared data, by the engine that trained the checkpoint (its manifest records which). */
+/** The engine that trained a checkpoint, as its manifest records: it is the one that predicts with it. */
+export function trainingEngine(checkpoint: string): "torch" | "tfjs" {
+  return (manifestProvenance(checkpoint)?.engine as { name?: string } | undefined)?.name === "torch" ? "torch" : "tfjs";
+}
+
+/** Predictions for splits of prepared data, by the engine that trained the checkpoint. */
 export async function predictWithEngine(plan: RunPlan, prepared: PreparedData, checkpoint: string, splits: SplitName[], outDir: string): Promise<Array<{ split: SplitName; file: string }>> {
-  const manifest = JSON.parse(readFileSync(join(checkpoint, MANIFEST), "utf8")) as { provenance?: { engine?: { name?: string } } };
   // The torch worker finds the tokenized splits through the plan's manifests.
-  return manifest.provenance?.engine?.name === "torch" ? await predictTorch(withManifests(plan, prepared), prepared, checkpoint, splits, outDir) : await predictCheckpoint(plan, prepared, checkpoint, splits, { outDir });
+  return trainingEngine(checkpoint) === "torch" ? await predictTorch(withManifests(plan, prepared), prepared, checkpoint, splits, outDir) : await predictCheckpoint(plan, prepared, checkpoint, splits, { outDir });
 }
 
 function requestedSplits(plan: RunPlan, split: string | undefined): SplitName[] {

@@ -34,5 +34,5 @@ export async function predictPipelineFile(file: string, options: PredictOptions 
     return { ...row, label, ...Object.fromEntries(perStage) };
   });
   writeOutput(out, output);
-  return { checkpoint: stages.map((s) => s.checkpoint).join(", "), out, rows: rows.length, skipped: output.filter((row) => row.label === null).length, counts, stages: stages.map((stage, k) => ({ name: stage.name, checkpoint: stage.checkpoint, seen: seen[k] ?? 0 })) };
+  return { checkpoint: stages.map((s) => s.classifier.checkpoint).join(", "), out, rows: rows.length, skipped: output.filter((row) => row.label === null).length, counts, stages: stages.map((stage, k) => ({ name: stage.name, checkpoint: stage.classifier.checkpoint, seen: seen[k] ?? 0 })) };
 }

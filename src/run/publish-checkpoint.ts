@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { mergeAdapter, type MergeDtype, type MergeResult } from "../adapter/index.js";
-import { MANIFEST, writeFileAtomic } from "../checkpoint/index.js";
+import { manifestProvenance, writeFileAtomic } from "../checkpoint/index.js";
 import { defaultCacheRoot, locateModel } from "../data/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { modelCard, pushFiles, type AdapterSummary, type DownloadProgress, type PushFile, type PushResult } from "../hub/index.js";
@@ -18,11 +18,6 @@ export interface BaseOptions {
 
 function adapterSummary(checkpoint: string): AdapterSummary {
   return JSON.parse(readFileSync(join(checkpoint, "adapter_config.json"), "utf8")) as AdapterSummary;
-}
-
-function manifestProvenance(checkpoint: string): Record<string, unknown> | null {
-  const file = join(checkpoint, MANIFEST);
-  return existsSync(file) ? ((JSON.parse(readFileSync(file, "utf8")) as { provenance?: Record<string, unknown> }).provenance ?? null) : null;
 }
 
 /** The base model folder an adapter merges into: --base, else the run's model, else the adapter's base_model_name_or_path. */

@@ -18,7 +18,7 @@ export interface StagedPrediction {
 
 export interface PipelineStageRef {
   name: string;
-  checkpoint: string;
+  classifier: ReturnType<typeof classifierCheckpoint>;
   pass: string[];
 }
 
@@ -38,7 +38,7 @@ export async function predictThroughStages(stages: readonly PipelineStageRef[], 
   const seen: number[] = [];
   for (const [index, stage] of stages.entries()) {
     seen.push(active.length);
-    const classifier = classifierCheckpoint(stage.checkpoint);
+    const { classifier } = stage;
     // Each stage reads the texts from its own recipe's text column.
     const input = active.map((i) => (options.textColumn ? { ...rows[i], [classifier.plan.data.columns.text]: rows[i]?.[options.textColumn] } : (rows[i] as Row)));
     const labelled = await predictRows(classifier, input, source, options);
@@ -59,9 +59,7 @@ export async function predictThroughStages(stages: readonly PipelineStageRef[], 
 /** The best checkpoint of every stage's run under `out`, as the pipeline's stages. */
 export function pipelineStages(pipeline: Pipeline, out?: string): PipelineStageRef[] {
   return pipeline.stages.map(({ recipe, pass }) => {
-    const runDir = resolvePlan(recipe, { out }).run_dir;
-    const { checkpoint } = classifierCheckpoint(runDir);
-    return { name: recipe.recipe.name, checkpoint, pass };
+    return { name: recipe.recipe.name, classifier: classifierCheckpoint(resolvePlan(recipe, { out }).run_dir), pass };
   });
 }
 
@@ -125,6 +123,6 @@ export async function runPipeline(file: string, options: RunOptions = {}): Promi
   const report = classificationReport(gold, predicted, labels);
   const distribution = compareDistributions(gold, predicted, labels);
   const endToEnd: EndToEnd = { file: pipeline.test.file, examples: rows.length, seen, labels, report, distribution, predictions: predictionsFile };
-  writeFileAtomic(join(dir, "end-to-end.json"), `${JSON.stringify({ ...endToEnd, stages: refs }, null, 2)}\n`);
+  writeFileAtomic(join(dir, "end-to-end.json"), `${JSON.stringify({ ...endToEnd, stages: refs.map((ref) => ({ name: ref.name, checkpoint: ref.classifier.checkpoint, pass: ref.pass })) }, null, 2)}\n`);
   return { pipeline, stages, endToEnd, passed };
 }
