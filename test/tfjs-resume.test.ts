@@ -6,7 +6,7 @@ import { unsafeUniformIntDistribution } from "pure-rand";
 import { writeManifest } from "../src/checkpoint/index.js";
 import { prepareData, seededRandom } from "../src/data/index.js";
 import { trainTfjs } from "../src/engine/tfjs/index.js";
-import { ROOT, hasStackTrace, tune } from "./support/cli.js";
+import { ROOT, hasStackTrace, signalWhen, tune } from "./support/cli.js";
 import { planFor } from "./support/plan.js";
 import { tempDir } from "./support/temp-dir.js";
 
@@ -45,9 +45,7 @@ describe("exact resume on the tfjs engine", () => {
     expect(reference.exitCode).toBe(0);
 
     const child = execa("node", [join(ROOT, "bin/tune.js"), "recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env, reject: false });
-    child.stdout?.on("data", (chunk: Buffer) => {
-      if (/^step 5 /m.test(chunk.toString())) child.kill("SIGINT");
-    });
+    signalWhen(child, /^step 5 /m, "SIGINT");
     const stopped = await child;
     expect(stopped.exitCode).toBe(130);
     expect(stopped.stdout).toMatch(/stopped at step \d+; saved .*checkpoint-\d+; run the same command again to resume/);

@@ -5,7 +5,7 @@ import { unsafeUniformIntDistribution } from "pure-rand";
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../src/data/index.js";
 import { bridgeCommand } from "../src/engine/torch/index.js";
-import { ROOT, hasStackTrace, tune } from "./support/cli.js";
+import { ROOT, hasStackTrace, signalWhen, tune } from "./support/cli.js";
 import { tempDir } from "./support/temp-dir.js";
 
 const DATA = `text,label\n${Array.from({ length: 48 }, (_, i) => `"review ${i}: ${["great value", "broke quickly", "works well", "waste of money"][i % 4]}",${i % 2 ? "negative" : "positive"}`).join("\n")}\n`;
@@ -56,9 +56,7 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     const env = { TUNE_CACHE_DIR: join(dir, "cache") };
     expect((await tune(["recipe", "exp.yaml", "--out", "straight"], { cwd: dir, env })).exitCode).toBe(0);
     const child = execa("node", [join(ROOT, "bin/tune.js"), "recipe", "exp.yaml", "--out", "runs", "--json"], { cwd: dir, env, reject: false });
-    child.stdout?.on("data", (chunk: Buffer) => {
-      if (/"type":"step","step":5,/.test(chunk.toString())) child.kill("SIGINT");
-    });
+    signalWhen(child, /"type":"step","step":5,/, "SIGINT");
     const stopped = await child;
     expect(stopped.exitCode).toBe(130);
     expect(stopped.stdout).toMatch(/"type":"stopped"/);

@@ -25,3 +25,19 @@ export async function tune(args: string[], options: { cwd?: string; env?: Record
 export function hasStackTrace(text: string): boolean {
   return /^\s+at .+:\d+:\d+\)?$/m.test(text);
 }
+
+/**
+ * Sends `signal` to a running tune once its stdout so far matches `pattern`. Lines can arrive
+ * split across chunks, so the output is accumulated rather than matched chunk by chunk.
+ */
+export function signalWhen(child: { stdout?: NodeJS.ReadableStream | null; kill(signal: NodeJS.Signals): boolean }, pattern: RegExp, signal: NodeJS.Signals): void {
+  let seen = "";
+  let sent = false;
+  child.stdout?.on("data", (chunk: Buffer) => {
+    seen += chunk.toString();
+    if (!sent && pattern.test(seen)) {
+      sent = true;
+      child.kill(signal);
+    }
+  });
+}
