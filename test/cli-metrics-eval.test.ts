@@ -66,7 +66,7 @@ describe("tune eval and gates", () => {
 
     const missing = await tune(["eval", join(dir, "runs/exp/checkpoint-99")], { cwd: dir, env });
     expect(missing.exitCode).toBe(2);
-    expect(missing.stderr).toContain("no MANIFEST.json");
+    expect(missing.stderr).toContain("checkpoint-99 does not exist");
   }, 120_000);
 
   it("exits 3 when the best checkpoint fails its gate, and records why", async () => {

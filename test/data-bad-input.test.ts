@@ -36,7 +36,8 @@ const CASES: BadCase[] = [
     name: "malformed CSV quoting",
     files: { "d.csv": 'text,label\n"unclosed,pos\nok,neg\n' },
     recipe: CLASSIFIER("d.csv"),
-    expected: /d\.csv:\d+ {2}malformed CSV: .*quote/i,
+    // Named where the quote opens (line 2, column 1), not where the parser gave up (the end).
+    expected: /d\.csv:2:1 {2}malformed CSV: this quote opens a field that is never closed/,
   },
   {
     name: "an invalid JSON line",

@@ -37,7 +37,8 @@ describe("a disk that fills up or turns read-only mid-run", () => {
     fault.code = null;
     expect(isTuneError(error)).toBe(true);
     const problem = (error as { problems: Array<{ message: string; hint: string }> }).problems[0];
-    expect(problem?.message).toContain(`cannot write to ${runDir}: ${why}`);
+    expect(problem?.message).toContain(`cannot write the run directory ${runDir}: ${why}`);
+    expect((error as { exitCode: number }).exitCode).toBe(4);
     expect(problem?.hint).toContain(`The last complete checkpoint, ${join(runDir, "checkpoint-2")}, is intact.`);
     expect(checkpointProblem(join(runDir, "checkpoint-2"))).toBeNull();
     expect(realFs.existsSync(join(runDir, "checkpoint-4"))).toBe(false);

@@ -50,7 +50,8 @@ describe("tune push", () => {
     const pushed = await tune(["push", "runs/cls", "--repo", "tester/cls-adapter", "--json"], { cwd: work, env });
     expect(pushed.exitCode, pushed.stderr).toBe(0);
     const result = JSON.parse(pushed.stdout) as { checkpoint: string; commit: string; created: boolean; uploaded: string[] };
-    const best = (JSON.parse(readFileSync(join(work, "runs/cls/best.json"), "utf8")) as { checkpoint: string }).checkpoint;
+    // best.json names the checkpoint relative to its run.
+    const best = join(work, "runs/cls", (JSON.parse(readFileSync(join(work, "runs/cls/best.json"), "utf8")) as { checkpoint: string }).checkpoint);
     expect(result.checkpoint).toBe(best);
     expect(result.created).toBe(true);
     expect(result.uploaded.sort()).toEqual(["README.md", "adapter_config.json", "adapter_model.safetensors"]);
@@ -59,8 +60,11 @@ describe("tune push", () => {
     expect(repo?.branches.get("main")).toBe(result.commit);
     expect([...hub.head("tester/cls-adapter").keys()].sort()).toEqual([".gitattributes", "README.md", "adapter_config.json", "adapter_model.safetensors"]);
     expect(hub.head("tester/cls-adapter").get("adapter_model.safetensors")?.lfs).toBe(true);
-    // The LFS upload went to storage without the token.
-    expect(hub.requests.filter((r) => r.path.startsWith("/lfs-upload/")).every((r) => r.authorization === undefined)).toBe(true);
+    // The LFS upload went to storage, another origin, without the token; the Hub's own requests carried it.
+    const uploads = hub.requests.filter((r) => r.origin === hub.storageUrl);
+    expect(uploads.map((r) => r.method)).toContain("PUT");
+    expect(uploads.every((r) => r.authorization === undefined)).toBe(true);
+    expect(hub.requests.filter((r) => r.origin === hub.url).every((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true);
 
     for (const name of ["adapter_config.json", "adapter_model.safetensors"]) {
       const blob = await downloadFile({ repo: "tester/cls-adapter", path: name, hubUrl: hub.url, accessToken: TOKEN });

@@ -32,7 +32,7 @@ describe("the reference recipes run end to end on tiny models", () => {
     if (plan.task !== "prompting") expect(plan.training.max_steps).toBe(2);
     const best = JSON.parse(readFileSync(join(runDir, "best.json"), "utf8")) as { checkpoint: string };
     expect(existsSync(join(runDir, "report.html"))).toBe(true);
-    const metrics = JSON.parse(readFileSync(join(best.checkpoint, "metrics.json"), "utf8")) as Record<string, { metrics: Record<string, number>; examples: number; distribution?: unknown }>;
+    const metrics = JSON.parse(readFileSync(join(runDir, best.checkpoint, "metrics.json"), "utf8")) as Record<string, { metrics: Record<string, number>; examples: number; distribution?: unknown }>;
     for (const split of plan.eval.splits.filter((s) => plan.data.splits.includes(s))) {
       for (const metric of plan.eval.metrics) expect(metrics[split]?.metrics[metric], `${split}.${metric}`).toBeTypeOf("number");
     }
@@ -43,7 +43,7 @@ describe("the reference recipes run end to end on tiny models", () => {
     }
     if (plan.data.labels && plan.task !== "sequence-classification") {
       // Generated answers land in the closed label set or the recipe's fallback, never elsewhere.
-      const predictions = readFileSync(join(best.checkpoint, "predictions", `${plan.eval.splits[0]}.jsonl`), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { answer: string; gold: string });
+      const predictions = readFileSync(join(runDir, best.checkpoint, "predictions", `${plan.eval.splits[0]}.jsonl`), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { answer: string; gold: string });
       expect(predictions.every((p) => plan.data.labels?.includes(p.gold))).toBe(true);
       expect(predictions.every((p) => typeof p.answer === "string")).toBe(true);
     }

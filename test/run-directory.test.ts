@@ -85,20 +85,23 @@ describe("tune recipe", () => {
     expect(existsSync(join(dir, "runs/exp/plan.json"))).toBe(true);
   });
 
-  it("--resume must name an existing checkpoint folder", async () => {
+  it("--resume must name an existing checkpoint folder of this very run", async () => {
     const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
-    const result = await tune(["recipe", "exp.yaml", "--resume", "runs/exp/checkpoint-9"], { cwd: dir });
+    const result = await tune(["recipe", "exp.yaml", "--out", "runs", "--resume", "runs/exp/checkpoint-9"], { cwd: dir });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/--resume {2}cannot resume from .*checkpoint-9: no MANIFEST\.json/);
+    const elsewhere = await tune(["recipe", "exp.yaml", "--out", "runs", "--resume", "other/checkpoint-2"], { cwd: dir });
+    expect(elsewhere.exitCode).toBe(2);
+    expect(elsewhere.stderr).toMatch(/cannot resume from .*other\/checkpoint-2: it is not a checkpoint-<step> folder of .*runs\/exp/);
   });
 
-  it("an output root that cannot be written is a clear user error", async () => {
+  it("an output root that cannot be written is a clear environment error", async () => {
     if (process.getuid?.() === 0) {
       // root ignores permissions; a regular file in the way makes the root unwritable for anyone.
       const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA, "runs": "not a folder" });
       const result = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
-      expect(result.exitCode).toBe(2);
-      expect(result.stderr).toMatch(/cannot write the run directory .*runs\/exp/);
+      expect(result.exitCode).toBe(4);
+      expect(result.stderr).toMatch(/cannot write the run directory .*runs\/exp: a file is in the way/);
       expect(hasStackTrace(result.stderr)).toBe(false);
       return;
     }
@@ -106,8 +109,8 @@ describe("tune recipe", () => {
     mkdirSync(join(dir, "runs"));
     chmodSync(join(dir, "runs"), 0o500);
     const result = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
-    expect(result.exitCode).toBe(2);
-    expect(result.stderr).toMatch(/cannot write the run directory .*: it is not writable/);
+    expect(result.exitCode).toBe(4);
+    expect(result.stderr).toMatch(/cannot write the run directory .*: permission was denied/);
   });
 
   it("--json streams the engine events as JSON lines", async () => {

@@ -3,3 +3,4 @@ export { checkpointProblem, checkpointSteps, findCheckpoints, type CheckpointPro
 export { publishFolder, temporaryFolderFor } from "./publish-folder.js";
 export { MANIFEST, manifestProvenance, writeManifest } from "./manifest.js";
 export { removeLeftovers, replaceFolder, retainCheckpoints } from "./retention.js";
+export { readStateFile } from "./state-file.js";

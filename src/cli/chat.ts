@@ -1,6 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { openChat } from "../run/index.js";
+import { wholeNumber } from "./flag-values.js";
 import type { CliContext } from "./context.js";
 import { progressBar } from "./progress.js";
 
@@ -18,7 +19,7 @@ export function registerChat(program: Command, context: CliContext): void {
     .argument("<checkpoint|run>", "adapters/<run>/checkpoint-<step>, or a run (its best checkpoint)")
     .option("--prompt <text>", "answer one message and exit")
     .option("--system <text>", "a system message that opens the conversation")
-    .option("--max-new-tokens <n>", "longest reply (default: the recipe's generation.max_new_tokens)", Number)
+    .option("--max-new-tokens <n>", "longest reply (default: the recipe's generation.max_new_tokens)", wholeNumber(1))
     .option("--json", "print each reply as a JSON line")
     .action(async (target: string, flags: ChatFlags) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);

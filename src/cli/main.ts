@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { ExitCode, isTuneError } from "../errors/index.js";
+import { ExitCode, fileSystemFailure, isTuneError } from "../errors/index.js";
 import { TUNE_VERSION } from "../version.js";
 import type { CliContext } from "./context.js";
 import { registerChat } from "./chat.js";
@@ -9,7 +9,7 @@ import { registerEval } from "./eval.js";
 import { registerInit } from "./init.js";
 import { registerMerge } from "./merge.js";
 import { registerMetrics } from "./metrics.js";
-import { formatProblems, processOutput, type Output } from "./output.js";
+import { formatProblems, processOutput, redactingOutput, type Output } from "./output.js";
 import { registerPipeline } from "./pipeline.js";
 import { registerPredict } from "./predict.js";
 import { registerPrepare } from "./prepare.js";
@@ -30,7 +30,8 @@ Exit codes:
   130  stopped by a signal after saving state`;
 
 /** Runs the CLI and returns the process exit code. */
-export async function main(argv: readonly string[], output: Output = processOutput): Promise<number> {
+export async function main(argv: readonly string[], given: Output = processOutput): Promise<number> {
+  const output = redactingOutput(given);
   const context: CliContext = { output, exitCode: ExitCode.ok };
   const program = new Command("tune")
     .description("Fine-tune language models with LoRA from a declarative recipe.")
@@ -66,7 +67,9 @@ export async function main(argv: readonly string[], output: Output = processOutp
     }
     await program.parseAsync([...argv]);
     return context.exitCode;
-  } catch (error) {
+  } catch (thrown) {
+    // A file system that fails (full, read-only, not writable) is the machine's state, not a bug.
+    const error = fileSystemFailure(thrown);
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.user;
     }

@@ -1,4 +1,4 @@
-import type { Problem } from "../errors/index.js";
+import { redactSecrets, redactValue, type Problem } from "../errors/index.js";
 
 /** Where the CLI writes; the only place in tune that prints. */
 export interface Output {
@@ -13,6 +13,15 @@ export const processOutput: Output = {
   err: (text) => process.stderr.write(`${text}\n`),
   json: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
 };
+
+/** Everything the CLI prints passes the redaction point: no token reaches a terminal or a log. */
+export function redactingOutput(output: Output): Output {
+  return {
+    out: (text) => output.out(redactSecrets(text)),
+    err: (text) => output.err(redactSecrets(text)),
+    json: (value) => output.json(redactValue(value)),
+  };
+}
 
 /** `file:line:column  field: message` and an indented hint, like a compiler. */
 export function formatProblem(problem: Problem): string {

@@ -51,9 +51,10 @@ export function registerRecipe(program: Command, context: CliContext): void {
         onDownload: progress.download,
         onEvent: print,
         onStep: bar.tick,
-        onStart: ({ plan, prepared, engine, resumeFrom, skipped, movedAside }) => {
+        onStart: ({ plan, prepared, engine, resumeFrom, skipped, movedAside, tookOverLock }) => {
           progress.stop();
           shown = plan.eval.metrics;
+          if (tookOverLock) context.output.err(`warning: took over ${tookOverLock}`);
           if (flags.json) return;
           const step = resumeFrom ? /checkpoint-(\d+)$/.exec(resumeFrom)?.[1] : null;
           context.output.out(resumeFrom ? `resuming ${plan.name} from ${resumeFrom} (step ${step})` : `starting ${plan.name} in ${plan.run_dir}`);

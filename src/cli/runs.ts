@@ -24,6 +24,7 @@ export function registerRuns(program: Command, context: CliContext): void {
         const checkpoints = run.checkpoints.length === 0 ? "-" : `${run.checkpoints.length} (last ${run.checkpoints.at(-1)})`;
         context.output.out(`${run.name.padEnd(24)} ${(run.task ?? "?").padEnd(26)} ${stateText(run.state).padEnd(18)} ${bestText(run.best).padEnd(34)} ${checkpoints}`);
       }
+      for (const run of runs) if (run.state.kind === "unreadable") context.output.err(`warning: ${run.name}: ${run.state.why}`);
     });
 }
 

@@ -2,13 +2,14 @@ import type { Command } from "commander";
 import { loadTokenizer } from "../data/index.js";
 import { checkRecipe, estimateRun, type RunEstimate } from "../run/index.js";
 import type { CliContext } from "./context.js";
+import { wholeNumber } from "./flag-values.js";
 import { withRunOverrides, type RunOverrideFlags } from "./run-override-options.js";
 import { formatDataStats, formatExamples } from "./data-report.js";
 import { progressBar } from "./progress.js";
 
 interface ValidateFlags extends RunOverrideFlags {
   printPlan?: boolean;
-  showExamples?: string;
+  showExamples?: number;
   json?: boolean;
   out?: string;
 }
@@ -20,7 +21,7 @@ export function registerValidate(program: Command, context: CliContext): void {
       .description("check a recipe and its data (schema, files, every row, token lengths) without training")
       .argument("<recipe>", "recipe file (.yaml, .yml, .json, .ts, .mts, .js, .mjs)")
       .option("--print-plan", "print the resolved plan with every default made explicit")
-      .option("--show-examples <n>", "print N tokenized examples with the trained tokens marked ⟦like this⟧"),
+      .option("--show-examples <n>", "print N tokenized examples with the trained tokens marked ⟦like this⟧", wholeNumber(0)),
   )
     .option("--out <root>", "output root the plan's run directory is placed under", "adapters")
     .option("--json", "print the result as JSON")
@@ -40,7 +41,7 @@ export function registerValidate(program: Command, context: CliContext): void {
       context.output.out(`  splits ${plan.data.splits.join(", ")}; best checkpoint by ${plan.eval.best_metric}; run directory ${plan.run_dir}`);
       if (prepared) context.output.out(formatDataStats(prepared));
       else context.output.out(`  rows checked; token statistics skipped: ${check.tokenizerMissing}`);
-      const count = Number(flags.showExamples ?? 0);
+      const count = flags.showExamples ?? 0;
       if (prepared && count > 0) context.output.out(formatExamples(prepared, loadTokenizer(prepared.tokenizerDir), count));
       if (estimate) context.output.out(formatEstimate(estimate));
       if (flags.printPlan) context.output.out(JSON.stringify(plan, null, 2));

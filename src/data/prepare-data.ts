@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { publishFolder, temporaryFolderFor, writeFileAtomic } from "../checkpoint/index.js";
-import { TuneError } from "../errors/index.js";
+import { fileSystemFailure, TuneError } from "../errors/index.js";
 import type { RunPlan, SplitName } from "../recipe/index.js";
 import { dataError } from "./data-error.js";
 import { DATASET_FORMAT_VERSION, type DatasetManifest } from "./dataset/manifest.js";
+import { readDatasetManifest } from "./dataset/read-dataset.js";
 import { writeDatasetSplit } from "./dataset/write-dataset.js";
 import type { Example } from "./example.js";
 import { lengthStats } from "./length-stats.js";
@@ -65,8 +66,19 @@ export function defaultCacheRoot(): string {
  * entry is built in a temporary folder and renamed into place, so it is never half-written.
  */
 export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): Promise<PreparedData> {
-  const progress = options.onProgress ?? (() => {});
   const cacheRoot = options.cacheRoot ?? defaultCacheRoot();
+  try {
+    return await prepareInCache(plan, cacheRoot, options);
+  } catch (error) {
+    // The cache is tune's, not the user's data: say which setting moves it.
+    const path = (error as NodeJS.ErrnoException).path;
+    if (!path?.startsWith(cacheRoot)) throw error;
+    throw fileSystemFailure(error, { folder: cacheRoot, doing: "write tune's cache in", then: "run again, or set TUNE_CACHE_DIR to a writable folder" });
+  }
+}
+
+async function prepareInCache(plan: RunPlan, cacheRoot: string, options: PrepareOptions): Promise<PreparedData> {
+  const progress = options.onProgress ?? (() => {});
   const model = await locateModel(plan, cacheRoot, options.onDownload);
   const tokenizer = loadTokenizer(model.dir);
   const files = sourceFiles(plan);
@@ -78,8 +90,8 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
   const key = cacheKey(plan, tokenizer, Object.values(sources), options.fewShot);
   const root = join(cacheRoot, "datasets");
   const dir = join(root, key);
-  const indexFile = join(dir, "index.json");
-  if (existsSync(indexFile)) return { ...fromCache(dir, JSON.parse(readFileSync(indexFile, "utf8")) as CacheIndex, tokenizer.dir), warnings: model.warnings };
+  const cached = fromCache(dir, tokenizer.dir);
+  if (cached) return { ...cached, warnings: model.warnings };
 
   progress("read", 0, files.length);
   const { splits, droppedEmpty } = await loadExamples(plan);
@@ -119,8 +131,9 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
   }
   const index: CacheIndex = { key, splits: written, dropped_empty: droppedEmpty };
   writeFileAtomic(join(temporary, "index.json"), `${JSON.stringify(index, null, 2)}\n`);
+  // A damaged entry in the way (see fromCache) is replaced by the one just built.
   publishFolder(temporary, dir, "index.json");
-  return { ...fromCache(dir, index, tokenizer.dir), cached: false, warnings };
+  return { ...(fromCache(dir, tokenizer.dir) as PreparedData), cached: false, warnings };
 }
 
 /** A template that fails on one row (a chat template's raise_exception, say) names that row. */
@@ -133,13 +146,24 @@ function renderOrExplain(example: Example, context: RenderContext) {
   }
 }
 
-function fromCache(dir: string, index: CacheIndex, tokenizerDir: string): PreparedData {
-  const splits: PreparedData["splits"] = {};
-  for (const name of index.splits) {
-    const splitDir = join(dir, name);
-    splits[name] = { dir: splitDir, manifest: JSON.parse(readFileSync(join(splitDir, "manifest.json"), "utf8")) as DatasetManifest };
+/**
+ * A cache entry, when one is there and readable. Entries are published whole, so an unreadable
+ * one was damaged afterwards (a disk error, a hand edit): it is removed and built again rather
+ * than trusted or reported.
+ */
+function fromCache(dir: string, tokenizerDir: string): PreparedData | undefined {
+  try {
+    const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as CacheIndex;
+    const splits: PreparedData["splits"] = {};
+    for (const name of index.splits) {
+      const splitDir = join(dir, name);
+      splits[name] = { dir: splitDir, manifest: readDatasetManifest(splitDir) };
+    }
+    return { key: index.key, dir, cached: true, splits, droppedEmpty: index.dropped_empty, tokenizerDir, warnings: [] };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT" || existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+    return undefined;
   }
-  return { key: index.key, dir, cached: true, splits, droppedEmpty: index.dropped_empty, tokenizerDir, warnings: [] };
 }
 
 /** Training examples that truncation left with nothing to learn are dropped (and counted). */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { writeFileAtomic } from "../checkpoint/index.js";
 
@@ -9,14 +9,16 @@ export function repoCacheFolder(cacheDir: string, id: string): string {
   return join(cacheDir, `models--${id.replaceAll("/", "--")}`);
 }
 
-/** The snapshot folder a revision (branch, tag or commit) points at, if the cache has it. */
-export function cachedSnapshot(cacheDir: string, id: string, revision: string): string | undefined {
-  const repo = repoCacheFolder(cacheDir, id);
-  const refFile = join(repo, "refs", revision);
+/**
+ * The snapshot a revision (branch, tag or commit) points at, if the cache has it. A ref file is
+ * read like any other input: only a commit id in it becomes a folder name.
+ */
+export function cachedSnapshot(cacheDir: string, id: string, revision: string): { dir: string; commit: string } | undefined {
+  const refFile = join(repoCacheFolder(cacheDir, id), "refs", revision);
   const commit = COMMIT.test(revision) ? revision : existsSync(refFile) ? readFileSync(refFile, "utf8").trim() : undefined;
-  if (!commit) return undefined;
-  const snapshot = snapshotFolder(cacheDir, id, commit);
-  return existsSync(join(snapshot, "config.json")) ? snapshot : undefined;
+  if (!commit || !COMMIT.test(commit)) return undefined;
+  const dir = snapshotFolder(cacheDir, id, commit);
+  return existsSync(join(dir, "config.json")) ? { dir, commit } : undefined;
 }
 
 export function snapshotFolder(cacheDir: string, id: string, commit: string): string {
@@ -31,13 +33,27 @@ export function writeRef(cacheDir: string, id: string, revision: string, commit:
   writeFileAtomic(file, commit);
 }
 
-/** snapshots/<commit>/<path> as a relative symlink to blobs/<etag>, the layout Python expects. */
+/**
+ * snapshots/<commit>/<path> as a relative symlink to blobs/<etag>, the layout Python expects. A
+ * link that points anywhere else (left by an older download, or planted) is replaced atomically.
+ */
 export function linkSnapshotFile(cacheDir: string, id: string, commit: string, path: string, etag: string): string {
   const pointer = join(snapshotFolder(cacheDir, id, commit), path);
-  if (existsSync(pointer)) return pointer;
+  const target = relative(dirname(pointer), blobPath(cacheDir, id, etag));
+  if (linkTarget(pointer) === target) return pointer;
   mkdirSync(dirname(pointer), { recursive: true });
-  symlinkSync(relative(dirname(pointer), blobPath(cacheDir, id, etag)), pointer);
+  const temporary = `${pointer}.${process.pid}.link`;
+  symlinkSync(target, temporary);
+  renameSync(temporary, pointer);
   return pointer;
+}
+
+function linkTarget(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 export function blobPath(cacheDir: string, id: string, etag: string): string {

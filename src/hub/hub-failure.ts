@@ -1,5 +1,5 @@
 import { HubApiError } from "@huggingface/hub";
-import { ExitCode, TuneError } from "../errors/index.js";
+import { ExitCode, isTuneError, redactSecrets, TuneError } from "../errors/index.js";
 import type { HubToken } from "./hub-environment.js";
 
 export interface HubContext {
@@ -11,15 +11,28 @@ export interface HubContext {
   action: "download" | "push";
 }
 
+/** Connection-level failures: the request never got an answer. */
+const NETWORK_CODES = /^(E[A-Z_]+|UND_ERR_[A-Z_]+|ABORT_ERR)$/;
+
+/** What a server or library said, cut to its first sentence and cleaned of secrets: it is shown to the user. */
+function serverSaid(text: string): string {
+  const first = text.split(". URL:")[0] ?? "";
+  return redactSecrets(first.length > 300 ? `${first.slice(0, 297)}...` : first);
+}
+
 /**
  * Turns a failed Hub call into one message that says what to check: the token (named by where
- * it came from, never shown), access to a gated repo, the repo id, or the connection.
+ * it came from, never shown), access to a gated repo, the repo id, the connection, or a Hub
+ * whose answers make no sense. Every text a server sent passes the redaction point first.
  */
 export function hubFailure(error: unknown, context: HubContext): TuneError {
+  if (isTuneError(error)) return error;
   const { endpoint, repo, token, action } = context;
   const where = `${endpoint}/${repo}`;
   if (error instanceof HubApiError) {
-    const said = error.message.split(". URL:")[0] ?? "";
+    // A body that is not JSON reaches the message only through `data` (proxies answer in HTML or text).
+    const text = (error.data as { message?: unknown } | undefined)?.message;
+    const said = serverSaid(/^Api error with status \d+/.test(error.message) && typeof text === "string" && text.trim() ? text.trim().replace(/\s+/g, " ") : error.message);
     if (error.statusCode === 401) {
       return TuneError.single(
         token
@@ -48,13 +61,24 @@ export function hubFailure(error: unknown, context: HubContext): TuneError {
     }
     return TuneError.single({ code: "hub-error", message: `the Hub answered HTTP ${error.statusCode} for ${repo}: ${said}`, hint: "The Hub may be having trouble; run the same command again later." }, ExitCode.environment);
   }
-  const cause = (error as { cause?: { code?: string } }).cause?.code;
-  const message = (error as Error).message;
+  const cause = (error as { cause?: { code?: unknown } }).cause?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if ((typeof cause === "string" && NETWORK_CODES.test(cause)) || message === "fetch failed" || (error as Error).name === "AbortError") {
+    return TuneError.single(
+      {
+        code: "hub-unreachable",
+        message: `cannot reach ${endpoint} to ${action} ${repo}: ${typeof cause === "string" ? cause : serverSaid(message)}`,
+        hint: action === "download" ? "Check the network or HF_ENDPOINT; with HF_HUB_OFFLINE=1 tune uses only the local cache." : "Check the network or HF_ENDPOINT, then run the same command again.",
+      },
+      ExitCode.environment,
+    );
+  }
+  // Anything else came out of reading an answer: the server said something a Hub does not say.
   return TuneError.single(
     {
-      code: "hub-unreachable",
-      message: `cannot reach ${endpoint} to ${action} ${repo}: ${cause ?? message}`,
-      hint: action === "download" ? "Check the network or HF_ENDPOINT; with HF_HUB_OFFLINE=1 tune uses only the local cache." : "Check the network or HF_ENDPOINT, then run the same command again: nothing was committed.",
+      code: "hub-invalid-reply",
+      message: `the Hub at ${endpoint} sent an answer for ${repo} that tune cannot read: ${serverSaid(message)}`,
+      hint: "A Hub that sends this is broken or not a Hugging Face Hub: check HF_ENDPOINT (and any proxy), then run again.",
     },
     ExitCode.environment,
   );

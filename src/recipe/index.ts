@@ -3,7 +3,7 @@ export type { Locator } from "./describe-issues.js";
 export { recipeJsonSchema, schemaAt, type JsonSchemaNode } from "./json-schema.js";
 export { recipeReferenceMarkdown } from "./reference-doc.js";
 export { loadRecipe, type LoadedRecipe, type RecipeOverrides } from "./load-recipe.js";
-export { BUILTIN_MODELS, classifyModelRef, hubIdProblem, type ModelRef } from "./model-ref.js";
+export { BUILTIN_MODELS, classifyModelRef, hubIdProblem, revisionProblem, type ModelRef } from "./model-ref.js";
 export { PLAN_VERSION, resolvePlan, type Gate, type ResolveOptions, type RunPlan } from "./resolve.js";
 export {
   METRICS,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { basename, dirname, extname, resolve } from "node:path";
-import { TuneError } from "../errors/index.js";
+import { invalidUtf8Position, TuneError } from "../errors/index.js";
 import type { Locator } from "./describe-issues.js";
 import { loadModuleRecipe } from "./load-module-recipe.js";
 import type { Recipe } from "./schema.js";
@@ -59,7 +59,7 @@ export async function loadRecipe(path: string, overrides: RecipeOverrides = {}):
     });
   }
 
-  const sourceText = readFileSync(file, "utf8");
+  const sourceText = readRecipeText(file, path);
   let value: unknown;
   let locator: Locator;
   if (YAML_EXTENSIONS.has(extension)) {
@@ -92,6 +92,26 @@ export async function loadRecipe(path: string, overrides: RecipeOverrides = {}):
     sourceText,
     overrides,
   };
+}
+
+/** Far more than any recipe: a bigger file is a mistake (a data file passed as the recipe), not a recipe. */
+const MAX_RECIPE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A recipe's text, decoded strictly: bytes that are not UTF-8 are reported at their line and
+ * column, not replaced with U+FFFD (a Latin-1 label would otherwise fail later, blamed on the data).
+ */
+function readRecipeText(file: string, shown: string): string {
+  const size = statSync(file).size;
+  if (size > MAX_RECIPE_BYTES) {
+    throw TuneError.single({ code: "recipe-too-large", message: `the recipe is ${(size / 1024 / 1024).toFixed(1)} MB; recipes are a few kB`, location: { file: shown }, hint: "Check that this is the recipe and not a data file; data goes in `data.file` or `data.train`." });
+  }
+  const bytes = readFileSync(file);
+  const invalid = invalidUtf8Position(bytes);
+  if (invalid) {
+    throw TuneError.single({ code: "recipe-encoding", message: "the recipe is not valid UTF-8 here (a byte from another encoding, such as Latin-1 or Windows-1252)", location: { file: shown, ...invalid }, hint: "Save the recipe as UTF-8 (any editor's \"Save with encoding\")." });
+  }
+  return bytes.toString("utf8");
 }
 
 function applyOverrides(value: unknown, overrides: RecipeOverrides): unknown {

@@ -31,3 +31,15 @@ export function hubIdProblem(id: string): string | undefined {
   if (/[.-]$/.test(id)) return "a Hub id cannot end with '.' or '-'";
   return undefined;
 }
+
+/**
+ * Why a string is not a revision a Hub can have (a branch, tag or commit as git names them), or
+ * undefined. Revisions become cache paths (refs/<revision>), so this is checked wherever one
+ * comes in: a recipe, a flag, an adapter's metadata.
+ */
+export function revisionProblem(revision: string): string | undefined {
+  if (!/^[A-Za-z0-9._/-]{1,200}$/.test(revision)) return "a revision is a branch, tag or commit using letters, digits, '.', '_', '-' and '/'";
+  if (revision.startsWith("/") || revision.endsWith("/") || revision.endsWith(".") || revision.endsWith(".lock")) return "a revision cannot start or end with '/', or end with '.' or '.lock'";
+  if (revision.split("/").some((part) => part === "" || part.startsWith("."))) return "a revision cannot have an empty part or a part starting with '.' (such as '..')";
+  return undefined;
+}

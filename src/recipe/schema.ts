@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { revisionProblem } from "./model-ref.js";
 
 /**
  * The recipe schema, grouped the way a user thinks about a fine-tune. Every field has a
@@ -54,6 +55,8 @@ export const OPTIMIZERS = [
 export const GATE_PATTERN =
   /^\s*(?:(train|eval|test)\.)?([a-z][a-z0-9_]*)\s*(>=|<=|>|<|==)\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$/;
 
+const REVISION_RULE = "a branch, tag or commit: letters, digits, '.', '_', '-' and '/', without '..' or a leading '/'";
+
 const positiveInt = () => z.number().int().positive();
 
 const ModelSchema = z
@@ -68,6 +71,7 @@ const ModelSchema = z
     revision: z
       .string()
       .min(1)
+      .refine((value) => revisionProblem(value) === undefined, REVISION_RULE)
       .default("main")
       .describe("Branch, tag or commit of a Hub model."),
     dtype: z
@@ -350,7 +354,12 @@ const HubSchema = z
     private: z.boolean().default(true).describe("Create the repo private."),
     push: z.enum(["adapter", "merged"]).default("adapter").describe("Push the adapter, or the base model with the adapter merged in."),
     when: z.enum(["best", "end", "every"]).default("best").describe("Push the best checkpoint at the end, the last one, or every checkpoint."),
-    revision: z.string().min(1).default("main").describe("Branch to push to."),
+    revision: z
+      .string()
+      .min(1)
+      .refine((value) => revisionProblem(value) === undefined, REVISION_RULE)
+      .default("main")
+      .describe("Branch to push to."),
     license: z.string().min(1).optional().describe("License in the model card (default: the base model's)."),
   })
   .describe("Publishing to the Hugging Face Hub.");

@@ -1,5 +1,5 @@
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from "yaml";
-import type { Problem, SourceLocation } from "../errors/index.js";
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Pair, type YAMLMap } from "yaml";
+import { formatFieldPath, type Problem, type SourceLocation } from "../errors/index.js";
 
 /** A parsed YAML recipe that can say where any field path sits in the text. */
 export interface YamlSource {
@@ -18,9 +18,28 @@ interface Found {
   complete: boolean;
 }
 
+/** Aliases a recipe may expand; more is how a "billion laughs" document exhausts memory. */
+const MAX_ALIAS_COUNT = 100;
+
 export function parseYamlSource(text: string, file: string): YamlSource {
   const lineCounter = new LineCounter();
-  const doc: Document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  // Duplicate keys are found below in one pass: the parser's own check compares every key with
+  // every other (50,000 keys took minutes).
+  const doc: Document = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
+  // Keys of each mapping by name, built once per mapping: locating thousands of problems stays linear.
+  const keyIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+  const pairOf = (map: YAMLMap, key: string): Pair | undefined => {
+    let index = keyIndex.get(map);
+    if (!index) {
+      index = new Map();
+      for (const pair of map.items) {
+        const name = keyText(pair.key);
+        if (name !== undefined && !index.has(name)) index.set(name, pair);
+      }
+      keyIndex.set(map, index);
+    }
+    return index.get(key);
+  };
 
   const at = (offset: number | undefined): SourceLocation => {
     if (offset === undefined) return { file };
@@ -33,7 +52,7 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     let parentKey: Node | null = null;
     for (const segment of path) {
       if (isMap(node)) {
-        const pair = node.items.find((p) => keyText(p.key) === String(segment));
+        const pair = pairOf(node, String(segment));
         if (!pair) return { node, parentKey, complete: false };
         parentKey = pair.key as Node;
         node = (pair.value ?? null) as Node | null;
@@ -62,8 +81,18 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     });
   }
 
+  problems.push(...duplicateKeys(doc, at));
+  let value: unknown;
+  if (problems.length === 0) {
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error) {
+      problems.push({ code: "yaml-aliases", message: `YAML: ${firstLine((error as Error).message)}`, location: { file }, hint: `A recipe may expand at most ${MAX_ALIAS_COUNT} aliases (*name); write the values out instead.` });
+    }
+  }
+
   return {
-    value: doc.errors.length > 0 ? undefined : doc.toJS({ maxAliasCount: 100 }),
+    value,
     problems,
     locateValue(path) {
       const found = walk(path);
@@ -73,13 +102,40 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     locateKey(path, key) {
       const found = walk(path);
       if (found.complete && isMap(found.node)) {
-        const pair = found.node.items.find((p) => keyText(p.key) === key);
+        const pair = pairOf(found.node, key);
         const keyNode = pair?.key as Node | undefined;
         if (keyNode?.range) return at(keyNode.range[0]);
       }
       return at(found.node?.range?.[0] ?? 0);
     },
   };
+}
+
+/**
+ * Every key that repeats within its mapping, with its field path and where the first one is:
+ * YAML parsers keep one of the two silently, and which one is rarely what was meant.
+ */
+function duplicateKeys(doc: Document, at: (offset: number | undefined) => SourceLocation): Problem[] {
+  const problems: Problem[] = [];
+  const visit = (node: unknown, path: PropertyKey[]): void => {
+    if (isMap(node)) {
+      const first = new Map<string, Pair>();
+      for (const pair of node.items) {
+        const name = keyText(pair.key);
+        if (name === undefined) continue;
+        const earlier = first.get(name);
+        if (earlier) {
+          const field = formatFieldPath([...path, name]);
+          problems.push({ code: "yaml-duplicate-key", message: `${field}: this key appears twice in the same mapping (first at line ${at((earlier.key as Node).range?.[0]).line})`, field, location: at((pair.key as Node).range?.[0]), hint: "Keep one of the two; a YAML reader would silently use only one." });
+        } else first.set(name, pair);
+        visit(pair.value, [...path, name]);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => visit(item, [...path, i]));
+    }
+  };
+  visit(doc.contents, []);
+  return problems;
 }
 
 function keyText(key: unknown): string | undefined {

@@ -48,7 +48,6 @@ export async function openChat(checkpointPath: string, options: ChatOptions = {}
   const { plan } = located;
   if (!plan) throw TuneError.single({ code: "chat-needs-run", message: `${located.checkpoint} is not part of a tune run`, hint: "Pass adapters/<run> or adapters/<run>/checkpoint-<step>." }, ExitCode.user);
   if (plan.task === "sequence-classification") throw TuneError.single({ code: "chat-not-generative", message: `${plan.name} is a classifier: it labels texts and does not write replies`, hint: `Use \`tune predict ${checkpointPath} --in <file> --out <file>\`.` }, ExitCode.user);
-  if (located.problem) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot chat with ${located.checkpoint}: ${located.problem}`, hint: "Use another checkpoint of the run; `tune runs` lists them." }, ExitCode.user);
   const model = await locateModel(plan, defaultCacheRoot(), options.onDownload);
   const tokenizer = loadTokenizer(model.dir);
   const template = tokenizer.chatTemplate ? chatTemplate(tokenizer.chatTemplate, tokenizer.specialTokens, tokenizer.dir, tokenizer.allSpecialTokens) : null;

@@ -3,6 +3,7 @@ import { ExitCode, TuneError } from "../errors/index.js";
 import type { Metric, RunPlan, SplitName } from "../recipe/index.js";
 import { evaluateCheckpoint } from "./evaluate-checkpoint.js";
 import { loadRunReport } from "./load-run-report.js";
+import { locateCheckpoint } from "./locate-checkpoint.js";
 
 export interface ComparedRun {
   run: string;
@@ -50,10 +51,11 @@ export async function compareRuns(runDirs: readonly string[], split?: string): P
   const sources = new Set(reports.map(({ report }) => splitSource(report.plan, chosen)));
   const runs: ComparedRun[] = [];
   for (const { dir, report } of reports) {
-    const best = report.checkpoints.find((c) => c.dir === report.best?.checkpoint) ?? report.checkpoints.at(-1);
-    let measured = best?.splits[chosen];
-    if (best && !measured) measured = (await evaluateCheckpoint(best.dir, { split: chosen })).evaluations[0]?.metrics;
-    runs.push({ run: dir, name: report.plan.name, approach: approach(report.plan), model: report.plan.model.base, checkpoint: best?.dir ?? null, metrics: measured ?? {} });
+    // The best checkpoint passes the one check every verb makes before its numbers are shown.
+    const best = locateCheckpoint(dir);
+    let measured = best.metrics?.splits[chosen];
+    if (!measured) measured = (await evaluateCheckpoint(best.checkpoint, { split: chosen })).evaluations[0]?.metrics;
+    runs.push({ run: dir, name: report.plan.name, approach: approach(report.plan), model: report.plan.model.base, checkpoint: best.checkpoint, metrics: measured ?? {} });
   }
   return { split: chosen, metrics, runs, warning: sources.size > 1 ? `the runs' ${chosen} splits come from different data or splitting, so their rows differ` : null };
 }

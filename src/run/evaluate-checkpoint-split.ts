@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../checkpoint/index.js";
 import { readSubgroups } from "../data/index.js";
 import { evaluatePredictions, type SplitEvaluation } from "../eval/index.js";
 import type { RunPlan, SplitName } from "../recipe/index.js";
+import { checkpointEvaluations } from "./checkpoint-metrics.js";
 
 /**
  * Judges the predictions an engine wrote for one split of a checkpoint and records the result
@@ -12,9 +12,7 @@ import type { RunPlan, SplitName } from "../recipe/index.js";
 export function evaluateCheckpointSplit(plan: RunPlan, checkpoint: string, split: SplitName, predictions: string): SplitEvaluation {
   const manifest = plan.data.manifests?.[split];
   const evaluation = evaluatePredictions(plan, split, predictions, manifest ? readSubgroups(dirname(manifest)) : null);
-  const file = join(checkpoint, "metrics.json");
-  const recorded = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, SplitEvaluation>) : {};
-  recorded[split] = evaluation;
-  writeFileAtomic(file, `${JSON.stringify(recorded, null, 2)}\n`);
+  const recorded = { ...checkpointEvaluations(checkpoint), [split]: evaluation };
+  writeFileAtomic(join(checkpoint, "metrics.json"), `${JSON.stringify(recorded, null, 2)}\n`);
   return evaluation;
 }

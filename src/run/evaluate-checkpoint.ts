@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { adapterProblem } from "../adapter/index.js";
-import { checkpointProblem, manifestProvenance } from "../checkpoint/index.js";
+import { manifestProvenance } from "../checkpoint/index.js";
 import { prepareData, runFewShotBlock, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { predictCheckpoint } from "../engine/tfjs/index.js";
 import { predictTorch } from "../engine/torch/index.js";
@@ -10,6 +10,8 @@ import { evaluatePredictions, type SplitEvaluation } from "../eval/index.js";
 import { SPLITS, type RunPlan, type SplitName } from "../recipe/index.js";
 import { withManifests } from "./check-recipe.js";
 import { evaluateCheckpointSplit } from "./evaluate-checkpoint-split.js";
+import { locateCheckpoint } from "./locate-checkpoint.js";
+import { acquireRunLock } from "./run-lock.js";
 
 export interface CheckpointEvaluation {
   plan: RunPlan;
@@ -31,16 +33,22 @@ export interface EvaluateOptions extends PrepareOptions {
  * predictions written under the checkpoint's data-eval/ folder.
  */
 export async function evaluateCheckpoint(checkpointPath: string, options: EvaluateOptions = {}): Promise<CheckpointEvaluation> {
-  const checkpoint = resolve(checkpointPath);
-  const planFile = join(dirname(checkpoint), "plan.json");
-  if (!existsSync(planFile)) {
-    throw TuneError.single({ code: "checkpoint-not-in-run", message: `${checkpoint} is not a checkpoint folder of a run (no plan.json beside it)`, location: { file: checkpoint }, hint: "Pass adapters/<run>/checkpoint-<step>." }, ExitCode.user);
+  const { checkpoint, plan: runPlan } = locateCheckpoint(checkpointPath);
+  if (!runPlan) {
+    throw TuneError.single({ code: "checkpoint-not-in-run", message: `${checkpoint} is not a checkpoint folder of a run (no plan.json beside it)`, location: { file: checkpoint }, hint: "Pass adapters/<run>/checkpoint-<step>: the run's plan says which data and metrics to use." }, ExitCode.user);
   }
-  const runPlan = JSON.parse(readFileSync(planFile, "utf8")) as RunPlan;
-  const damaged = checkpointProblem(checkpoint);
-  if (damaged) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot evaluate ${checkpoint}: ${damaged}`, location: { file: checkpoint }, hint: "Evaluate another checkpoint of the run; `tune runs` lists them." }, ExitCode.user);
   const plan = options.data ? planForDataFile(runPlan, resolve(options.data)) : runPlan;
   const splits = options.data ? (["test"] as SplitName[]) : requestedSplits(runPlan, options.split);
+  // Predictions and metrics.json go into the checkpoint: not while a training run may delete it.
+  const lock = acquireRunLock(runPlan.run_dir, "command");
+  try {
+    return await evaluateLocked(checkpoint, runPlan, plan, splits, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function evaluateLocked(checkpoint: string, runPlan: RunPlan, plan: RunPlan, splits: SplitName[], options: EvaluateOptions): Promise<CheckpointEvaluation> {
   const prepared = await prepareData(plan, options.data ? { ...options, fewShot: await runFewShotBlock(runPlan) } : options);
   const unfit = adapterProblem(plan, checkpoint, prepared.tokenizerDir);
   if (unfit) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot evaluate ${checkpoint}: ${unfit}`, location: { file: checkpoint }, hint: "The checkpoint does not belong to this run's plan or base model." }, ExitCode.user);

@@ -1,31 +1,41 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { findCheckpoints } from "../checkpoint/index.js";
-import type { CheckpointMetrics, RunReport, RunState, SplitEvaluation } from "../eval/index.js";
+import type { CheckpointMetrics, RunReport, RunState } from "../eval/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
-import type { RunPlan, SplitName } from "../recipe/index.js";
-import { checkpointMetrics } from "./checkpoint-metrics.js";
+import { SPLITS, type SplitName } from "../recipe/index.js";
+import { readBestRecord } from "./best-record.js";
+import { checkpointEvaluations, checkpointMetrics } from "./checkpoint-metrics.js";
+import { EVENTS_FILE } from "./event-log.js";
+import { readRunPlan } from "./read-run-plan.js";
+import { ownerAlive, readLockOwner } from "./run-lock.js";
 
-export const LOCK_FILE = "run.lock";
+const History = z.object({ log_history: z.array(z.looseObject({ step: z.number() })) });
 
 /** A run directory's plan, state, per-checkpoint metrics, best checkpoint and training curves. */
 export function loadRunReport(runDir: string): RunReport {
-  const planFile = join(runDir, "plan.json");
-  if (!existsSync(planFile)) {
+  const plan = readRunPlan(runDir);
+  if (!plan) {
     throw TuneError.single({ code: "run-missing", message: `${runDir} is not a run directory (no plan.json)`, location: { file: runDir }, hint: "Pass adapters/<run-name>; `tune runs` lists them." }, ExitCode.user);
   }
-  const plan = JSON.parse(readFileSync(planFile, "utf8")) as RunPlan;
   const complete = findCheckpoints(runDir).valid;
   const checkpoints = evaluatedCheckpoints(runDir, readEvents(runDir), complete);
-  const bestFile = join(runDir, "best.json");
-  const best = existsSync(bestFile) ? (JSON.parse(readFileSync(bestFile, "utf8")) as RunReport["best"]) : null;
+  const best = readBestRecord(runDir) ?? null;
   const bestDir = best?.checkpoint ?? checkpoints.at(-1)?.dir ?? null;
-  const metricsFile = bestDir ? join(bestDir, "metrics.json") : null;
-  const bestEvaluations = metricsFile && existsSync(metricsFile) ? (JSON.parse(readFileSync(metricsFile, "utf8")) as Partial<Record<SplitName, SplitEvaluation>>) : {};
+  const bestEvaluations = bestDir ? checkpointEvaluations(bestDir) : {};
   const newest = complete[0]?.dir;
-  const stateFile = newest ? join(newest, "trainer_state.json") : null;
-  const history = stateFile && existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, "utf8")) as { log_history: RunReport["history"] }).log_history : [];
-  return { plan, state: runState(runDir), best, checkpoints, bestEvaluations, history };
+  return { plan, state: runState(runDir), best, checkpoints, bestEvaluations, history: newest ? trainingHistory(newest) : [] };
+}
+
+/** trainer_state.json's log history; a checkpoint that passed its manifest check has a sound one, else the curves are left out. */
+function trainingHistory(checkpoint: string): RunReport["history"] {
+  try {
+    const parsed = History.safeParse(JSON.parse(readFileSync(join(checkpoint, "trainer_state.json"), "utf8")));
+    return parsed.success ? (parsed.data.log_history as RunReport["history"]) : [];
+  } catch {
+    return [];
+  }
 }
 
 interface LoggedEvent {
@@ -44,9 +54,9 @@ interface LoggedEvent {
 function evaluatedCheckpoints(runDir: string, events: readonly LoggedEvent[], complete: ReadonlyArray<{ dir: string; step: number }>): CheckpointMetrics[] {
   const byStep = new Map<number, CheckpointMetrics>();
   for (const event of events) {
-    if (event.type !== "eval" || event.step === undefined || !event.split) continue;
+    if (event.type !== "eval" || typeof event.step !== "number" || !SPLITS.includes(event.split as SplitName) || typeof event.metrics !== "object") continue;
     const entry = byStep.get(event.step) ?? { dir: join(runDir, `checkpoint-${event.step}`), step: event.step, splits: {} };
-    entry.splits[event.split] = event.metrics ?? {};
+    entry.splits[event.split as SplitName] = event.metrics ?? {};
     byStep.set(event.step, entry);
   }
   for (const { dir, step } of complete) {
@@ -57,7 +67,7 @@ function evaluatedCheckpoints(runDir: string, events: readonly LoggedEvent[], co
 }
 
 function readEvents(runDir: string): LoggedEvent[] {
-  const file = join(runDir, "events.jsonl");
+  const file = join(runDir, EVENTS_FILE);
   if (!existsSync(file)) return [];
   // A line torn by a kill mid-write is skipped, not fatal.
   return readFileSync(file, "utf8")
@@ -65,7 +75,8 @@ function readEvents(runDir: string): LoggedEvent[] {
     .filter((line) => line.trim() !== "")
     .flatMap((line) => {
       try {
-        return [JSON.parse(line) as LoggedEvent];
+        const event = JSON.parse(line) as unknown;
+        return event !== null && typeof event === "object" && typeof (event as LoggedEvent).type === "string" ? [event as LoggedEvent] : [];
       } catch {
         return [];
       }
@@ -80,12 +91,9 @@ function readEvents(runDir: string): LoggedEvent[] {
 export function runState(runDir: string): RunState {
   const events = readEvents(runDir);
   const step = events.reduce((s, e) => (typeof e.step === "number" && (e.type === "step" || e.type === "checkpoint" || e.type === "resume") ? e.step : s), 0);
-  const lockFile = join(runDir, LOCK_FILE);
-  if (existsSync(lockFile)) {
-    const pid = Number((JSON.parse(readFileSync(lockFile, "utf8")) as { pid: number }).pid);
-    if (processAlive(pid)) return { kind: "running", step };
-    return { kind: "failed", step, why: "the process was killed; run the same command again to resume" };
-  }
+  const owner = readLockOwner(runDir);
+  if (owner && !("unreadable" in owner) && ownerAlive(owner)) return { kind: "running", step };
+  if (owner) return { kind: "failed", step, why: "the process was killed; run the same command again to resume" };
   const last = events.at(-1);
   if (!last) return { kind: "not started" };
   if (last.type === "best" || last.type === "end" || last.type === "eval") return { kind: "finished", step };
@@ -94,11 +102,3 @@ export function runState(runDir: string): RunState {
   return { kind: "failed", step, why: "it ended without finishing; run the same command again to resume" };
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}

@@ -1,10 +1,13 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { checkpointProblem, findCheckpoints } from "../checkpoint/index.js";
+import { checkpointProblem, findCheckpoints, manifestProvenance, MANIFEST } from "../checkpoint/index.js";
 import { judgeGates, type CheckpointMetrics, type GateResult } from "../eval/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import type { RunPlan } from "../recipe/index.js";
+import { readBestRecord } from "./best-record.js";
 import { checkpointMetrics } from "./checkpoint-metrics.js";
+import { planSha256 } from "./plan-identity.js";
+import { readRunPlan } from "./read-run-plan.js";
 
 export interface LocatedCheckpoint {
   /** The adapter folder. */
@@ -16,26 +19,44 @@ export interface LocatedCheckpoint {
   metrics: CheckpointMetrics | null;
   /** The recipe's gates judged on this checkpoint. */
   gates: GateResult[];
-  /** Why the checkpoint is not sound (incomplete, damaged), or null. */
+  /** Why the checkpoint is not sound, when the caller let a damaged one through (`tune push --force`). */
   problem: string | null;
 }
 
+export interface LocateOptions {
+  /** Return a damaged checkpoint (with its problem) instead of refusing it. */
+  allowDamaged?: boolean;
+}
+
+const CHECKPOINT_NAME = /^checkpoint-(\d+)$/;
+const LIST_HINT = "Pass adapters/<run> or adapters/<run>/checkpoint-<step>; `tune runs` lists them.";
+
 /**
- * What `tune merge` and `tune push` act on: a checkpoint folder of a run, a run folder (its best
- * checkpoint, else its newest complete one), or a bare PEFT adapter folder from elsewhere.
+ * The one check every verb that reads a checkpoint goes through (merge, push, eval, predict,
+ * chat, compare, pipeline): a checkpoint folder of a run, a run folder (its best checkpoint,
+ * else its newest complete one), or a PEFT adapter folder from elsewhere. A checkpoint of a run
+ * must be whole (MANIFEST.json present, every file matching its sha256) and the run's own (its
+ * manifest records this run's plan); anything else is refused with exit 2.
  */
-export function locateCheckpoint(path: string): LocatedCheckpoint {
+export function locateCheckpoint(path: string, options: LocateOptions = {}): LocatedCheckpoint {
   const target = resolve(path);
-  if (!existsSync(target)) throw TuneError.single({ code: "checkpoint-missing", message: `${target} does not exist`, location: { file: target }, hint: "Pass adapters/<run> or adapters/<run>/checkpoint-<step>; `tune runs` lists them." }, ExitCode.user);
-  if (existsSync(join(target, "plan.json"))) return inRun(target, bestOf(target));
-  if (existsSync(join(dirname(target), "plan.json"))) return inRun(dirname(target), target);
-  if (existsSync(join(target, "adapter_config.json"))) return { checkpoint: target, step: null, runDir: null, plan: null, metrics: null, gates: [], problem: null };
-  throw TuneError.single({ code: "checkpoint-missing", message: `${target} is neither a run, a checkpoint nor an adapter folder`, location: { file: target }, hint: "Pass adapters/<run> or adapters/<run>/checkpoint-<step>; `tune runs` lists them." }, ExitCode.user);
+  if (!existsSync(target)) throw TuneError.single({ code: "checkpoint-missing", message: `${target} does not exist`, location: { file: target }, hint: LIST_HINT }, ExitCode.user);
+  const located = existsSync(join(target, "plan.json"))
+    ? inRun(target, bestOf(target))
+    : existsSync(join(dirname(target), "plan.json"))
+      ? inRun(dirname(target), target)
+      : existsSync(join(target, "adapter_config.json"))
+        ? foreignAdapter(target)
+        : undefined;
+  if (!located) throw TuneError.single({ code: "checkpoint-missing", message: `${target} is neither a run, a checkpoint nor an adapter folder`, location: { file: target }, hint: LIST_HINT }, ExitCode.user);
+  if (located.problem && !options.allowDamaged) {
+    throw TuneError.single({ code: "checkpoint-invalid", message: `cannot use ${located.checkpoint}: ${located.problem}`, location: { file: located.checkpoint }, hint: "Use another checkpoint of the run (`tune runs` lists them), or run the recipe again to rewrite it." }, ExitCode.user);
+  }
+  return located;
 }
 
 function bestOf(runDir: string): string {
-  const bestFile = join(runDir, "best.json");
-  const best = existsSync(bestFile) ? (JSON.parse(readFileSync(bestFile, "utf8")) as { checkpoint?: string | null }).checkpoint : null;
+  const best = readBestRecord(runDir)?.checkpoint;
   if (best && existsSync(best)) return best;
   const newest = findCheckpoints(runDir).valid[0]?.dir;
   if (newest) return newest;
@@ -43,9 +64,22 @@ function bestOf(runDir: string): string {
 }
 
 function inRun(runDir: string, checkpoint: string): LocatedCheckpoint {
-  const plan = JSON.parse(readFileSync(join(runDir, "plan.json"), "utf8")) as RunPlan;
-  const step = Number(/^checkpoint-(\d+)$/.exec(basename(checkpoint))?.[1] ?? Number.NaN);
-  const problem = checkpointProblem(checkpoint);
-  const metrics = Number.isFinite(step) && !problem ? checkpointMetrics(checkpoint, step) : null;
+  const plan = readRunPlan(runDir) as RunPlan;
+  const step = Number(CHECKPOINT_NAME.exec(basename(checkpoint))?.[1] ?? Number.NaN);
+  const problem = Number.isFinite(step) ? (checkpointProblem(checkpoint) ?? foreignProblem(plan, checkpoint)) : `${basename(checkpoint)} is not a checkpoint-<step> folder of ${runDir}`;
+  const metrics = problem ? null : checkpointMetrics(checkpoint, step);
   return { checkpoint, step: Number.isFinite(step) ? step : null, runDir, plan, metrics, gates: judgeGates(plan.eval.gates, metrics), problem };
+}
+
+/** A checkpoint copied or linked into a run it was not trained in: its manifest names another plan. */
+function foreignProblem(plan: RunPlan, checkpoint: string): string | null {
+  const recorded = manifestProvenance(checkpoint)?.plan_sha256;
+  if (typeof recorded !== "string" || recorded === planSha256(plan)) return null;
+  return `it was trained by another recipe than ${join(dirname(checkpoint), "plan.json")} (its ${MANIFEST} records plan ${recorded.slice(0, 12)}, the run's is ${planSha256(plan).slice(0, 12)})`;
+}
+
+/** A PEFT adapter from elsewhere: whole if it carries a manifest, as PEFT wrote it otherwise. */
+function foreignAdapter(dir: string): LocatedCheckpoint {
+  const problem = existsSync(join(dir, MANIFEST)) ? checkpointProblem(dir) : existsSync(join(dir, "adapter_model.safetensors")) ? null : "it has no adapter_model.safetensors (tune reads adapters only as safetensors)";
+  return { checkpoint: dir, step: null, runDir: null, plan: null, metrics: null, gates: [], problem };
 }

@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { extname, join, resolve } from "node:path";
+import { dirname, extname, join, resolve } from "node:path";
 import { stringify } from "csv-stringify/sync";
 import { writeFileAtomic } from "../checkpoint/index.js";
 import { formatOf, prepareData, readRows, runFewShotBlock, type PrepareOptions } from "../data/index.js";
@@ -47,7 +47,6 @@ export function classifierCheckpoint(path: string): LocatedCheckpoint & { plan: 
   const located = locateCheckpoint(path);
   const { plan } = located;
   if (!plan) throw userError("predict-needs-run", `${located.checkpoint} is not part of a tune run`, "Pass adapters/<run> or adapters/<run>/checkpoint-<step>: the run's plan says how texts are formatted.", located.checkpoint);
-  if (located.problem) throw userError("checkpoint-invalid", `cannot predict with ${located.checkpoint}: ${located.problem}`, "Use another checkpoint of the run; `tune runs` lists them.", located.checkpoint);
   const labels = plan.data.labels;
   if (!labels || plan.task === "causal-lm") {
     throw userError("predict-not-classifier", `tune predict labels texts with a classifier, and ${plan.name} is a ${plan.task} run`, "Use a run whose task is sequence-classification, generative-classification or prompting.");
@@ -97,8 +96,11 @@ export async function predictRows(classifier: ReturnType<typeof classifierCheckp
   }
 }
 
-export function checkOutputFormat(out: string): void {
+/** --out is checked before any work: a format tune writes, in a folder that exists. */
+export function checkOutputFile(out: string): void {
   if (!OUT_FORMATS.has(extname(out).toLowerCase())) throw userError("predict-out-format", `cannot tell which format to write ${out} in`, "Name the output .csv, .tsv, .jsonl or .json.", "--out");
+  if (!statSync(dirname(out), { throwIfNoEntry: false })?.isDirectory()) throw userError("predict-out-folder", `the folder of ${out} does not exist`, `Create ${dirname(out)} first, or write the output elsewhere.`, "--out");
+  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw userError("predict-out-folder", `${out} is a folder`, "Name the output file, e.g. predictions.csv.", "--out");
 }
 
 /**
@@ -111,7 +113,7 @@ export async function predictFile(checkpointPath: string, options: PredictOption
   const classifier = classifierCheckpoint(checkpointPath);
   const input = resolve(options.in);
   const out = resolve(options.out);
-  checkOutputFormat(out);
+  checkOutputFile(out);
   const rows = await readInputRows(input);
   const predictions = await predictRows(classifier, rows, input, options);
   const counts: Record<string, number> = {};

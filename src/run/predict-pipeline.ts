@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { loadPipeline } from "./load-pipeline.js";
-import { checkOutputFormat, readInputRows, writeOutput, type PredictOptions, type PredictSummary } from "./predict-file.js";
+import { checkOutputFile, readInputRows, writeOutput, type PredictOptions, type PredictSummary } from "./predict-file.js";
 import { pipelineStages, predictThroughStages } from "./run-pipeline.js";
 
 export interface PipelinePredictSummary extends PredictSummary {
@@ -17,7 +17,7 @@ export async function predictPipelineFile(file: string, options: PredictOptions 
   const stages = pipelineStages(pipeline, options.runs);
   const input = resolve(options.in);
   const out = resolve(options.out);
-  checkOutputFormat(out);
+  checkOutputFile(out);
   const rows = await readInputRows(input);
   const { predictions, seen } = await predictThroughStages(stages, rows, input, options);
   const counts: Record<string, number> = {};

@@ -80,11 +80,10 @@ function refuseUntrained(located: LocatedCheckpoint): void {
   throw TuneError.single({ code: "checkpoint-untrained", message: `${located.checkpoint} belongs to a prompting run, which trains nothing: it is the base model`, hint: "Publish the base model's id with your prompt instead, or fine-tune (task generative-classification) and push that run." }, ExitCode.user);
 }
 
-/** Refuses to publish a checkpoint that is damaged or failed the recipe's gates, unless forced. */
+/** Refuses to publish a checkpoint that failed the recipe's gates, unless forced (locating it refused a damaged one unless forced). */
 function refuseUnfit(located: LocatedCheckpoint, force: boolean): void {
   refuseUntrained(located);
   if (force) return;
-  if (located.problem) throw TuneError.single({ code: "push-invalid-checkpoint", message: `${located.checkpoint} failed validation: ${located.problem}`, location: { file: located.checkpoint }, hint: "Push another checkpoint of the run (`tune runs` lists them), or pass --force to publish it anyway." }, ExitCode.user);
   const failed = located.gates.filter((g) => !g.passed);
   if (failed.length > 0) {
     throw TuneError.single(
@@ -101,19 +100,19 @@ function refuseUnfit(located: LocatedCheckpoint, force: boolean): void {
  */
 export async function pushCheckpoint(located: LocatedCheckpoint, options: PushCheckpointOptions): Promise<PushResult & { warnings: string[] }> {
   refuseUnfit(located, options.force === true);
+  const warnings: string[] = [];
   const adapter = adapterSummary(located.checkpoint);
   const card = modelCard({ repo: options.repo, kind: options.merged ? "merged" : "adapter", adapter, plan: located.plan, step: located.step, metrics: located.metrics, gates: located.gates, provenance: manifestProvenance(located.checkpoint), license: options.license ?? located.plan?.hub?.license });
   const title = `${options.merged ? "Merged model" : "Adapter"} from ${located.plan?.name ?? "tune"}${located.step !== null ? ` (step ${located.step})` : ""}`;
   let scratch: string | null = null;
   try {
     let files: PushFile[];
-    let warnings: string[] = [];
     if (options.merged) {
       let dir = options.mergedDir;
       if (!dir) {
         scratch = mkdtempSync(join(located.runDir ?? tmpdir(), ".merge-for-push-"));
         const merged = await mergeCheckpoint(located, { base: options.base, out: join(scratch, "model"), dtype: options.dtype, onDownload: options.onDownload, onProgress: options.onMergeProgress });
-        warnings = merged.warnings;
+        warnings.push(...merged.warnings);
         dir = merged.out;
       }
       files = readdirSync(dir).filter((name) => name !== "README.md").map((name) => ({ path: name, source: join(dir, name) }));

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { MergeDtype } from "../adapter/index.js";
 import type { Selection } from "../eval/index.js";
 import { ExitCode, isTuneError, TuneError } from "../errors/index.js";
-import { readHubToken } from "../hub/index.js";
+import { openHubSession } from "../hub/index.js";
 import type { RunPlan } from "../recipe/index.js";
 import { locateCheckpoint } from "./locate-checkpoint.js";
 import { mergeCheckpoint, pushCheckpoint } from "./publish-checkpoint.js";
@@ -17,7 +17,7 @@ const MERGE_DTYPES: Record<string, MergeDtype> = { auto: "auto", float32: "F32",
 
 /** A recipe that pushes needs a token: say so before any training, not hours later. */
 export function refuseUnpushable(plan: RunPlan): void {
-  if (!plan.hub || readHubToken()) return;
+  if (!plan.hub || openHubSession().token) return;
   throw TuneError.single({ code: "hub-token-missing", message: `the recipe pushes to ${plan.hub.repo} but no Hugging Face token was found`, field: "hub", hint: "Set HF_TOKEN (or run `huggingface-cli login`) with a token that can write to the repo, or remove the hub section." }, ExitCode.environment);
 }
 

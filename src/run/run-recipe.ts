@@ -1,22 +1,26 @@
 import { createHash } from "node:crypto";
-import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { rmSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { adapterProblem } from "../adapter/index.js";
-import { checkpointProblem, checkpointSteps, findCheckpoints, MANIFEST, removeLeftovers, retainCheckpoints, writeFileAtomic } from "../checkpoint/index.js";
+import { checkpointProblem, checkpointSteps, findCheckpoints, MANIFEST, manifestProvenance, removeLeftovers, retainCheckpoints, writeFileAtomic } from "../checkpoint/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { predictCheckpoint, trainTfjs, type StepProgress, type TrainEvent } from "../engine/tfjs/index.js";
 import { predictTorch, trainTorch } from "../engine/torch/index.js";
-import { runReportHtml, selectBest, type GateResult, type Selection } from "../eval/index.js";
-import { ExitCode, TuneError } from "../errors/index.js";
-import { loadRecipe, resolvePlan, type Metric, type RunPlan, type SplitName } from "../recipe/index.js";
+import { runReportHtml, selectBest, type Selection } from "../eval/index.js";
+import { ExitCode, fileSystemFailure, TuneError } from "../errors/index.js";
+import { loadRecipe, resolvePlan, type LoadedRecipe, type Metric, type RunPlan, type SplitName } from "../recipe/index.js";
 import { withManifests } from "./check-recipe.js";
 import { moveRunAside } from "./move-run-aside.js";
 import { TUNE_VERSION } from "../version.js";
 import { baseCheckpoint } from "./base-checkpoint.js";
 import { checkpointMetrics } from "./checkpoint-metrics.js";
 import { chooseEngine, type EngineChoice } from "./choose-engine.js";
-import { diskError } from "./disk-error.js";
-import { loadRunReport, LOCK_FILE } from "./load-run-report.js";
+import { bestRecord, writeBestRecord, type BestRecord } from "./best-record.js";
+import { appendEvent, recordFailure } from "./event-log.js";
+import { loadRunReport } from "./load-run-report.js";
+import { planSha256, RESUME_FIELDS, resumeRelevant } from "./plan-identity.js";
+import { readRunPlan } from "./read-run-plan.js";
+import { acquireRunLock, LOCK_FILE, type RunLock } from "./run-lock.js";
 import { evaluateCheckpointSplit } from "./evaluate-checkpoint-split.js";
 import { checkpointPusher, publishRun, refuseUnpushable, type PublishEvent } from "./publish-run.js";
 import { writeRunDirectory } from "./write-run-directory.js";
@@ -33,15 +37,8 @@ export interface EvalEvent {
 }
 
 /** The best checkpoint of a finished run and its gates. */
-export interface BestEvent {
+export interface BestEvent extends BestRecord {
   type: "best";
-  checkpoint: string | null;
-  step: number | null;
-  metric: Metric;
-  split: SplitName | null;
-  value: number | null;
-  gates: GateResult[];
-  passed: boolean;
 }
 
 /** What a run reports as it goes: the engine's events and the evaluator's. */
@@ -79,6 +76,8 @@ export interface RunStart {
   /** Checkpoints found damaged, incomplete or unfit, skipped. */
   skipped: Array<{ dir: string; why: string }>;
   movedAside: string | null;
+  /** Set when the run's lock was left by a process that is gone, and this run took it over. */
+  tookOverLock: string | null;
 }
 
 export interface RunResult {
@@ -109,17 +108,24 @@ export interface RunResult {
  * the old run aside.
  */
 export async function runRecipe(file: string, options: RunOptions = {}): Promise<RunResult> {
-  const run = await openRun(file, options);
-  const lockFile = join(run.plan.run_dir, LOCK_FILE);
-  writeFileAtomic(lockFile, `${JSON.stringify({ pid: process.pid, started: new Date().toISOString() })}\n`);
+  const loaded = await loadRecipe(file, { model: options.model, engine: options.engine, maxSteps: options.maxSteps });
+  const resolved = resolvePlan(loaded, { out: options.out });
+  refuseUnpushable(resolved);
+  const engine = await chooseEngine(resolved);
+  const prepared = await prepareData(resolved, options);
+  let lock: RunLock | null = null;
+  let run: OpenRun | null = null;
   try {
+    lock = acquireRunLock(resolved.run_dir);
+    run = openRun(loaded, withManifests(resolved, prepared), prepared, engine, lock, options);
     return await trainAndJudge(run, options);
   } catch (error) {
-    const reported = diskError(error, run.plan.run_dir, run.lastGood);
-    appendFileSync(join(run.plan.run_dir, "events.jsonl"), `${JSON.stringify({ time: new Date().toISOString(), type: "error", message: (reported as Error).message })}\n`);
+    const lastGood = run?.lastGood ?? null;
+    const reported = fileSystemFailure(error, { folder: resolved.run_dir, doing: "write the run directory", intact: lastGood ? `The last complete checkpoint, ${lastGood}, is intact.` : undefined, then: "run the same command again to resume (or use --out elsewhere)" });
+    if (run) recordFailure(resolved.run_dir, (reported as Error).message);
     throw reported;
   } finally {
-    rmSync(lockFile, { force: true });
+    lock?.release();
   }
 }
 
@@ -129,20 +135,25 @@ interface OpenRun extends RunStart {
   lastGood: string | null;
 }
 
-/** Everything decided before training: plan, data, engine, and whether and where to resume. */
-async function openRun(file: string, options: RunOptions): Promise<OpenRun> {
-  const loaded = await loadRecipe(file, { model: options.model, engine: options.engine, maxSteps: options.maxSteps });
-  const resolved = resolvePlan(loaded, { out: options.out });
-  refuseUnpushable(resolved);
-  const engine = await chooseEngine(resolved);
-  const prepared = await prepareData(resolved, options);
-  const plan = withManifests(resolved, prepared);
-  const movedAside = options.restart ? moveRunAside(plan.run_dir) : null;
+/**
+ * Everything decided before training, under the run's lock: whether and where to resume. A
+ * changed recipe or changed data that would make resuming wrong is refused here.
+ */
+function openRun(loaded: LoadedRecipe, plan: RunPlan, prepared: PreparedData, engine: EngineChoice, lock: RunLock, options: RunOptions): OpenRun {
+  let movedAside: string | null = null;
+  if (options.restart) {
+    movedAside = moveRunAside(plan.run_dir);
+    // The lock went along with the old run, which is finished with; the new run is held from here on.
+    if (movedAside) {
+      rmSync(join(movedAside, LOCK_FILE), { force: true });
+      Object.assign(lock, acquireRunLock(plan.run_dir));
+    }
+  }
   removeLeftovers(plan.run_dir);
   const modelDir = prepared.tokenizerDir;
   const provenance = {
     recipe_sha256: sha256(loaded.sourceText),
-    plan_sha256: sha256(JSON.stringify(resumeRelevant(plan))),
+    plan_sha256: planSha256(plan),
     dataset_key: prepared.key,
     tokenizer_sha256: Object.values(prepared.splits)[0]?.manifest.hashes.tokenizer ?? null,
     tune_version: TUNE_VERSION,
@@ -152,23 +163,27 @@ async function openRun(file: string, options: RunOptions): Promise<OpenRun> {
   if (checkpointSteps(plan.run_dir).length > 0 || options.resume !== undefined) refuseChangedPlan(plan);
   const { valid, invalid } = soundCheckpoints(plan, modelDir);
   let resumeFrom: string | null = valid[0]?.dir ?? null;
-  if (options.resume !== undefined) {
-    resumeFrom = resolve(options.resume);
-    const why = checkpointProblem(resumeFrom) ?? adapterProblem(plan, resumeFrom, modelDir);
-    if (why) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot resume from ${resumeFrom}: ${why}`, location: { file: "--resume" }, hint: "Pass a complete checkpoint-<step> folder of this run." });
-  }
+  if (options.resume !== undefined) resumeFrom = checkedResume(plan, resolve(options.resume), modelDir);
   if (resumeFrom) refuseChangedData(resumeFrom, provenance.dataset_key);
   writeRunDirectory(plan, loaded);
-  return { plan, prepared, engine, resumeFrom, skipped: invalid, movedAside, provenance, lastGood: resumeFrom };
+  return { plan, prepared, engine, resumeFrom, skipped: invalid, movedAside, tookOverLock: lock.tookOver, provenance, lastGood: resumeFrom };
+}
+
+/** `--resume` names a complete, sound checkpoint-<step> folder of this very run, nothing else. */
+function checkedResume(plan: RunPlan, folder: string, modelDir: string): string {
+  const refuse = (why: string) => TuneError.single({ code: "checkpoint-invalid", message: `cannot resume from ${folder}: ${why}`, location: { file: "--resume" }, hint: `Pass a complete checkpoint-<step> folder of this run (${plan.run_dir}); \`tune runs\` lists them.` });
+  if (dirname(folder) !== plan.run_dir || !/^checkpoint-\d+$/.test(basename(folder))) throw refuse(`it is not a checkpoint-<step> folder of ${plan.run_dir}`);
+  const why = checkpointProblem(folder) ?? adapterProblem(plan, folder, modelDir);
+  if (why) throw refuse(why);
+  return folder;
 }
 
 /** Trains, judges each checkpoint as it is written, then picks the best and checks its gates. */
 async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResult> {
   const { plan, prepared, resumeFrom } = run;
   options.onStart?.(run);
-  const events = join(plan.run_dir, "events.jsonl");
   const emit = (event: RunEvent) => {
-    appendFileSync(events, `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+    appendEvent(plan.run_dir, event);
     options.onEvent?.(event);
   };
   const judge = (checkpoint: string, step: number, split: SplitName, predictions: string) => {
@@ -206,7 +221,7 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
     for (const { split, file } of written) judge(dir, step, split, file);
   }
   const selection = selectBest(complete.map(({ dir, step }) => checkpointMetrics(dir, step)), plan.eval);
-  writeFileAtomic(join(plan.run_dir, "best.json"), `${JSON.stringify(bestRecord(selection), null, 2)}\n`);
+  writeBestRecord(plan.run_dir, bestRecord(selection));
   retain(plan, selection.best?.dir ?? null);
   emit({ type: "best", ...bestRecord(selection) });
   writeFileAtomic(join(plan.run_dir, "report.html"), runReportHtml(loadRunReport(plan.run_dir)));
@@ -219,19 +234,6 @@ async function promptingCheckpoint(run: OpenRun, emit: (event: RunEvent) => void
   const checkpoint = await baseCheckpoint(run.plan, run.prepared, run.engine.name, run.provenance);
   emit({ type: "checkpoint", step: 0, dir: checkpoint });
   return { checkpoint, stopped: false };
-}
-
-/** best.json and the `best` event: the chosen checkpoint, its selection value and gates. */
-function bestRecord(selection: Selection) {
-  return {
-    checkpoint: selection.best?.dir ?? null,
-    step: selection.best?.step ?? null,
-    metric: selection.metric,
-    split: selection.split,
-    value: selection.value,
-    gates: selection.gates,
-    passed: selection.passed,
-  };
 }
 
 /**
@@ -259,9 +261,8 @@ function soundCheckpoints(plan: RunPlan, modelDir: string) {
 
 /** The data files changed since the checkpoint was written (same recipe, new content): resuming would mix datasets. */
 function refuseChangedData(checkpoint: string, datasetKey: string): void {
-  const manifest = JSON.parse(readFileSync(join(checkpoint, MANIFEST), "utf8")) as { provenance?: { dataset_key?: string } };
-  const before = manifest.provenance?.dataset_key;
-  if (before === undefined || before === datasetKey) return;
+  const before = manifestProvenance(checkpoint)?.dataset_key;
+  if (typeof before !== "string" || before === datasetKey) return;
   throw TuneError.single({
     code: "resume-data-changed",
     message: `the data changed since ${checkpoint} was written (dataset ${before.slice(0, 12)} then, ${datasetKey.slice(0, 12)} now), so resuming would train on two datasets`,
@@ -274,23 +275,10 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** Fields that must not change between a run and its resumption. */
-const RESUME_FIELDS = ["task", "model", "quantization", "lora", "data", "template", "training"] as const;
-
-/**
- * The plan's fields that decide what is trained, as compared on resume. Dataset locations depend
- * on the cache folder; their content is fixed by the rest of `data`.
- */
-function resumeRelevant(plan: RunPlan) {
-  const comparable = { ...plan, data: { ...plan.data, manifests: null } };
-  return Object.fromEntries(RESUME_FIELDS.map((field) => [field, comparable[field]]));
-}
-
 function refuseChangedPlan(plan: RunPlan): void {
   const file = join(plan.run_dir, "plan.json");
-  if (!existsSync(file)) return;
-  const previous = JSON.parse(readFileSync(file, "utf8")) as RunPlan;
-  // Dataset locations depend on the cache folder; their content is fixed by the rest of `data`.
+  const previous = readRunPlan(plan.run_dir);
+  if (!previous) return;
   const [before, after] = [resumeRelevant(previous), resumeRelevant(plan)];
   const differences = RESUME_FIELDS.flatMap((field) => diffPaths(before[field], after[field], field));
   if (differences.length > 0) {

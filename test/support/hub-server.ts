@@ -7,7 +7,9 @@ import type { AddressInfo } from "node:net";
  * LFS storage (no Xet): whoami, repo create, model info, tree listing (paginated), preupload,
  * LFS batch + PUT, NDJSON commits (atomic: all operations or none), branches and resolve with
  * range requests. Tokens, private and gated repos behave as on the Hub, and faults (HTTP 500,
- * 429, dropped connections) can be injected per route.
+ * 429, dropped connections, a commit applied whose answer is lost) can be injected per route.
+ * LFS uploads go to a second origin, as the Hub's go to storage elsewhere. `intercept` answers
+ * any request in place of the Hub, which is how tests play a hostile or broken server.
  */
 
 interface StoredFile {
@@ -34,20 +36,43 @@ export interface FakeRepo {
 export interface Fault {
   /** Matched against "METHOD /path". */
   route: RegExp;
-  /** "truncate" sends the headers and half of a download's body, then cuts the connection. */
-  kind: "500" | "429" | "drop" | "truncate";
+  /**
+   * "truncate" sends the headers and half of a download's body, then cuts the connection;
+   * "apply-then-500" handles the request (a commit lands) and answers 500 instead.
+   */
+  kind: "500" | "429" | "drop" | "truncate" | "apply-then-500";
   times: number;
 }
 
 export interface RequestRecord {
   method: string;
+  /** The server's origin: the Hub's (`url`) or storage's (`storageUrl`). */
+  origin: string;
   path: string;
   authorization: string | undefined;
   status: number;
 }
 
+export interface InterceptedRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage["headers"];
+  body: Buffer;
+}
+
+/** What a test's server says instead of the Hub: a status, headers and a body (JSON when not bytes or text). */
+export interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  body: unknown;
+}
+
 export interface FakeHub {
   url: string;
+  /** Where LFS uploads go: another origin, as the Hub's storage is. */
+  storageUrl: string;
+  /** Answers a request in place of the Hub when it returns a reply (after faults, before the Hub's own routes). */
+  intercept: ((request: InterceptedRequest) => Reply | undefined) | undefined;
   repos: Map<string, FakeRepo>;
   /** token → user name. */
   tokens: Map<string, string>;
@@ -63,11 +88,11 @@ export interface FakeHub {
 const LFS_SIZE = 10 * 1024 * 1024;
 const TREE_PAGE = 3;
 
-function gitBlobSha(bytes: Buffer): string {
+export function gitBlobSha(bytes: Buffer): string {
   return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
 }
 
-function sha256(bytes: Buffer): string {
+export function sha256(bytes: Buffer): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
@@ -88,6 +113,8 @@ export async function startFakeHub(): Promise<FakeHub> {
   const faults: Fault[] = [];
   const requests: RequestRecord[] = [];
   let url = "";
+  let storageUrl = "";
+  const hub = { intercept: undefined as FakeHub["intercept"] };
 
   const newCommit = (title: string, files: Map<string, StoredFile>): Commit => ({ oid: randomBytes(20).toString("hex"), title, files });
 
@@ -110,36 +137,54 @@ export async function startFakeHub(): Promise<FakeHub> {
     return repo.commits.find((c) => c.oid === oid);
   };
 
-  const server = createServer((request, response) => {
-    void handle(request, response).catch((error: unknown) => {
+  const serve = (origin: () => string) => (request: IncomingMessage, response: ServerResponse) => {
+    void readBody(request).then((body) => handle(request, body, response, origin())).catch((error: unknown) => {
       if (!response.headersSent) json(response, 500, { error: String(error) });
     });
-  });
+  };
+  const server = createServer(serve(() => url));
+  const storage = createServer(serve(() => storageUrl));
 
   function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     response.writeHead(status, { "Content-Type": "application/json", ...headers });
     response.end(JSON.stringify(body));
   }
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function handle(request: IncomingMessage, body: Buffer, response: ServerResponse, origin: string): Promise<void> {
     const method = request.method ?? "GET";
-    const parsed = new URL(request.url ?? "/", url);
+    const parsed = new URL(request.url ?? "/", origin);
     const path = decodeURIComponent(parsed.pathname);
-    const record: RequestRecord = { method, path, authorization: request.headers.authorization, status: 0 };
+    const record: RequestRecord = { method, origin, path, authorization: request.headers.authorization, status: 0 };
     requests.push(record);
     response.on("finish", () => (record.status = response.statusCode));
 
     const fault = faults.find((f) => f.times > 0 && f.route.test(`${method} ${path}`));
     if (fault) fault.times--;
     const truncate = fault?.kind === "truncate";
+    if (fault?.kind === "apply-then-500") {
+      const swallowed: ServerResponse = Object.assign(Object.create(response) as ServerResponse, { writeHead: () => swallowed, end: () => swallowed, write: () => true });
+      await handle(request, body, swallowed, origin);
+      json(response, 500, { error: "Internal Error" });
+      return;
+    }
     if (fault && !truncate) {
-      await readBody(request);
       if (fault.kind === "drop") {
         request.socket.destroy();
         return;
       }
       json(response, Number(fault.kind), { error: fault.kind === "429" ? "Too many requests" : "Internal Error" }, fault.kind === "429" ? { "Retry-After": "0" } : {});
       return;
+    }
+
+    if (hub.intercept) {
+      const reply = hub.intercept({ method, path, headers: request.headers, body });
+      if (reply) {
+        const bytes = Buffer.isBuffer(reply.body) ? reply.body : typeof reply.body === "string" ? Buffer.from(reply.body) : Buffer.from(JSON.stringify(reply.body));
+        const type = Buffer.isBuffer(reply.body) ? "application/octet-stream" : typeof reply.body === "string" ? "text/plain" : "application/json";
+        response.writeHead(reply.status, { "Content-Type": type, "Content-Length": String(bytes.length), ...reply.headers });
+        response.end(bytes);
+        return;
+      }
     }
 
     const bearer = request.headers.authorization?.replace(/^Bearer /, "");
@@ -156,17 +201,17 @@ export async function startFakeHub(): Promise<FakeHub> {
 
     if (method === "POST" && path === "/api/repos/create") {
       if (!user) return json(response, 401, { error: "Invalid credentials in Authorization header" });
-      const body = JSON.parse((await readBody(request)).toString()) as { name: string; organization?: string; visibility?: string };
-      const id = `${body.organization ?? user}/${body.name}`;
-      if ((body.organization ?? user) !== user) return json(response, 403, { error: `You don't have the rights to create a model under the namespace "${body.organization}"` });
+      const asked = JSON.parse(body.toString()) as { name: string; organization?: string; visibility?: string };
+      const id = `${asked.organization ?? user}/${asked.name}`;
+      if ((asked.organization ?? user) !== user) return json(response, 403, { error: `You don't have the rights to create a model under the namespace "${asked.organization}"` });
       if (repos.has(id)) return json(response, 409, { error: "You already created this model repo", url: `${url}/${id}` });
-      addRepo(id, {}, { private: body.visibility === "private" });
+      addRepo(id, {}, { private: asked.visibility === "private" });
       return json(response, 200, { url: `${url}/${id}`, id });
     }
 
     const lfsPut = /^\/lfs-upload\/([0-9a-f]{64})$/.exec(path);
     if (method === "PUT" && lfsPut) {
-      const bytes = await readBody(request);
+      const bytes = body;
       if (sha256(bytes) !== lfsPut[1]) return json(response, 400, { error: "sha256 mismatch" });
       lfs.set(lfsPut[1] as string, bytes);
       response.writeHead(200, { ETag: `"${lfsPut[1]}"` });
@@ -247,20 +292,20 @@ export async function startFakeHub(): Promise<FakeHub> {
     }
 
     if (rest.startsWith("/preupload/")) {
-      const body = JSON.parse((await readBody(request)).toString()) as { files: Array<{ path: string; size: number }> };
-      return json(response, 200, { files: body.files.map((f) => ({ path: f.path, uploadMode: isLfsPath(f.path, f.size) ? "lfs" : "regular", shouldIgnore: false })) });
+      const asked = JSON.parse(body.toString()) as { files: Array<{ path: string; size: number }> };
+      return json(response, 200, { files: asked.files.map((f) => ({ path: f.path, uploadMode: isLfsPath(f.path, f.size) ? "lfs" : "regular", shouldIgnore: false })) });
     }
 
     if (rest.endsWith("/info/lfs/objects/batch")) {
-      const body = JSON.parse((await readBody(request)).toString()) as { objects: Array<{ oid: string; size: number }> };
-      return json(response, 200, { transfer: "basic", objects: body.objects.map((o) => ({ oid: o.oid, size: o.size, ...(lfs.has(o.oid) ? {} : { actions: { upload: { href: `${url}/lfs-upload/${o.oid}` } } }) })) }, { "Content-Type": "application/vnd.git-lfs+json" });
+      const asked = JSON.parse(body.toString()) as { objects: Array<{ oid: string; size: number }> };
+      return json(response, 200, { transfer: "basic", objects: asked.objects.map((o) => ({ oid: o.oid, size: o.size, ...(lfs.has(o.oid) ? {} : { actions: { upload: { href: `${storageUrl}/lfs-upload/${o.oid}` } } }) })) }, { "Content-Type": "application/vnd.git-lfs+json" });
     }
 
     if (rest.startsWith("/commit/")) {
       const branch = decodeURIComponent(rest.slice("/commit/".length));
       const parent = commitOf(repo, branch);
       if (!parent) return json(response, 404, { error: "Invalid rev id" });
-      const lines = (await readBody(request)).toString().split("\n").filter(Boolean).map((line) => JSON.parse(line) as { key: string; value: Record<string, unknown> });
+      const lines = body.toString().split("\n").filter(Boolean).map((line) => JSON.parse(line) as { key: string; value: Record<string, unknown> });
       const files = new Map(parent.files);
       let title = "";
       for (const { key, value } of lines) {
@@ -283,9 +328,18 @@ export async function startFakeHub(): Promise<FakeHub> {
   }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => storage.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  storageUrl = `http://127.0.0.1:${(storage.address() as AddressInfo).port}`;
   return {
     url,
+    storageUrl,
+    get intercept() {
+      return hub.intercept;
+    },
+    set intercept(value) {
+      hub.intercept = value;
+    },
     repos,
     tokens,
     faults,
@@ -297,10 +351,11 @@ export async function startFakeHub(): Promise<FakeHub> {
       if (!commit) throw new Error(`no ${id}@${branch}`);
       return commit.files;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      for (const each of [server, storage]) {
+        each.closeAllConnections();
+        await new Promise<void>((resolve) => each.close(() => resolve()));
+      }
+    },
   };
 }

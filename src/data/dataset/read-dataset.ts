@@ -15,18 +15,24 @@ export interface TokenizedSplit {
   classId(i: number): number | null;
 }
 
-/** Opens one split written by writeDatasetSplit. */
-export function readDatasetSplit(dir: string): TokenizedSplit {
+/** A split's manifest.json, checked to be one this version of tune writes. */
+export function readDatasetManifest(dir: string): DatasetManifest {
   const manifestFile = join(dir, "manifest.json");
-  let manifest: DatasetManifest;
+  let manifest: DatasetManifest | null;
   try {
-    manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as DatasetManifest;
+    manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as DatasetManifest | null;
   } catch (error) {
     throw TuneError.single({ code: "dataset-unreadable", message: `cannot read the dataset manifest: ${(error as Error).message}`, location: { file: manifestFile }, hint: "Prepare the data again with `tune prepare <recipe>`." });
   }
-  if (manifest.format !== "tune-tokenized-dataset" || manifest.format_version !== DATASET_FORMAT_VERSION) {
-    throw TuneError.single({ code: "dataset-version", message: `dataset format ${manifest.format} v${manifest.format_version} is not v${DATASET_FORMAT_VERSION}`, location: { file: manifestFile }, hint: "Prepare the data again with this version of tune." });
+  if (manifest?.format !== "tune-tokenized-dataset" || manifest.format_version !== DATASET_FORMAT_VERSION) {
+    throw TuneError.single({ code: "dataset-version", message: `dataset format ${manifest?.format} v${manifest?.format_version} is not v${DATASET_FORMAT_VERSION}`, location: { file: manifestFile }, hint: "Prepare the data again with this version of tune." });
   }
+  return manifest;
+}
+
+/** Opens one split written by writeDatasetSplit. */
+export function readDatasetSplit(dir: string): TokenizedSplit {
+  const manifest = readDatasetManifest(dir);
   const column = <T>(name: keyof DatasetManifest["columns"], make: (buffer: ArrayBuffer) => T): T | null => {
     const entry = manifest.columns[name];
     if (!entry) return null;

@@ -1,8 +1,10 @@
 import { Readable } from "node:stream";
 import { parse, CsvError } from "csv-parse";
+import { TuneError } from "../../errors/index.js";
 import { dataError } from "../data-error.js";
 import { readTextChunks } from "./read-text-chunks.js";
 import type { SourceRow } from "./source-row.js";
+import { unclosedQuoteAt } from "./unclosed-quote.js";
 
 const CANDIDATE_DELIMITERS = [",", ";", "\t", "|"];
 
@@ -17,10 +19,11 @@ export async function* readCsv(file: string, delimiter?: string): AsyncGenerator
     throw dataError(file, 1, "the file is empty", "A CSV file needs a header row naming its columns, then one row per example.");
   }
   const head = first.value;
+  const separator = delimiter ?? detectDelimiter(head);
   const parser = parse({
-    columns: (header: string[]) => header.map((name) => name.trim()),
+    columns: (header: string[]) => uniqueColumns(file, header.map((name) => name.trim())),
     bom: true,
-    delimiter: delimiter ?? detectDelimiter(head),
+    delimiter: separator,
     info: true,
     relax_quotes: false,
     skip_empty_lines: true,
@@ -38,12 +41,25 @@ export async function* readCsv(file: string, delimiter?: string): AsyncGenerator
       previousEnd = record.info.lines;
     }
   } catch (error) {
-    if (error instanceof CsvError) {
-      const line = (error as CsvError & { lines?: number }).lines;
-      throw dataError(file, line, `malformed CSV: ${error.message.replace(/^Invalid [^:]*: /, "")}`, "Check the quoting on this line: a field with commas, quotes or line breaks must be in double quotes, with inner quotes doubled (\"\").");
+    if (!(error instanceof CsvError)) throw error;
+    if (error.code === "CSV_QUOTE_NOT_CLOSED") {
+      const opened = await unclosedQuoteAt(file, previousEnd + 1, separator);
+      if (opened) {
+        throw TuneError.single({ code: "data-invalid", message: "malformed CSV: this quote opens a field that is never closed, so the rest of the file was read into it", location: { file, ...opened }, hint: 'Close the quote, or double it ("") if it is part of the text.' });
+      }
     }
-    throw error;
+    const line = (error as CsvError & { lines?: number }).lines;
+    throw dataError(file, line, `malformed CSV: ${error.message.replace(/^Invalid [^:]*: /, "")}`, "Check the quoting on this line: a field with commas, quotes or line breaks must be in double quotes, with inner quotes doubled (\"\").");
   }
+}
+
+/** A header naming a column twice would silently keep only the last one's values. */
+function uniqueColumns(file: string, names: string[]): string[] {
+  const repeated = [...new Set(names.filter((name, i) => names.indexOf(name) !== i))];
+  if (repeated.length > 0) {
+    throw dataError(file, 1, `the header names ${repeated.map((name) => (name === "" ? "an empty column" : `"${name}"`)).join(", ")} more than once, so only the last of each would be read`, "Give every column its own name.");
+  }
+  return names;
 }
 
 /** The candidate that splits the header line into the most fields (outside quotes). */

@@ -1,8 +1,14 @@
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
 import { dataError } from "../data-error.js";
 import type { SourceRow } from "./source-row.js";
 
-/** Streams a Parquet file one row group at a time (pure JS, hyparquet). Rows are numbered from 1. */
+const HINT = "Check that the file is Parquet and whole (pandas: df.to_parquet(path)); a copy cut short or damaged in transfer reads like this.";
+
+/**
+ * Streams a Parquet file one row group at a time (pure JS, hyparquet). Rows are numbered from 1.
+ * The footer is checked first (readable, every top-level column named once); a row group that
+ * cannot be decoded (damaged pages behind a valid footer) is reported with its rows.
+ */
 export async function* readParquet(file: string): AsyncGenerator<SourceRow> {
   let buffer;
   let metadata;
@@ -10,12 +16,20 @@ export async function* readParquet(file: string): AsyncGenerator<SourceRow> {
     buffer = await asyncBufferFromFile(file);
     metadata = await parquetMetadataAsync(buffer);
   } catch (error) {
-    throw dataError(file, undefined, `not a readable Parquet file: ${(error as Error).message}`, "Check that the file is Parquet (pandas: df.to_parquet(path)).");
+    throw dataError(file, undefined, `not a readable Parquet file: ${(error as Error).message}`, HINT);
   }
+  const names = parquetSchema(metadata).children.map((column) => column.element.name);
+  const repeated = [...new Set(names.filter((name, i) => names.indexOf(name) !== i))];
+  if (repeated.length > 0) throw dataError(file, undefined, `the schema names ${repeated.map((name) => `"${name}"`).join(", ")} more than once, so only the last of each would be read`, "Give every column its own name.");
   let rowStart = 0;
-  for (const group of metadata.row_groups) {
+  for (const [index, group] of metadata.row_groups.entries()) {
     const rowEnd = rowStart + Number(group.num_rows);
-    const rows = await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd });
+    let rows: Array<Record<string, unknown>>;
+    try {
+      rows = await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd });
+    } catch (error) {
+      throw dataError(file, rowStart + 1, `row group ${index + 1} (rows ${rowStart + 1}-${rowEnd}) cannot be decoded: ${(error as Error).message}`, HINT);
+    }
     for (let i = 0; i < rows.length; i++) yield { values: rows[i] as Record<string, unknown>, line: rowStart + i + 1 };
     rowStart = rowEnd;
   }

@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { extname } from "node:path";
 import { dataError } from "../data-error.js";
 import { readCsv } from "./read-csv.js";
@@ -27,8 +28,19 @@ export function formatOf(file: string, format: "auto" | DataFormat): DataFormat 
   return found;
 }
 
-/** Streams the rows of any supported data file. */
-export function readRows(file: string, format: DataFormat, delimiter?: string): AsyncGenerator<SourceRow> {
+/**
+ * Streams the rows of any supported data file: the one way tune reads a data file (recipes'
+ * splits, `tune predict --in`, `tune eval --data`, `tune metrics`), so a missing file or a
+ * folder in its place is said here, naming the file.
+ */
+export async function* readRows(file: string, format: DataFormat, delimiter?: string): AsyncGenerator<SourceRow> {
+  const stat = statSync(file, { throwIfNoEntry: false });
+  if (!stat) throw dataError(file, undefined, "no such file", "Check the path (relative paths in a recipe start at the recipe's folder; on the command line, at the current folder).");
+  if (!stat.isFile()) throw dataError(file, undefined, "this is a folder, not a data file", "Name a .csv, .jsonl, .json or .parquet file.");
+  yield* rowsOf(file, format, delimiter);
+}
+
+function rowsOf(file: string, format: DataFormat, delimiter?: string): AsyncGenerator<SourceRow> {
   switch (format) {
     case "csv":
       return readCsv(file, delimiter ?? (extname(file).toLowerCase() === ".tsv" ? "\t" : undefined));

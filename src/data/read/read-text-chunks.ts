@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { invalidUtf8Position } from "../../errors/index.js";
 import { dataError } from "../data-error.js";
 
 /**
@@ -13,30 +14,18 @@ export async function* readTextChunks(file: string): AsyncGenerator<string> {
     try {
       text = decoder.decode(chunk, { stream: true });
     } catch {
-      throw dataError(file, line + countInvalidLineOffset(chunk), "the file is not valid UTF-8", "Save the file as UTF-8 (most editors and pandas' to_csv(encoding='utf-8') do).");
+      const at = invalidUtf8Position(chunk, line);
+      throw dataError(file, at?.line ?? line, "the file is not valid UTF-8", "Save the file as UTF-8 (most editors and pandas' to_csv(encoding='utf-8') do).");
     }
     for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) line++;
     yield text;
   }
-  const rest = decoder.decode();
+  let rest: string;
+  try {
+    rest = decoder.decode();
+  } catch {
+    throw dataError(file, line, "the file is not valid UTF-8: it ends in the middle of a character", "Save the file as UTF-8 again; a copy cut short ends like this.");
+  }
   if (rest) yield rest;
 }
 
-/** Lines before the first invalid byte of a chunk that failed to decode. */
-function countInvalidLineOffset(chunk: Buffer): number {
-  const probe = new TextDecoder("utf-8", { fatal: true });
-  let low = 0;
-  let high = chunk.length;
-  while (low < high) {
-    const mid = (low + high + 1) >> 1;
-    try {
-      probe.decode(chunk.subarray(0, mid), { stream: true });
-      low = mid;
-    } catch {
-      high = mid - 1;
-    }
-  }
-  let lines = 0;
-  for (let i = 0; i < low; i++) if (chunk[i] === 0x0a) lines++;
-  return lines;
-}

@@ -13,8 +13,8 @@ export interface BridgeEvent {
 export interface BridgeRun {
   /** Every event after the protocol handshake. */
   events: BridgeEvent[];
-  /** The bridge's `error` event (message and traceback tail), when it reported one. */
-  error: { message: string; traceback: string } | null;
+  /** The bridge's `error` event (message and traceback tail; a code and hint for input it refused), when it reported one. */
+  error: { message: string; traceback: string; code?: string; hint?: string } | null;
   exitCode: number | null;
   /** The last lines of stderr (logs, or a crash the bridge could not report). */
   stderrTail: string;
@@ -78,7 +78,7 @@ export async function runBridge(args: string[], options: { onEvent?: (event: Bri
         if (handshake !== "ok") child.kill("SIGKILL");
         continue;
       }
-      if (event.type === "error") error = { message: String(event.message), traceback: String(event.traceback ?? "") };
+      if (event.type === "error") error = { message: String(event.message), traceback: String(event.traceback ?? ""), ...(typeof event.code === "string" ? { code: event.code, hint: String(event.hint ?? "") } : {}) };
       else {
         events.push(event);
         options.onEvent?.(event);
@@ -109,4 +109,13 @@ export async function runBridge(args: string[], options: { onEvent?: (event: Bri
     );
   }
   return { events, error, exitCode: result.exitCode ?? null, stderrTail: stderr.trim().split("\n").slice(-15).join("\n") };
+}
+
+/**
+ * Input the bridge refused (a pickle in a checkpoint, a model that needs remote code): the
+ * user's to fix, exit 2, said as the bridge said it. Null for any other failure.
+ */
+export function refusedInput(run: BridgeRun): TuneError | null {
+  if (!run.error?.code) return null;
+  return TuneError.single({ code: run.error.code, message: run.error.message, hint: run.error.hint }, ExitCode.user);
 }

@@ -4,9 +4,11 @@ import { join } from "node:path";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import type { RunPlan } from "../../recipe/index.js";
 import type { ReplyGenerator, ReplyRequest } from "../reply-generator.js";
-import { runBridge, type BridgeRun } from "./bridge-process.js";
+import { refusedInput, runBridge, type BridgeRun } from "./bridge-process.js";
 
 function bridgeFailed(run: BridgeRun | null, why: string): TuneError {
+  const refused = run && refusedInput(run);
+  if (refused) return refused;
   return TuneError.single({ code: "bridge-failed", message: `the torch worker stopped: ${run?.error?.message ?? why}`, hint: run?.error?.traceback ? `Its traceback ends:\n${run.error.traceback.trim().split("\n").slice(-4).join("\n")}` : (run?.stderrTail ?? "Run `tune doctor` to check the torch environment.") }, ExitCode.environment);
 }
 

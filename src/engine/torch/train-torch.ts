@@ -6,7 +6,7 @@ import { ExitCode, TuneError } from "../../errors/index.js";
 import type { RunPlan, SplitName } from "../../recipe/index.js";
 import { epochBatches } from "../batches.js";
 import { selectBackend, writeInitialAdapter, type TrainEvent, type TrainOptions } from "../tfjs/index.js";
-import { runBridge, type BridgeEvent, type BridgeRun } from "./bridge-process.js";
+import { refusedInput, runBridge, type BridgeEvent, type BridgeRun } from "./bridge-process.js";
 
 export interface TorchTrainResult {
   checkpoint: string;
@@ -96,6 +96,8 @@ function trainingSchedule(plan: RunPlan, trainDir: string) {
 
 /** The bridge failed: its own message and the traceback's tail, or stderr's, and the last good checkpoint. */
 function crash(run: BridgeRun, lastGood: string): TuneError {
+  const refused = refusedInput(run);
+  if (refused) return refused;
   const detail = run.error ? `${run.error.message}\n${run.error.traceback}` : run.stderrTail || `exit code ${run.exitCode}`;
   return TuneError.single(
     {

@@ -1,0 +1,22 @@
+import { createHash } from "node:crypto";
+import type { RunPlan } from "../recipe/index.js";
+
+/** Fields that must not change between a run and its resumption. */
+export const RESUME_FIELDS = ["task", "model", "quantization", "lora", "data", "template", "training"] as const;
+
+/**
+ * The plan's fields that decide what is trained, as compared on resume. Dataset locations depend
+ * on the cache folder; their content is fixed by the rest of `data`.
+ */
+export function resumeRelevant(plan: RunPlan): Record<(typeof RESUME_FIELDS)[number], unknown> {
+  const comparable = { ...plan, data: { ...plan.data, manifests: null } };
+  return Object.fromEntries(RESUME_FIELDS.map((field) => [field, comparable[field]])) as Record<(typeof RESUME_FIELDS)[number], unknown>;
+}
+
+/**
+ * What identifies the experiment a checkpoint belongs to: every checkpoint's manifest records
+ * it (provenance.plan_sha256), so a checkpoint read through a run is known to be that run's.
+ */
+export function planSha256(plan: RunPlan): string {
+  return createHash("sha256").update(JSON.stringify(resumeRelevant(plan))).digest("hex");
+}
