@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { unsafeUniformIntDistribution } from "pure-rand";
@@ -34,7 +35,7 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     expect(torch.exitCode, torch.stderr).toBe(0);
     expect(torch.events[0]).toMatchObject({ type: "start", engine: "torch", backend: "cpu", total_steps: 12 });
     const checkpoint = join(dir, "torch-runs/exp/checkpoint-12");
-    expect(readdirSync(checkpoint).sort()).toEqual(["MANIFEST.json", "README.md", "adapter_config.json", "adapter_model.safetensors", "metrics.json", "optimizer.pt", "predictions", "rng_state.pth", "scheduler.pt", "trainer_state.json"]);
+    expect(readdirSync(checkpoint).sort()).toEqual(["MANIFEST.json", "README.md", "adapter_config.json", "adapter_model.safetensors", "metrics.json", "optimizer.pt", "predictions", "rng_state.safetensors", "scheduler.pt", "trainer_state.json"]);
     const manifest = JSON.parse(readFileSync(join(checkpoint, "MANIFEST.json"), "utf8")) as { step: number; provenance: { engine: { name: string }; dataset_key: string } };
     expect(manifest.step).toBe(12);
     expect(manifest.provenance.engine.name).toBe("torch");
@@ -99,27 +100,60 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     expect(result.stdout).toMatch(/^engine: torch \(auto: the torch engine's Python environment works \(torch \S+, transformers \S+, peft \S+, CPU\)\)$/m);
   }, 120_000);
 
-  it("reports a worker crash with Python's own message and traceback, and refuses a worker that speaks another protocol", async () => {
+  it("refuses a damaged model folder before Python, reports a worker crash with Python's own message and traceback, and refuses a worker that speaks another protocol", async () => {
     const dir = tempDir({ "exp.yaml": RECIPE("torch").replace("builtin:tiny-llama", "./model"), "d.csv": DATA });
     const model = join(dir, "model");
-    // A model folder whose tokenizer works but whose weights are garbage: tokenization succeeds, loading fails in Python.
     const { tinyLlamaDir } = await import("../src/builtin/index.js");
     const tiny = tinyLlamaDir(join(dir, "builtin-cache"));
     await execa("cp", ["-r", tiny, model]);
     writeFileSync(join(model, "model.safetensors"), "not a safetensors file");
-    const crashed = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env: { TUNE_CACHE_DIR: join(dir, "cache") } });
-    expect(crashed.exitCode).toBe(1);
-    expect(crashed.stderr).toContain("the torch engine stopped with an error");
-    expect(crashed.stderr).toContain("SafetensorError");
-    expect(crashed.stderr).toMatch(/File ".*\.py", line \d+/);
-    expect(hasStackTrace(crashed.stderr)).toBe(false);
+    const damaged = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env: { TUNE_CACHE_DIR: join(dir, "cache") } });
+    expect(damaged.exitCode).toBe(2);
+    expect(damaged.stderr).toMatch(/model\/model\.safetensors {2}not a valid safetensors file/);
+    expect(hasStackTrace(damaged.stderr)).toBe(false);
+
+    // A worker that fails with an exception tune does not know: its message and traceback, exit 1.
+    await execa("cp", ["-r", tiny, join(dir, "model2")]);
+    const crashing = join(dir, "crashing.sh");
+    const crashed = [
+      '{"type": "hello", "protocol": 1}',
+      '{"type": "error", "message": "ZeroDivisionError: division by zero", "traceback": "Traceback (most recent call last):\\n  File \\"/bridge/tune_bridge/train.py\\", line 7, in train\\nZeroDivisionError: division by zero"}',
+    ];
+    const doctor = '{"type": "doctor", "python": "3.11", "packages": {"torch": "2"}, "missing": [], "cuda": null, "capabilities": {"train": true}}';
+    writeFileSync(crashing, `#!/bin/sh\nprintf '%s\\n' '${crashed[0]}'\nif [ "$3" = doctor ]; then printf '%s\\n' '${doctor}'; exit 0; fi\nprintf '%s\\n' '${crashed[1]}'\nexit 1\n`, { mode: 0o755 });
+    writeFileSync(join(dir, "crash.yaml"), RECIPE("torch").replace("builtin:tiny-llama", "./model2"));
+    const crash = await tune(["recipe", "crash.yaml", "--out", "runs"], { cwd: dir, env: { TUNE_CACHE_DIR: join(dir, "cache"), TUNE_PYTHON: crashing } });
+    expect(crash.exitCode, crash.stderr).toBe(1);
+    expect(crash.stderr).toContain("the torch engine stopped with an error: ZeroDivisionError: division by zero");
+    expect(crash.stderr).toMatch(/File ".*\.py", line \d+/);
+    expect(hasStackTrace(crash.stderr)).toBe(false);
 
     const impostor = join(dir, "impostor.sh");
     writeFileSync(impostor, '#!/bin/sh\necho \'{"type": "hello", "protocol": 99}\'\n', { mode: 0o755 });
-    const refused = await tune(["recipe", "exp.yaml", "--out", "runs2"], { cwd: dir, env: { TUNE_CACHE_DIR: join(dir, "cache"), TUNE_PYTHON: impostor } });
+    const refused = await tune(["recipe", "crash.yaml", "--out", "runs2"], { cwd: dir, env: { TUNE_CACHE_DIR: join(dir, "cache"), TUNE_PYTHON: impostor } });
     expect(refused.exitCode).toBe(4);
     expect(refused.stderr).toContain("the recipe asks for the torch engine, but its Python environment is not usable");
     expect(refused.stderr).toContain("protocol 1");
+  }, 180_000);
+
+  it("resuming from a checkpoint with a planted pickle is refused, exit 2, and the pickle never runs", async () => {
+    const dir = tempDir({ "exp.yaml": RECIPE("torch").replace("max_steps: 12", "max_steps: 4").replace("every: 4", "every: 2"), "d.csv": DATA });
+    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+    expect((await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env })).exitCode).toBe(0);
+    const checkpoint = join(dir, "runs/exp/checkpoint-2");
+    rmSync(join(dir, "runs/exp/checkpoint-4"), { recursive: true });
+    const marker = join(dir, "code-ran");
+    // A pickle whose loading runs a shell command, with the manifest rewritten to match it.
+    await execa("python3", ["-c", `import os, pickle\nclass P:\n    def __reduce__(self):\n        return (os.system, ("touch ${marker}",))\nopen("${join(checkpoint, "optimizer.pt")}", "wb").write(pickle.dumps({"state": P()}))`]);
+    const manifest = JSON.parse(readFileSync(join(checkpoint, "MANIFEST.json"), "utf8")) as { files: Record<string, { sha256: string; bytes: number }> };
+    const planted = readFileSync(join(checkpoint, "optimizer.pt"));
+    manifest.files["optimizer.pt"] = { sha256: createHash("sha256").update(planted).digest("hex"), bytes: planted.length };
+    writeFileSync(join(checkpoint, "MANIFEST.json"), JSON.stringify(manifest));
+    const resumed = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
+    expect(resumed.exitCode, resumed.stderr).toBe(2);
+    expect(resumed.stderr).toMatch(/checkpoint-2\/optimizer\.pt is not plain tensors, so tune does not load it/);
+    expect(hasStackTrace(resumed.stderr)).toBe(false);
+    expect(existsSync(marker)).toBe(false);
   }, 180_000);
 
   it("tune setup python makes python-bridge/.venv ready (idempotent) and the engine uses it", async () => {

@@ -2,7 +2,8 @@
 
 It reads plan.json and the tokenized datasets; it never parses recipes or tokenizes. Events go
 to stdout as JSON lines (the first one states the protocol version), logs to stderr. A failure
-is reported as an `error` event with the traceback's tail before the process exits 1.
+is reported as an `error` event with the traceback's tail before the process exits 1; input it
+refuses (protocol.Refused) as an `error` event with a code and a hint, exit 2.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import traceback
 from pathlib import Path
 
 from .lifeline import die_with_parent
-from .protocol import emit, hello
+from .protocol import Refused, emit, hello
 
 
 _REQUIRED = ["torch", "transformers", "peft", "safetensors", "numpy", "tokenizers"]
@@ -82,6 +83,9 @@ def main() -> int:
             run_chat(json.loads(Path(args.plan).read_text(encoding="utf-8")), args.model_dir, args.checkpoint)
         else:
             _predict(args)
+    except Refused as refused:
+        emit("error", code=refused.code, message=str(refused), hint=refused.hint)
+        return 2
     except Exception as error:
         emit("error", message=f"{type(error).__name__}: {error}", traceback="".join(traceback.format_exc().splitlines(keepends=True)[-20:]))
         return 1

@@ -1,8 +1,13 @@
 """Checkpoints in tune's shared format (DESIGN.md, contract 4), never torn.
 
 PEFT's own adapter files, trainer_state.json in the Trainer's schema, optimizer.pt,
-scheduler.pt and rng_state.pth, then MANIFEST.json (sha256 of every file) last; all of it built
-under a temporary name and renamed into place, as the TypeScript side writes its checkpoints.
+scheduler.pt and rng_state.safetensors, then MANIFEST.json (sha256 of every file) last; all of
+it built under a temporary name and renamed into place, as the TypeScript side writes its
+checkpoints.
+
+Nothing read back runs code: the RNG state is safetensors, and the two torch files go through
+torch.load(weights_only=True), whose unpickler builds tensors and plain containers only. A file
+it refuses is reported as a damaged checkpoint, never loaded another way.
 """
 
 from __future__ import annotations
@@ -10,12 +15,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 from peft import PeftModel
+from safetensors.torch import load_file, save_file
+
+from .protocol import unsafe_file
+
+RNG_STATE = "rng_state.safetensors"
+# Where tune 0.1.0 kept it: a pickle, read with the restricted unpickler like the other torch files.
+LEGACY_RNG_STATE = "rng_state.pth"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -59,10 +72,10 @@ def save_checkpoint(
     (temporary / "trainer_state.json").write_text(json.dumps(trainer_state, indent=2) + "\n", encoding="utf-8")
     torch.save(optimizer.state_dict(), temporary / "optimizer.pt")
     torch.save({"step": step}, temporary / "scheduler.pt")
-    rng: dict[str, Any] = {"cpu": torch.get_rng_state()}
+    rng = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
-        rng["cuda"] = torch.cuda.get_rng_state_all()
-    torch.save(rng, temporary / "rng_state.pth")
+        rng.update({f"cuda.{i}": state for i, state in enumerate(torch.cuda.get_rng_state_all())})
+    save_file(rng, str(temporary / RNG_STATE))
     for path in temporary.iterdir():
         with open(path, "rb") as handle:
             os.fsync(handle.fileno())
@@ -76,15 +89,27 @@ def save_checkpoint(
     return final
 
 
+def load_tensors_only(path: Path, device: torch.device | str = "cpu") -> Any:
+    """A torch file read with the restricted unpickler; a file holding anything else is refused."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise unsafe_file(path, str(error).splitlines()[0]) from None
+
+
 def restore_checkpoint(checkpoint: Path, model: PeftModel, optimizer: torch.optim.Optimizer, device: torch.device) -> int:
     """Adapter weights, optimizer moments and RNG state of a checkpoint; returns its step."""
     from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
 
     set_peft_model_state_dict(model, load_file(str(checkpoint / "adapter_model.safetensors"), device=str(device)))
-    optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", map_location=device, weights_only=True))
-    rng = torch.load(checkpoint / "rng_state.pth", weights_only=False)
-    torch.set_rng_state(rng["cpu"])
-    if "cuda" in rng and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(rng["cuda"])
-    return int(torch.load(checkpoint / "scheduler.pt", weights_only=True)["step"])
+    optimizer.load_state_dict(load_tensors_only(checkpoint / "optimizer.pt", device))
+    if (checkpoint / RNG_STATE).exists():
+        rng = load_file(str(checkpoint / RNG_STATE))
+        cpu, cuda = rng["cpu"], [rng[f"cuda.{i}"] for i in range(len(rng)) if f"cuda.{i}" in rng]
+    else:
+        legacy = load_tensors_only(checkpoint / LEGACY_RNG_STATE)
+        cpu, cuda = legacy["cpu"], list(legacy.get("cuda", []))
+    torch.set_rng_state(cpu)
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda)
+    return int(load_tensors_only(checkpoint / "scheduler.pt")["step"])

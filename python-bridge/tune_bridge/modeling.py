@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification, PreTrainedModel
 
 from .nf4 import quantize_model
-from .protocol import emit
+from .protocol import Refused, emit
 
 
 def pick_device() -> torch.device:
@@ -27,12 +27,44 @@ def model_dtype(plan: dict[str, Any], device: torch.device) -> torch.dtype:
     return torch.float32
 
 
+def _trusted_config(plan: dict[str, Any], model_dir: str) -> Any:
+    """The model's config; code shipped in the model folder runs only when the recipe says so by name."""
+    trust = bool(plan["model"].get("trust_remote_code", False))
+    try:
+        return AutoConfig.from_pretrained(model_dir, trust_remote_code=trust)
+    except ValueError as error:
+        if trust or "trust_remote_code" not in str(error):
+            raise
+        raise Refused(
+            "model-needs-remote-code",
+            f"{plan['model']['base']} needs Python code shipped in its repo to load, and tune does not run it unless asked",
+            "Set `model.trust_remote_code: true` in the recipe if you trust that repo's code, or use a model transformers supports natively.",
+        ) from None
+
+
 def base_model(plan: dict[str, Any], model_dir: str, device: torch.device) -> PreTrainedModel:
-    """*ForSequenceClassification with the recipe's labels and pad token, or *ForCausalLM."""
+    """*ForSequenceClassification with the recipe's labels and pad token, or *ForCausalLM.
+
+    Weights load from safetensors only (a pickle in the folder is never read). The folder was
+    checked on the TypeScript side (config JSON, safetensors headers); what transformers still
+    refuses in it (an unknown architecture, inconsistent sizes) is said as the model's problem."""
+    try:
+        return _load_base(plan, model_dir, device)
+    except (Refused, torch.cuda.OutOfMemoryError, ImportError):
+        raise
+    except (ValueError, KeyError, OSError, RuntimeError) as error:
+        raise Refused(
+            "model-unloadable",
+            f"transformers cannot load {plan['model']['base']} from {model_dir}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+            "Check that the folder (or Hub repo) is a transformers model of a supported architecture, saved whole; `tune validate` names the files it reads.",
+        ) from error
+
+
+def _load_base(plan: dict[str, Any], model_dir: str, device: torch.device) -> PreTrainedModel:
     dtype = model_dtype(plan, device)
-    config = AutoConfig.from_pretrained(model_dir)
+    config = _trusted_config(plan, model_dir)
     bnb = _bitsandbytes_config(plan, device)
-    loading: dict[str, Any] = {"dtype": dtype, "attn_implementation": _attention()}
+    loading: dict[str, Any] = {"dtype": dtype, "attn_implementation": _attention(), "use_safetensors": True, "trust_remote_code": bool(plan["model"].get("trust_remote_code", False))}
     if bnb is not None:
         loading.update(quantization_config=bnb, device_map={"": device.index or 0})
     if plan["task"] == "sequence-classification":
@@ -144,6 +176,9 @@ def adapted_model(plan: dict[str, Any], model_dir: str, device: torch.device, in
 
 
 def load_trained(plan: dict[str, Any], model_dir: str, checkpoint: str, device: torch.device) -> PeftModel:
-    """A checkpoint's adapter on the base model, for prediction."""
+    """A checkpoint's adapter on the base model, for prediction (from its safetensors: PEFT would
+    fall back to a pickled adapter_model.bin)."""
+    if not (Path(checkpoint) / "adapter_model.safetensors").is_file():
+        raise Refused("adapter-not-safetensors", f"{checkpoint} has no adapter_model.safetensors", "tune reads adapters only as safetensors; convert a pickled adapter once where you trust it (PeftModel.save_pretrained(dir, safe_serialization=True)).")
     base = base_model(plan, model_dir, device)
     return PeftModel.from_pretrained(base, checkpoint).to(device).eval()

@@ -24,3 +24,19 @@ def emit(event_type: str, **fields: Any) -> None:
 
 def hello(command: str) -> None:
     emit("hello", protocol=PROTOCOL_VERSION, command=command)
+
+
+
+class Refused(Exception):
+    """Input tune will not use, said as the user's to fix (exit 2), not as a crash of the engine:
+    a file that is not plain tensors (a pickle that could run code), a model that needs its own
+    code when the recipe does not allow it."""
+
+    def __init__(self, code: str, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.hint = hint
+
+
+def unsafe_file(path: object, why: str) -> Refused:
+    return Refused("checkpoint-unsafe-file", f"{path} is not plain tensors, so tune does not load it: {why}", "A checkpoint tune wrote never holds such a file: the folder was altered. Resume from another checkpoint of the run, or start over with --restart.")

@@ -18,6 +18,7 @@ export interface ModelWeights {
 const INDEX = "model.safetensors.index.json";
 const SINGLE = "model.safetensors";
 const PICKLE_FILES = /^(pytorch_model.*\.bin|.*\.pt|.*\.pth|.*\.ckpt)$/;
+const SHARD_NAME = /^[^/\\]+\.safetensors$/;
 
 /**
  * A model folder's weights, single-file or sharded (model.safetensors.index.json), opened
@@ -27,20 +28,34 @@ const PICKLE_FILES = /^(pytorch_model.*\.bin|.*\.pt|.*\.pth|.*\.ckpt)$/;
 export function openModelWeights(dir: string): ModelWeights {
   const shards = new Map<string, SafetensorsFile>();
   const owner = new Map<string, SafetensorsFile>();
+  const indexFile = join(dir, INDEX);
   const open = (file: string) => {
     let shard = shards.get(file);
     if (!shard) {
+      // Shard names come from the index, a file of the model repo: only a file beside it is opened.
+      if (!SHARD_NAME.test(file) || !existsSync(join(dir, file))) {
+        throw TuneError.single({ code: "weights-index-mismatch", message: `${INDEX} names the shard ${JSON.stringify(file)}, which is not a safetensors file in ${dir}`, location: { file: indexFile }, hint: "The shards and the index come from different saves (or the index was altered); download the model again." });
+      }
       shard = openSafetensors(join(dir, file));
       shards.set(file, shard);
     }
     return shard;
   };
-  if (existsSync(join(dir, INDEX))) {
-    const index = JSON.parse(readFileSync(join(dir, INDEX), "utf8")) as { weight_map?: Record<string, string> };
-    for (const [name, file] of Object.entries(index.weight_map ?? {})) {
+  if (existsSync(indexFile)) {
+    let index: { weight_map?: unknown };
+    try {
+      index = JSON.parse(readFileSync(indexFile, "utf8")) as { weight_map?: unknown };
+    } catch {
+      throw TuneError.single({ code: "weights-index-invalid", message: `${INDEX} is not valid JSON`, location: { file: indexFile }, hint: "Download or save the model again." });
+    }
+    if (index === null || typeof index.weight_map !== "object" || index.weight_map === null) {
+      throw TuneError.single({ code: "weights-index-invalid", message: `${INDEX} has no weight_map`, location: { file: indexFile }, hint: "Download or save the model again." });
+    }
+    for (const [name, file] of Object.entries(index.weight_map as Record<string, unknown>)) {
+      if (typeof file !== "string") throw TuneError.single({ code: "weights-index-invalid", message: `${INDEX} maps ${name} to ${JSON.stringify(file)}, not a file name`, location: { file: indexFile }, hint: "Download or save the model again." });
       const shard = open(file);
       if (!shard.tensors.has(name)) {
-        throw TuneError.single({ code: "weights-index-mismatch", message: `${INDEX} puts ${name} in ${file}, which does not hold it`, location: { file: join(dir, INDEX) }, hint: "The shards and the index come from different saves; download the model again." });
+        throw TuneError.single({ code: "weights-index-mismatch", message: `${INDEX} puts ${name} in ${file}, which does not hold it`, location: { file: indexFile }, hint: "The shards and the index come from different saves; download the model again." });
       }
       owner.set(name, shard);
     }

@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { openModelWeights } from "../../adapter/index.js";
 import { builtinModelDir } from "../../builtin/index.js";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import { downloadModel, type DownloadProgress } from "../../hub/index.js";
@@ -11,9 +14,16 @@ export interface LocatedModel {
 
 /**
  * The model folder of a recipe: a local folder, the real tokenizer and random weights of a
- * built-in model, or a Hub model resolved into the Hugging Face cache Python shares.
+ * built-in model, or a Hub model resolved into the Hugging Face cache Python shares. Whichever
+ * it is, it is checked here before an engine sees it (see checkModelFolder).
  */
 export async function locateModel(plan: RunPlan, cacheRoot: string, onDownload?: (progress: DownloadProgress) => void): Promise<LocatedModel> {
+  const located = await findModel(plan, cacheRoot, onDownload);
+  checkModelFolder(located.dir);
+  return located;
+}
+
+async function findModel(plan: RunPlan, cacheRoot: string, onDownload?: (progress: DownloadProgress) => void): Promise<LocatedModel> {
   const source = plan.model.source;
   switch (source.kind) {
     case "local":
@@ -26,6 +36,26 @@ export async function locateModel(plan: RunPlan, cacheRoot: string, onDownload?:
       return { dir: model.dir, warnings };
     }
   }
+}
+
+/**
+ * A model folder is input like any other: config.json must be a JSON object, and the weights
+ * safetensors whose headers are sound (every shard the index names, beside it). Done once here,
+ * so a damaged folder is the user's to fix (exit 2) on either engine, not a crash in Python.
+ */
+function checkModelFolder(dir: string): void {
+  const configFile = join(dir, "config.json");
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(configFile, "utf8"));
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    throw TuneError.single({ code: "model-config-invalid", message: missing ? `${dir} has no config.json, so it is not a transformers model folder` : "config.json is not valid JSON", location: { file: missing ? dir : configFile }, hint: "Point model.base at a folder saved with save_pretrained (or a Hub id)." });
+  }
+  if (config === null || typeof config !== "object" || Array.isArray(config)) {
+    throw TuneError.single({ code: "model-config-invalid", message: "config.json is not a JSON object", location: { file: configFile }, hint: "Point model.base at a folder saved with save_pretrained (or a Hub id)." });
+  }
+  openModelWeights(dir).close();
 }
 
 function builtinDir(name: string, cacheRoot: string): string {
