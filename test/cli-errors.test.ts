@@ -75,4 +75,27 @@ describe("tune validate on a recipe with several mistakes", () => {
     expect(result.stderr).toContain('--model  model.base: no built-in model "tiny-gpt"');
     expect(result.stderr).toContain('--engine  engine: expected one of "auto", "torch", "tfjs", found "jax" (text)');
   });
+
+  it("flags with a bad number echo what was typed", async () => {
+    for (const [flag, value] of [["--max-steps", "abc"], ["--max-steps", "0"], ["--max-steps", "1.5"], ["--show-examples", "-2"]] as const) {
+      const result = await tune(["validate", "recipes/quickstart.yaml", flag, value]);
+      expect(result.exitCode, `${flag} ${value}`).toBe(2);
+      expect(result.stderr).toContain(`argument '${value}' is invalid. expected a whole number of`);
+      expect(result.stderr).not.toContain("NaN");
+    }
+  });
 });
+
+describe("files named on the command line that are not there", () => {
+  it("tune metrics on a missing file or a folder: exit 2, naming it", async () => {
+    const dir = tempDir({ "gold.csv": "gold,pred\na,a\n", "folder.csv/inside.txt": "x" });
+    const metrics = await tune(["metrics", join(dir, "nope.jsonl")]);
+    expect(metrics.exitCode).toBe(2);
+    expect(metrics.stderr).toContain(`${join(dir, "nope.jsonl")}  no such file`);
+    const folder = await tune(["metrics", join(dir, "folder.csv")]);
+    expect(folder.exitCode).toBe(2);
+    expect(folder.stderr).toContain("this is a folder, not a data file");
+    for (const result of [metrics, folder]) expect(hasStackTrace(result.stderr)).toBe(false);
+  });
+});
+

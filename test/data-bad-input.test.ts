@@ -1,8 +1,21 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parquetWriteBuffer } from "hyparquet-writer";
 import { describe, expect, it } from "vitest";
 import { hasStackTrace, tune } from "./support/cli.js";
 import { tempDir } from "./support/temp-dir.js";
+
+/** A Parquet file written by hyparquet-writer (a real writer, not bytes made by hand). */
+function parquet(columnData: Array<{ name: string; data: string[] }>): Buffer {
+  return Buffer.from(parquetWriteBuffer({ columnData }));
+}
+
+/** The same file with bytes inside its column chunks overwritten: the footer still reads. */
+function damagedPages(file: Buffer): Buffer {
+  const damaged = Buffer.from(file);
+  damaged.fill(0xff, 10, 60);
+  return damaged;
+}
 
 const CLASSIFIER = (file: string, extra = "") => `task: sequence-classification\nmodel: {base: builtin:tiny-llama}\ndata:\n  train: ${file}\n  labels: [neg, pos]\n${extra}`;
 
@@ -40,6 +53,48 @@ const CASES: BadCase[] = [
     expected: /d\.csv:2:1 {2}malformed CSV: this quote opens a field that is never closed/,
   },
   {
+    name: "an unclosed quote after a well-quoted multi-line field: named where it opens",
+    files: { "d.csv": 'text,label\n"two\nlines",pos\nplain,neg\nstill ok,"pos\nnext,neg\nlast,pos\n' },
+    recipe: CLASSIFIER("d.csv"),
+    expected: /d\.csv:5:10 {2}malformed CSV: this quote opens a field that is never closed/,
+  },
+  {
+    name: "a header that names a column twice",
+    files: { "d.csv": "text,label,text\nfirst,pos,second\n" },
+    recipe: CLASSIFIER("d.csv"),
+    expected: /d\.csv:1 {2}the header names "text" more than once, so only the last of each would be read/,
+  },
+  {
+    name: "a header with two empty column names",
+    files: { "d.csv": "text,,label,\na,x,pos,y\n" },
+    recipe: CLASSIFIER("d.csv"),
+    expected: /d\.csv:1 {2}the header names an empty column more than once/,
+  },
+  {
+    name: "a Parquet schema that names a column twice",
+    files: { "d.parquet": parquet([{ name: "text", data: ["a", "b"] }, { name: "label", data: ["pos", "neg"] }, { name: "text", data: ["c", "d"] }]) },
+    recipe: CLASSIFIER("d.parquet"),
+    expected: /d\.parquet {2}the schema names "text" more than once/,
+  },
+  {
+    name: "a Parquet file with a valid footer and damaged pages",
+    files: { "d.parquet": damagedPages(parquet([{ name: "text", data: Array.from({ length: 40 }, (_, i) => `text ${i}`) }, { name: "label", data: Array.from({ length: 40 }, (_, i) => (i % 2 ? "pos" : "neg")) }])) },
+    recipe: CLASSIFIER("d.parquet"),
+    expected: /d\.parquet:1 {2}row group 1 \(rows 1-40\) cannot be decoded/,
+  },
+  {
+    name: "a file that ends in the middle of a UTF-8 character",
+    files: { "d.csv": Buffer.concat([Buffer.from("text,label\nok,pos\ncaf"), Buffer.from("é").subarray(0, 1)]) },
+    recipe: CLASSIFIER("d.csv"),
+    expected: /d\.csv:3 {2}the file is not valid UTF-8: it ends in the middle of a character/,
+  },
+  {
+    name: "a data path that is a folder",
+    files: { "d.csv/inner.csv": "text,label\nok,pos\n" },
+    recipe: CLASSIFIER("d.csv"),
+    expected: /recipe\.yaml:4:10 {2}data\.train: .*d\.csv is a folder, not a data file/,
+  },
+  {
     name: "an invalid JSON line",
     files: { "d.jsonl": '{"text": "a", "label": "pos"}\n{"text": "b", "label": }\n' },
     recipe: CLASSIFIER("d.jsonl"),
@@ -65,7 +120,8 @@ const CASES: BadCase[] = [
   },
   {
     name: "a tokenizer.json that cannot be loaded",
-    files: { "d.csv": "text,label\nhello,pos\n", "model/tokenizer.json": "{ not json", "model/tokenizer_config.json": "{}", "model/config.json": "{}" },
+    // A model folder sound but for its tokenizer (an empty safetensors: header length 2, "{}").
+    files: { "d.csv": "text,label\nhello,pos\n", "model/tokenizer.json": "{ not json", "model/tokenizer_config.json": "{}", "model/config.json": "{}", "model/model.safetensors": Buffer.concat([Buffer.from([2, 0, 0, 0, 0, 0, 0, 0]), Buffer.from("{}")]) },
     recipe: CLASSIFIER("d.csv").replace("builtin:tiny-llama", "./model"),
     expected: /model\/tokenizer\.json {2}cannot load the tokenizer in .*model/,
   },

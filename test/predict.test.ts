@@ -63,7 +63,7 @@ describe("tune predict", () => {
     for (const row of rows) expect(["good", "bad", "error"]).toContain(row.label);
   }, 120_000);
 
-  it("explains a missing text column, a run that is not a classifier and an unknown output format", async () => {
+  it("explains a missing text column, a run that is not a classifier, an unknown output format, a missing --in and an --out nowhere", async () => {
     const dir = tempDir({ "cls.yaml": CLASSIFIER, "d.csv": DATA, "wrong.csv": "body\nhello\n", "lm.yaml": "task: causal-lm\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8}\ndata: {file: lm.jsonl, split: {eval: 0.25, seed: 1}, max_length: 32}\ntraining: {max_steps: 1, batch_size: 4}\n" });
     writeFileSync(join(dir, "lm.jsonl"), Array.from({ length: 8 }, (_, i) => JSON.stringify({ messages: [{ role: "user", content: `question ${i}` }, { role: "assistant", content: `answer ${i}` }] })).join("\n"));
     const env = { TUNE_CACHE_DIR: join(dir, "cache") };
@@ -75,10 +75,16 @@ describe("tune predict", () => {
     const format = await tune(["predict", "runs/cls", "--in", "d.csv", "--out", "o.xlsx"], { cwd: dir, env });
     expect(format.exitCode).toBe(2);
     expect(format.stderr).toContain(".csv, .tsv, .jsonl or .json");
+    const missingIn = await tune(["predict", "runs/cls", "--in", "nope.csv", "--out", "o.csv"], { cwd: dir, env });
+    expect(missingIn.exitCode).toBe(2);
+    expect(missingIn.stderr).toContain(`${join(dir, "nope.csv")}  no such file`);
+    const nowhere = await tune(["predict", "runs/cls", "--in", "d.csv", "--out", "no/such/folder/o.csv"], { cwd: dir, env });
+    expect(nowhere.exitCode).toBe(2);
+    expect(nowhere.stderr).toContain(`--out  the folder of ${join(dir, "no/such/folder/o.csv")} does not exist`);
     expect((await tune(["recipe", "lm.yaml", "--out", "runs"], { cwd: dir, env })).exitCode).toBe(0);
     const lm = await tune(["predict", "runs/lm", "--in", "d.csv", "--out", "o.csv"], { cwd: dir, env });
     expect(lm.exitCode).toBe(2);
     expect(lm.stderr).toContain("is a causal-lm run");
-    for (const r of [column, format, lm]) expect(hasStackTrace(r.stderr)).toBe(false);
+    for (const r of [column, format, missingIn, nowhere, lm]) expect(hasStackTrace(r.stderr)).toBe(false);
   }, 120_000);
 });

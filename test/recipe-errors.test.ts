@@ -204,6 +204,16 @@ const CASES: Case[] = [
     expect: { field: "training.lr", line: 9, column: 3, message: /^training\.lr: this key appears twice in the same mapping \(first at line 8\)/ },
   },
   {
+    name: "duplicate key inside a list item",
+    yaml: `${BASE}eval:\n  gates: [accuracy > 0.5]\n  gates: [f1_macro > 0.5]\n`,
+    expect: { field: "eval.gates", line: 9, column: 3, message: /^eval\.gates: this key appears twice/ },
+  },
+  {
+    name: "a revision that would climb out of the model cache",
+    yaml: BASE.replace("  base: builtin:tiny-llama\n", "  base: builtin:tiny-llama\n  revision: ../../../etc\n"),
+    expect: { field: "model.revision", line: 4, column: 13, message: /a branch, tag or commit: letters, digits/ },
+  },
+  {
     name: "Hub repo without an owner",
     yaml: `${BASE}hub:\n  repo: justaname\n`,
     expect: { field: "hub.repo", line: 8, column: 9, message: /a Hub repo id looks like `user\/name`/ },
@@ -249,6 +259,40 @@ async function problemsOf(yaml: string): Promise<Problem[]> {
   const dir = tempDir({ "data.csv": "text,label\nhello,pos\n" });
   const file = join(dir, "recipe.yaml");
   writeFileSync(file, yaml);
+  return problemsAt(file);
+}
+
+describe("recipes that are not what they seem", () => {
+  it("a byte that is not UTF-8 is reported at its line and column, not replaced", async () => {
+    const dir = tempDir({ "data.csv": "text,label\nhello,pos\n" });
+    const file = join(dir, "recipe.yaml");
+    // Line 6 reads `  labels: [neg, pós]` with the ó in Latin-1.
+    writeFileSync(file, Buffer.concat([Buffer.from(BASE.replace("[neg, pos]\n", "[neg, p")), Buffer.from([0xf3]), Buffer.from("s]\n")]));
+    const [problem, ...rest] = await problemsAt(file);
+    expect(rest).toEqual([]);
+    expect(problem).toMatchObject({ code: "recipe-encoding", location: { line: 6, column: 18 } });
+    expect(problem?.message).toMatch(/not valid UTF-8 here/);
+  });
+
+  it("an alias bomb is refused instead of expanded", async () => {
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x]", ...["b", "c", "d", "e", "f", "g", "h"].map((name, i) => `${name}: &${name} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`)];
+    const dir = tempDir({ "recipe.yaml": `${levels.join("\n")}\n${BASE}` });
+    const [problem] = await problemsAt(join(dir, "recipe.yaml"));
+    expect(problem).toMatchObject({ code: "yaml-aliases" });
+    expect(problem?.hint).toMatch(/at most 100 aliases/);
+  });
+
+  it("50,000 unknown keys: every one is found, the first 50 are reported and the rest counted", async () => {
+    const dir = tempDir({ "data.csv": "text,label\nhello,pos\n", "recipe.yaml": `${BASE}${Array.from({ length: 50_000 }, (_, i) => `extra_${i}: ${i}`).join("\n")}\n` });
+    const problems = await problemsAt(join(dir, "recipe.yaml"));
+    expect(problems).toHaveLength(51);
+    expect(problems[0]).toMatchObject({ field: "extra_0", location: { line: 7, column: 1 } });
+    expect(problems[49]).toMatchObject({ field: "extra_49", location: { line: 56 } });
+    expect(problems[50]?.message).toBe("and 49950 more problems not shown");
+  });
+});
+
+async function problemsAt(file: string): Promise<Problem[]> {
   try {
     await loadRecipe(file);
   } catch (error) {

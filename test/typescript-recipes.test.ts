@@ -40,6 +40,24 @@ describe("recipes written in TypeScript", () => {
     expect(result.stderr).toContain(`${join(dir, "bad.ts")}  training.lr: expected a number, found "fast" (text)`);
   });
 
+  it("a syntax error and a default export that rejects are user errors at the module's file:line:col", async () => {
+    const dir = tempDir({
+      "syntax.ts": "import { defineRecipe } from 'tune';\nexport default defineRecipe({\n  task: 'causal-lm',\n  model: { base: 'builtin:tiny-llama' ,\n  data: { train: 'x.jsonl' }\n});\n",
+      "rejects.ts": "export default Promise.reject(new Error('the sweep service is down'));\n",
+      "throws-value.mjs": "export default (async () => { throw 42; })();\n",
+    });
+    const syntax = await tune(["validate", join(dir, "syntax.ts")]);
+    expect(syntax.exitCode).toBe(2);
+    expect(syntax.stderr).toMatch(new RegExp(`${join(dir, "syntax.ts")}:6:1 {2}could not load the recipe module: ParseError: Unexpected token`));
+    const rejects = await tune(["validate", join(dir, "rejects.ts")]);
+    expect(rejects.exitCode).toBe(2);
+    expect(rejects.stderr).toContain("the recipe module's default export is a promise that rejected: the sweep service is down");
+    const value = await tune(["validate", join(dir, "throws-value.mjs")]);
+    expect(value.exitCode).toBe(2);
+    expect(value.stderr).toContain("a promise that rejected: 42");
+    for (const result of [syntax, rejects, value]) expect(hasStackTrace(result.stderr)).toBe(false);
+  });
+
   it("a module that throws or exports nothing is a clear user error", async () => {
     const dir = tempDir({ "throws.ts": "throw new Error('no GPU budget this month');\n", "empty.ts": "export const unrelated = 1;\n" });
     const throws = await tune(["validate", join(dir, "throws.ts")]);

@@ -22,7 +22,17 @@ export function invalidUtf8Position(bytes: Uint8Array, startLine = 1): { line: n
       high = mid - 1;
     }
   }
-  const valid = new TextDecoder("utf-8").decode(bytes.subarray(0, low));
+  // The prefix may end in the first bytes of a character cut short: the error is where it starts.
+  let end = low;
+  for (; end > 0 && end > low - 4; end--) {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, end));
+      break;
+    } catch {
+      // One byte shorter.
+    }
+  }
+  const valid = new TextDecoder("utf-8").decode(bytes.subarray(0, end));
   const lines = valid.split("\n");
   return { line: startLine + lines.length - 1, column: [...(lines.at(-1) ?? "")].length + 1 };
 }

@@ -39,13 +39,11 @@ export function checkFiles(raw: unknown, baseDir: string, locator: Locator): Pro
     const value = recipe.data?.[name];
     if (typeof value !== "string" || value.length === 0) continue;
     const path = isAbsolute(value) ? value : resolve(baseDir, value);
-    if (!isFile(path)) report(["data", name], `file not found: ${path}`, `Paths are relative to the recipe's folder (${baseDir}).`);
+    const found = statSync(path, { throwIfNoEntry: false });
+    if (!found) report(["data", name], `file not found: ${path}`, `Paths are relative to the recipe's folder (${baseDir}).`);
+    else if (!found.isFile()) report(["data", name], `${path} is a folder, not a data file`, "Name a .csv, .jsonl, .json or .parquet file inside it.");
   }
   return problems;
-}
-
-function isFile(path: string): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
 function isDirectory(path: string): boolean {
