@@ -277,3 +277,36 @@ describe("the disk under a run, and tune's cache, turning read-only", () => {
     expect(hasStackTrace(err)).toBe(false);
   });
 });
+
+describe("adapters and model folders from elsewhere are input like any other", () => {
+  it("an adapter folder whose adapter_config.json is not JSON, or lacks a rank, is named: exit 2", async () => {
+    const dir = copyOfRun();
+    const best = (JSON.parse(readFileSync(join(dir, "runs/exp/best.json"), "utf8")) as { checkpoint: string }).checkpoint;
+    cpSync(join(dir, "runs/exp", best), join(dir, "peft-adapter"), { recursive: true });
+    rmSync(join(dir, "peft-adapter/MANIFEST.json"));
+    const config = JSON.parse(readFileSync(join(dir, "peft-adapter/adapter_config.json"), "utf8")) as Record<string, unknown>;
+    for (const [broken, said] of [
+      ['{"r": 4, "lora_alpha": ', /adapter_config\.json is damaged: it is not valid JSON/],
+      [JSON.stringify({ ...config, r: "four" }), /adapter_config\.json is damaged: r is not what tune writes/],
+    ] as const) {
+      writeFileSync(join(dir, "peft-adapter/adapter_config.json"), broken);
+      const merged = await tune(["merge", "peft-adapter", "--out", "m", "--base", "builtin:tiny-llama"], { cwd: dir, env });
+      expect(merged.exitCode, merged.stderr).toBe(2);
+      expect(merged.stderr).toMatch(said);
+      expect(hasStackTrace(merged.stderr)).toBe(false);
+    }
+  });
+
+  it("a model folder whose config.json names more layers than its weights hold: exit 2, naming the missing weight", async () => {
+    const dir = copyOfRun();
+    const { tinyLlamaDir } = await import("../src/builtin/index.js");
+    cpSync(tinyLlamaDir(join(dir, "builtin")), join(dir, "model"), { recursive: true });
+    const config = JSON.parse(readFileSync(join(dir, "model/config.json"), "utf8")) as { num_hidden_layers: number };
+    writeFileSync(join(dir, "model/config.json"), JSON.stringify({ ...config, num_hidden_layers: config.num_hidden_layers + 1 }));
+    writeFileSync(join(dir, "m.yaml"), RECIPE.replace("builtin:tiny-llama", "./model"));
+    const run = await tune(["recipe", "m.yaml", "--out", "runs"], { cwd: dir, env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") } });
+    expect(run.exitCode, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`the weights in .*model have no model\\.layers\\.${config.num_hidden_layers}\\.`));
+    expect(hasStackTrace(run.stderr)).toBe(false);
+  });
+});

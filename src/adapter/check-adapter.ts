@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { RunPlan } from "../recipe/index.js";
+import { readAdapterConfig } from "./adapter-config.js";
 import { openModelWeights, openSafetensors } from "./safetensors/index.js";
 
 /**
@@ -13,7 +14,7 @@ export function adapterProblem(plan: RunPlan, checkpoint: string, baseModelDir: 
   const configFile = join(checkpoint, "adapter_config.json");
   const tensorsFile = join(checkpoint, "adapter_model.safetensors");
   if (!existsSync(configFile) || !existsSync(tensorsFile)) return "adapter_config.json or adapter_model.safetensors is missing";
-  const config = JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>;
+  const config = readAdapterConfig(checkpoint) as unknown as Record<string, unknown>;
   const expected: Record<string, unknown> = { r: plan.lora.r, lora_alpha: plan.lora.alpha, use_rslora: plan.lora.rslora, use_dora: plan.lora.dora, task_type: plan.lora.task_type, peft_type: "LORA" };
   for (const [key, value] of Object.entries(expected)) {
     if (config[key] !== value) return `adapter_config.json has ${key} ${JSON.stringify(config[key])}, the recipe ${JSON.stringify(value)}`;

@@ -1,5 +1,6 @@
 export { writePeftAdapter, type AdapterTensors } from "./peft-adapter.js";
 export * from "./safetensors/index.js";
 export { adapterProblem } from "./check-adapter.js";
-export { mergeAdapter, type MergeDtype, type MergeOptions, type MergeResult } from "./merge-adapter.js";
-export { readPeftAdapter, type LoraPair, type PeftAdapter, type PeftConfig } from "./read-peft-adapter.js";
+export { earlierMerge, mergeAdapter, type MergeDtype, type MergeOptions, type MergeResult } from "./merge-adapter.js";
+export { readPeftAdapter, type LoraPair, type PeftAdapter } from "./read-peft-adapter.js";
+export { readAdapterConfig, type PeftConfig } from "./adapter-config.js";

@@ -147,6 +147,20 @@ function classifierArchitecture(architecture: string | undefined, modelType: str
 const TORCH_DTYPE: Record<string, string> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
 
 /**
+ * What an earlier tune merge recorded in `<out>/config.json` (`tune_merge`), or undefined when
+ * the folder holds no tune merge (or a config.json that cannot be read, which is not one).
+ */
+export function earlierMerge(out: string): { checkpoint?: string; requested_dtype?: string } | undefined {
+  try {
+    const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as { tune_merge?: unknown } | null;
+    const record = config?.tune_merge;
+    return record !== null && typeof record === "object" ? (record as { checkpoint?: string; requested_dtype?: string }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Merges a LoRA adapter into its base model without holding the model in memory: each base
  * tensor is streamed from its shard in pieces of a few MB, targeted weights get scale·B·A added
  * in float32 (rsLoRA scaling, fan_in_fan_out and DoRA's magnitude as PEFT merges them), whole

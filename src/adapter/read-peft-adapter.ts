@@ -1,23 +1,10 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ExitCode, TuneError } from "../errors/index.js";
+import { readAdapterConfig, type PeftConfig } from "./adapter-config.js";
 import { openSafetensors, type SafetensorsFile } from "./safetensors/index.js";
 
 /** The adapter_config.json keys a merge reads (PEFT's LoraConfig names). */
-export interface PeftConfig {
-  peft_type?: string;
-  task_type?: string | null;
-  base_model_name_or_path?: string | null;
-  revision?: string | null;
-  r: number;
-  lora_alpha: number;
-  use_rslora?: boolean;
-  use_dora?: boolean;
-  fan_in_fan_out?: boolean;
-  alpha_pattern?: Record<string, number>;
-  modules_to_save?: string[] | null;
-}
-
 export interface LoraPair {
   /** Tensor names in adapter_model.safetensors. */
   a: string;
@@ -59,7 +46,7 @@ export function readPeftAdapter(dir: string): PeftAdapter {
   if (!existsSync(configFile) || !existsSync(weightsFile)) {
     throw notAdapter(dir, `it has no ${existsSync(configFile) ? "adapter_model.safetensors" : "adapter_config.json"}`, "Pass a checkpoint folder (adapters/<run>/checkpoint-<step>) or a folder saved with PeftModel.save_pretrained.");
   }
-  const config = JSON.parse(readFileSync(configFile, "utf8")) as PeftConfig;
+  const config = readAdapterConfig(dir);
   if (config.peft_type !== "LORA") throw notAdapter(dir, `peft_type is ${String(config.peft_type)}`, "Only LoRA adapters (and DoRA, rsLoRA) merge into plain weights.");
   const file = openSafetensors(weightsFile);
   const parts = new Map<string, Partial<Record<"a" | "b" | "magnitude", string>>>();

@@ -27,7 +27,7 @@ export function checkFiles(raw: unknown, baseDir: string, locator: Locator): Pro
     if (ref.kind === "builtin" && !(BUILTIN_MODELS as readonly string[]).includes(ref.name)) {
       const close = didYouMean(ref.name, BUILTIN_MODELS);
       report(["model", "base"], `no built-in model "${ref.name}"`, close ? `Did you mean "builtin:${close}"?` : `Built-in models: ${BUILTIN_MODELS.map((m) => `builtin:${m}`).join(", ")}.`);
-    } else if (ref.kind === "local" && !isDirectory(ref.path)) {
+    } else if (ref.kind === "local" && pathKind(ref.path) !== "folder") {
       report(["model", "base"], `model folder not found: ${ref.path}`, "Local paths are relative to the recipe's folder; a Hub id looks like `owner/name`.");
     } else if (ref.kind === "hub") {
       const why = hubIdProblem(ref.id);
@@ -39,13 +39,21 @@ export function checkFiles(raw: unknown, baseDir: string, locator: Locator): Pro
     const value = recipe.data?.[name];
     if (typeof value !== "string" || value.length === 0) continue;
     const path = isAbsolute(value) ? value : resolve(baseDir, value);
-    const found = statSync(path, { throwIfNoEntry: false });
-    if (!found) report(["data", name], `file not found: ${path}`, `Paths are relative to the recipe's folder (${baseDir}).`);
-    else if (!found.isFile()) report(["data", name], `${path} is a folder, not a data file`, "Name a .csv, .jsonl, .json or .parquet file inside it.");
+    const kind = pathKind(path);
+    if (kind === "missing") report(["data", name], `file not found: ${path}`, `Paths are relative to the recipe's folder (${baseDir}).`);
+    else if (kind === "folder") report(["data", name], `${path} is a folder, not a data file`, "Name a .csv, .jsonl, .json or .parquet file inside it.");
+    else if (kind !== "file") report(["data", name], `cannot read ${path}: ${kind.unreadable}`, "Check the path: a name too long for the file system, or a folder without permission, cannot be read.");
   }
   return problems;
 }
 
-function isDirectory(path: string): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+/** What a path from the recipe names; a path the file system refuses to look at (too long, a loop) says why. */
+function pathKind(path: string): "file" | "folder" | "missing" | { unreadable: string } {
+  try {
+    const found = statSync(path, { throwIfNoEntry: false });
+    return !found ? "missing" : found.isDirectory() ? "folder" : "file";
+  } catch (error) {
+    return { unreadable: (error as NodeJS.ErrnoException).code ?? (error as Error).message };
+  }
 }
+

@@ -122,7 +122,11 @@ function duplicateKeys(doc: Document, at: (offset: number | undefined) => Source
       const first = new Map<string, Pair>();
       for (const pair of node.items) {
         const name = keyText(pair.key);
-        if (name === undefined) continue;
+        if (name === undefined) {
+          const field = formatFieldPath(path);
+          problems.push({ code: "yaml-complex-key", message: `${field || "recipe"}: a key here is a mapping or a list; recipe keys are plain names`, ...(field ? { field } : {}), location: at((pair.key as Node | null)?.range?.[0] ?? node.range?.[0]), hint: "Write `name: value`; a `{`, `[` or `?` where a key belongs is usually a stray character." });
+          continue;
+        }
         const earlier = first.get(name);
         if (earlier) {
           const field = formatFieldPath([...path, name]);
@@ -138,9 +142,9 @@ function duplicateKeys(doc: Document, at: (offset: number | undefined) => Source
   return problems;
 }
 
+/** A key's name; keys that are mappings or lists have none (turning one into text can take exponential time). */
 function keyText(key: unknown): string | undefined {
-  if (isScalar(key)) return String(key.value);
-  return key === null || key === undefined ? undefined : String(key);
+  return isScalar(key) ? String(key.value) : undefined;
 }
 
 function firstLine(message: string): string {

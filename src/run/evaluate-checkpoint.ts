@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, extname, join, resolve } from "node:path";
 import { adapterProblem } from "../adapter/index.js";
 import { manifestProvenance } from "../checkpoint/index.js";
 import { prepareData, runFewShotBlock, type PrepareOptions, type PreparedData } from "../data/index.js";

@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { mergeAdapter, type MergeDtype, type MergeResult } from "../adapter/index.js";
+import { earlierMerge, mergeAdapter, readAdapterConfig, type MergeDtype, type MergeResult } from "../adapter/index.js";
 import { manifestProvenance, writeFileAtomic } from "../checkpoint/index.js";
 import { defaultCacheRoot, locateModel } from "../data/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
@@ -17,7 +17,7 @@ export interface BaseOptions {
 }
 
 function adapterSummary(checkpoint: string): AdapterSummary {
-  return JSON.parse(readFileSync(join(checkpoint, "adapter_config.json"), "utf8")) as AdapterSummary;
+  return readAdapterConfig(checkpoint) as unknown as AdapterSummary;
 }
 
 /** The base model folder an adapter merges into: --base, else the run's model, else the adapter's base_model_name_or_path. */
@@ -40,8 +40,7 @@ export async function mergeCheckpoint(located: LocatedCheckpoint, options: Merge
   refuseUntrained(located);
   const base = await baseModelDir(located, options);
   const out = resolve(options.out);
-  const previous = join(out, "config.json");
-  const replace = existsSync(previous) && (JSON.parse(readFileSync(previous, "utf8")) as { tune_merge?: unknown }).tune_merge !== undefined;
+  const replace = earlierMerge(out) !== undefined;
   const result = mergeAdapter({
     adapter: located.checkpoint,
     base: base.dir,

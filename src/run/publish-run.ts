@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { MergeDtype } from "../adapter/index.js";
+import { earlierMerge, type MergeDtype } from "../adapter/index.js";
 import type { Selection } from "../eval/index.js";
 import { ExitCode, isTuneError, TuneError } from "../errors/index.js";
 import { openHubSession } from "../hub/index.js";
@@ -64,7 +64,7 @@ export async function publishRun(plan: RunPlan, selection: Selection, newest: st
   if (plan.merge) {
     const dir = join(plan.run_dir, "merged");
     const dtype = MERGE_DTYPES[plan.merge.dtype] ?? "auto";
-    const previous = existsSync(join(dir, "config.json")) ? (JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { tune_merge?: { checkpoint?: string; requested_dtype?: string } }).tune_merge : undefined;
+    const previous = earlierMerge(dir);
     const reused = previous?.checkpoint === best && previous.requested_dtype === dtype;
     if (!reused) {
       const merged = await mergeCheckpoint(locateCheckpoint(best), { out: dir, dtype });

@@ -143,7 +143,7 @@ function takeOver(runDir: string, stale: LockOwner | { unreadable: string }): bo
     if (JSON.stringify(now) !== JSON.stringify(stale)) return false;
     const aside = join(runDir, `.${LOCK_FILE}.stale-${process.pid}`);
     renameSync(join(runDir, LOCK_FILE), aside);
-    rmSync(aside, { force: true });
+    rmSync(aside, { recursive: true, force: true });
     return true;
   } finally {
     rmSync(guard, { force: true });

@@ -7,7 +7,7 @@ import { prepareData, type PrepareOptions, type PreparedData } from "../data/ind
 import { predictCheckpoint, trainTfjs, type StepProgress, type TrainEvent } from "../engine/tfjs/index.js";
 import { predictTorch, trainTorch } from "../engine/torch/index.js";
 import { runReportHtml, selectBest, type Selection } from "../eval/index.js";
-import { ExitCode, fileSystemFailure, TuneError } from "../errors/index.js";
+import { fileSystemFailure, TuneError } from "../errors/index.js";
 import { loadRecipe, resolvePlan, type LoadedRecipe, type Metric, type RunPlan, type SplitName } from "../recipe/index.js";
 import { withManifests } from "./check-recipe.js";
 import { moveRunAside } from "./move-run-aside.js";

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { openModelWeights } from "../../adapter/index.js";
+import { TuneError } from "../../errors/index.js";
 
 /** A model's weights as frozen tfjs tensors, by (normalised) transformers name. */
 export interface FrozenWeights {
@@ -29,7 +30,7 @@ export function loadFrozenWeights(dir: string, rename: (name: string) => string 
   const transposed: tf.Tensor[] = [];
   const get = (name: string) => {
     const tensor = weights.get(name);
-    if (!tensor) throw new Error(`the model has no weight ${name}`);
+    if (!tensor) throw TuneError.single({ code: "weights-missing-tensor", message: `the weights in ${dir} have no ${name}, which its config.json implies`, location: { file: dir }, hint: "The weights and config.json come from different models, or the weights are incomplete; save or download the model again." });
     return tensor;
   };
   return {
