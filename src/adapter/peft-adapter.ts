@@ -1,6 +1,5 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../checkpoint/index.js";
+import { makeFolders, writeFileAtomic } from "../checkpoint/index.js";
 import type { RunPlan } from "../recipe/index.js";
 import { writeSafetensors, type TensorToWrite } from "./safetensors/index.js";
 
@@ -19,7 +18,7 @@ export interface AdapterTensors {
  * PeftConfig.base_model_name_or_path should load: the Hub id, or the model folder.
  */
 export function writePeftAdapter(dir: string, plan: RunPlan, tensors: AdapterTensors, baseModelPath: string): void {
-  mkdirSync(dir, { recursive: true });
+  makeFolders(dir);
   const entries: TensorToWrite[] = [];
   for (const { module, a, aShape, b, bShape } of tensors.lora) {
     entries.push({ name: `base_model.model.${module}.lora_A.weight`, dtype: "F32", shape: aShape, data: a });

@@ -14,7 +14,7 @@ export type ChunkWriter = (append: (chunk: Uint8Array) => void) => void;
 export function writeFileAtomic(path: string, data: string | Uint8Array | ChunkWriter): void {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
-    const fd = openSync(temporary, "w");
+    const fd = createFile(temporary);
     try {
       const write = (chunk: Uint8Array) => {
         let written = 0;
@@ -48,6 +48,19 @@ export function writeFileAtomic(path: string, data: string | Uint8Array | ChunkW
     throw error;
   }
   syncDirectory(dirname(path));
+}
+
+/**
+ * Opens a new file for writing. ENOENT here, in a folder that exists, is the file system refusing
+ * new files (procfs, some FUSE mounts), not a missing path: the error says it was a create.
+ */
+function createFile(path: string): number {
+  try {
+    return openSync(path, "w");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") (error as NodeJS.ErrnoException).syscall = "creat";
+    throw error;
+  }
 }
 
 /** fsync a folder, so renames inside it survive a power loss. */

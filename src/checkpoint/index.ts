@@ -4,3 +4,4 @@ export { publishFolder, temporaryFolderFor } from "./publish-folder.js";
 export { MANIFEST, manifestProvenance, writeManifest } from "./manifest.js";
 export { removeLeftovers, replaceFolder, retainCheckpoints } from "./retention.js";
 export { readStateFile } from "./state-file.js";
+export { makeFolders } from "./make-folders.js";

@@ -1,11 +1,12 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { makeFolders } from "./make-folders.js";
 
 /** A fresh, empty temporary folder beside `dir`, to build it in before publishFolder. */
 export function temporaryFolderFor(dir: string): string {
   const temporary = `${dir}.tmp-${process.pid}`;
   rmSync(temporary, { recursive: true, force: true });
-  mkdirSync(temporary, { recursive: true });
+  makeFolders(temporary);
   return temporary;
 }
 
@@ -16,7 +17,7 @@ export function temporaryFolderFor(dir: string): string {
  * kept and ours dropped.
  */
 export function publishFolder(temporary: string, dir: string, complete: string): void {
-  mkdirSync(dirname(dir), { recursive: true });
+  makeFolders(dirname(dir));
   if (existsSync(dir) && !existsSync(join(dir, complete))) rmSync(dir, { recursive: true, force: true });
   try {
     renameSync(temporary, dir);

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { TuneError } from "../errors/index.js";
 import { STARTER_TASKS, starterRecipe, type Task } from "../recipe/index.js";
 import type { CliContext } from "./context.js";
+import { makeFolders } from "../checkpoint/index.js";
 
 const SCHEMA_FILE = fileURLToPath(new URL("../../schema/recipe.schema.json", import.meta.url));
 
@@ -44,10 +45,10 @@ export function registerInit(program: Command, context: CliContext): void {
       const starter = starterRecipe(flags.task as Task, schemaRef);
       const dataPath = resolve(dirname(target), starter.dataFile);
       const written = [target];
-      mkdirSync(dirname(target), { recursive: true });
+      makeFolders(dirname(target));
       writeFileSync(target, starter.recipe);
       if (!existsSync(dataPath)) {
-        mkdirSync(dirname(dataPath), { recursive: true });
+        makeFolders(dirname(dataPath));
         writeFileSync(dataPath, starter.dataText);
         written.push(dataPath);
       }

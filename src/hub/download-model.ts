@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, createWriteStream, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, createWriteStream, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { Readable, Transform } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
@@ -13,6 +13,7 @@ import { hubFailure, type HubContext } from "./hub-failure.js";
 import { hubReplyChecker, hubSentInvalid, type ListedFile } from "./hub-names.js";
 import { openHubSession, type HubSession } from "./hub-session.js";
 import type { RetryOptions } from "./retrying-fetch.js";
+import { makeFolders } from "../checkpoint/index.js";
 
 export interface DownloadProgress {
   file: string;
@@ -174,7 +175,7 @@ class ContentMismatch extends Error {}
  * dropped connection or a mismatch starts that file again (a few times) before failing.
  */
 async function fetchBlob(entry: ListedFile, blob: string, params: FetchParams, onBytes: (bytes: number) => void): Promise<void> {
-  mkdirSync(dirname(blob), { recursive: true });
+  makeFolders(dirname(blob));
   const incomplete = `${blob}.incomplete`;
   const { endpoint } = params.session;
   for (let attempt = 1; ; attempt++) {

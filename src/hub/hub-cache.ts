@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, renameSync, symlinkSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { writeFileAtomic } from "../checkpoint/index.js";
+import { makeFolders, writeFileAtomic } from "../checkpoint/index.js";
 
 const COMMIT = /^[0-9a-f]{40}$/;
 
@@ -29,7 +29,7 @@ export function snapshotFolder(cacheDir: string, id: string, commit: string): st
 export function writeRef(cacheDir: string, id: string, revision: string, commit: string): void {
   if (revision === commit) return;
   const file = join(repoCacheFolder(cacheDir, id), "refs", revision);
-  mkdirSync(dirname(file), { recursive: true });
+  makeFolders(dirname(file));
   writeFileAtomic(file, commit);
 }
 
@@ -41,7 +41,7 @@ export function linkSnapshotFile(cacheDir: string, id: string, commit: string, p
   const pointer = join(snapshotFolder(cacheDir, id, commit), path);
   const target = relative(dirname(pointer), blobPath(cacheDir, id, etag));
   if (linkTarget(pointer) === target) return pointer;
-  mkdirSync(dirname(pointer), { recursive: true });
+  makeFolders(dirname(pointer));
   const temporary = `${pointer}.${process.pid}.link`;
   symlinkSync(target, temporary);
   renameSync(temporary, pointer);

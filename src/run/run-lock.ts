@@ -1,8 +1,9 @@
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { ExitCode, TuneError } from "../errors/index.js";
+import { makeFolders } from "../checkpoint/index.js";
 
 export const LOCK_FILE = "run.lock";
 
@@ -84,7 +85,7 @@ function describe(owner: LockOwner): string {
  * another machine, is refused with exit 2 naming the holder.
  */
 export function acquireRunLock(runDir: string, what = "run"): RunLock {
-  mkdirSync(runDir, { recursive: true });
+  makeFolders(runDir);
   const lock = join(runDir, LOCK_FILE);
   const mine: LockOwner = { pid: process.pid, host: hostname(), started: new Date().toISOString(), since: processSince(process.pid) };
   const temporary = join(runDir, `.${LOCK_FILE}.${process.pid}.tmp`);

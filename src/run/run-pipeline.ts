@@ -1,6 +1,5 @@
-import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { writeFileAtomic } from "../checkpoint/index.js";
+import { makeFolders, writeFileAtomic } from "../checkpoint/index.js";
 import type { PrepareOptions } from "../data/index.js";
 import { classificationReport, compareDistributions, type ClassificationReport, type DistributionComparison } from "../eval/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
@@ -117,7 +116,7 @@ export async function runPipeline(file: string, options: RunOptions = {}): Promi
   const { predictions, seen } = await predictThroughStages(refs, rows, pipeline.test.file, { ...options, textColumn: pipeline.test.text });
   const predicted = predictions.map((p) => p.label ?? "error");
   const dir = join(resolve(options.out ?? "adapters"), pipeline.name);
-  mkdirSync(dir, { recursive: true });
+  makeFolders(dir);
   const predictionsFile = join(dir, "end-to-end.jsonl");
   writeFileAtomic(predictionsFile, `${predictions.map((p, i) => JSON.stringify({ row: i + 1, gold: gold[i], pred: predicted[i], stages: Object.fromEntries(refs.map((ref, k) => [ref.name, p.stages[k]])) })).join("\n")}\n`);
   const report = classificationReport(gold, predicted, labels);

@@ -1,6 +1,5 @@
-import { mkdirSync } from "node:fs";
 import { extname, join } from "node:path";
-import { writeFileAtomic } from "../checkpoint/index.js";
+import { makeFolders, writeFileAtomic } from "../checkpoint/index.js";
 import type { LoadedRecipe, RunPlan } from "../recipe/index.js";
 
 /**
@@ -8,7 +7,7 @@ import type { LoadedRecipe, RunPlan } from "../recipe/index.js";
  * `recipe.ts`, ...), both written atomically.
  */
 export function writeRunDirectory(plan: RunPlan, loaded: LoadedRecipe): void {
-  mkdirSync(plan.run_dir, { recursive: true });
+  makeFolders(plan.run_dir);
   writeFileAtomic(join(plan.run_dir, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
   writeFileAtomic(join(plan.run_dir, `recipe${extname(loaded.file)}`), loaded.sourceText);
 }

@@ -1,6 +1,6 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../checkpoint/index.js";
+import { makeFolders, writeFileAtomic } from "../../checkpoint/index.js";
 import type { SplitName } from "../../recipe/index.js";
 import type { EncodedExample } from "../tokenize/encode-rendered.js";
 import { DATASET_FORMAT_VERSION, type DatasetManifest, type LengthStats } from "./manifest.js";
@@ -24,7 +24,7 @@ export const SUBGROUPS_FILE = "subgroups.json";
 
 /** Writes one split's binary columns into `dir`, then its manifest last. */
 export function writeDatasetSplit(dir: string, data: SplitToWrite): DatasetManifest {
-  mkdirSync(dir, { recursive: true });
+  makeFolders(dir);
   const total = data.encoded.reduce((sum, e) => sum + e.ids.length, 0);
   const ids = new Uint32Array(total);
   const offsets = new BigUint64Array(data.encoded.length + 1);

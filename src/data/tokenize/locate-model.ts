@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openModelWeights } from "../../adapter/index.js";
 import { builtinModelDir } from "../../builtin/index.js";
@@ -39,9 +39,11 @@ async function findModel(plan: RunPlan, cacheRoot: string, onDownload?: (progres
 }
 
 /**
- * A model folder is input like any other: config.json must be a JSON object, and the weights
- * safetensors whose headers are sound (every shard the index names, beside it). Done once here,
- * so a damaged folder is the user's to fix (exit 2) on either engine, not a crash in Python.
+ * A model folder is input like any other: config.json must be a JSON object, and weights, where
+ * the folder has them, safetensors whose headers are sound (every shard the index names, beside
+ * it). Done once here, so a damaged folder is the user's to fix (exit 2) on either engine, not a
+ * crash in Python. A folder without weights still validates and tokenizes (a recipe can be
+ * checked against a model's config and tokenizer alone); the engines refuse to train on it.
  */
 function checkModelFolder(dir: string): void {
   const configFile = join(dir, "config.json");
@@ -55,7 +57,7 @@ function checkModelFolder(dir: string): void {
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
     throw TuneError.single({ code: "model-config-invalid", message: "config.json is not a JSON object", location: { file: configFile }, hint: "Point model.base at a folder saved with save_pretrained (or a Hub id)." });
   }
-  openModelWeights(dir).close();
+  if (existsSync(join(dir, "model.safetensors")) || existsSync(join(dir, "model.safetensors.index.json"))) openModelWeights(dir).close();
 }
 
 function builtinDir(name: string, cacheRoot: string): string {

@@ -1,7 +1,6 @@
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { writeFileAtomic } from "../../checkpoint/index.js";
+import { makeFolders, writeFileAtomic } from "../../checkpoint/index.js";
 import type { TextTokenizer, TokenizedSplit } from "../../data/index.js";
 import type { RunPlan } from "../../recipe/index.js";
 import { seededRandom } from "../../data/index.js";
@@ -36,7 +35,7 @@ export interface PredictionSummary {
 export function predictSplit(predictor: Predictor, split: TokenizedSplit, file: string): PredictionSummary {
   const { plan } = predictor;
   const rows = plan.task === "sequence-classification" ? classify(predictor, split) : answer(predictor, split);
-  mkdirSync(dirname(file), { recursive: true });
+  makeFolders(dirname(file));
   writeFileAtomic(file, rows.lines.map((line) => `${JSON.stringify(line)}\n`).join(""));
   return { examples: split.manifest.count, loss: rows.loss };
 }

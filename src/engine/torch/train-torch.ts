@@ -1,6 +1,6 @@
-import { mkdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../checkpoint/index.js";
+import { makeFolders, writeFileAtomic } from "../../checkpoint/index.js";
 import { readDatasetSplit, type PreparedData } from "../../data/index.js";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import type { RunPlan, SplitName } from "../../recipe/index.js";
@@ -32,7 +32,7 @@ export async function trainTorch(plan: RunPlan, prepared: PreparedData, options:
     throw TuneError.single({ code: "distributed-unavailable", message: `distributed strategy ${distributed.strategy} is not available in this version of tune`, hint: "Use `strategy: ddp` (one full copy of the frozen base per process), or train in one process." }, ExitCode.environment);
   }
   const work = join(plan.run_dir, ".torch");
-  mkdirSync(work, { recursive: true });
+  makeFolders(work);
   const schedule = trainingSchedule(plan, trainDir);
   writeFileAtomic(join(work, "schedule.json"), JSON.stringify(schedule));
   writeFileAtomic(join(work, "plan.json"), JSON.stringify(plan));
@@ -68,7 +68,7 @@ export async function trainTorch(plan: RunPlan, prepared: PreparedData, options:
 /** The bridge's predictions of `splits` for a checkpoint (the torch half of `tune eval`). */
 export async function predictTorch(plan: RunPlan, prepared: PreparedData, checkpoint: string, splits: readonly SplitName[], outDir?: string): Promise<Array<{ split: SplitName; file: string; examples: number; loss: number }>> {
   const work = join(plan.run_dir, ".torch");
-  mkdirSync(work, { recursive: true });
+  makeFolders(work);
   writeFileAtomic(join(work, "predict-plan.json"), JSON.stringify(plan));
   const args = ["predict", "--plan", join(work, "predict-plan.json"), "--model-dir", prepared.tokenizerDir, "--checkpoint", checkpoint, ...splits.flatMap((s) => ["--split", s])];
   if (outDir) args.push("--out-dir", outDir);
