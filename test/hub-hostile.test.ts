@@ -1,58 +1,23 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { builtinModelDir } from "../src/builtin/index.js";
-import { isTuneError } from "../src/errors/index.js";
+import { beforeEach, describe, expect, it } from "vitest";
 import { downloadModel, pushFiles } from "../src/hub/index.js";
 import { hasStackTrace, tune } from "./support/cli.js";
-import { gitBlobSha, sha256, startFakeHub, type FakeHub, type InterceptedRequest, type Reply } from "./support/hub-server.js";
+import { failure, useFakeHub } from "./support/hub-fixture.js";
+import { gitBlobSha, sha256, type InterceptedRequest, type Reply } from "./support/hub-server.js";
 import { tempDir } from "./support/temp-dir.js";
 
 // Everything a Hub sends is untrusted: names that become cache paths, bytes, error bodies.
 const TOKEN = "hf_hostile_reader_8d2f61c4a9";
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
-let hub: FakeHub;
-let modelFiles: Record<string, Buffer>;
-
-beforeAll(async () => {
-  hub = await startFakeHub();
-  hub.tokens.set(TOKEN, "reader");
-  const dir = builtinModelDir("tiny-llama", tempDir()) as string;
-  modelFiles = Object.fromEntries(["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"].map((f) => [f, readFileSync(join(dir, f))]));
-});
-afterAll(async () => hub.close());
-
-const saved = { ...process.env };
-let cache: string;
+const fixture = useFakeHub(TOKEN);
 beforeEach(() => {
-  cache = tempDir();
-  process.env.HF_ENDPOINT = hub.url;
-  process.env.HF_HUB_CACHE = cache;
-  process.env.HF_TOKEN_PATH = join(cache, "no-token-here");
   process.env.TUNE_HUB_BACKOFF_MS = "1";
-  delete process.env.HF_TOKEN;
-  delete process.env.HF_HUB_OFFLINE;
-  hub.requests.length = 0;
-  hub.faults.length = 0;
-  hub.intercept = undefined;
 });
-afterEach(() => {
-  process.env = { ...saved };
-});
-
-async function failure(promise: Promise<unknown>) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isTuneError(error)) throw new Error(`expected a TuneError, got ${String(error)}`);
-  const problem = error.problems[0];
-  return { code: problem?.code, text: `${problem?.message ?? ""}\n${problem?.hint ?? ""}`, exitCode: error.exitCode };
-}
 
 /** The tree listing the Hub gives for the model's files, as a test may then falsify it. */
 function listing(): Array<Record<string, unknown>> {
-  return Object.entries(modelFiles).map(([path, bytes]) => {
+  return Object.entries(fixture.modelFiles).map(([path, bytes]) => {
     const lfs = path.endsWith(".safetensors");
     return { type: "file", path, size: bytes.length, oid: gitBlobSha(lfs ? Buffer.from(`pointer ${path}`) : bytes), ...(lfs ? { lfs: { oid: sha256(bytes), size: bytes.length, pointerSize: 134 } } : {}) };
   });
@@ -75,7 +40,7 @@ function evilHub(options: { sha?: unknown; entries?: Array<Record<string, unknow
     if (path.includes("/tree/")) return { status: 200, body: options.entries ?? listing() };
     const file = /\/resolve\/[^/]+\/(.+)$/.exec(path)?.[1];
     if (file) {
-      const bytes = options.bytes?.(file) ?? modelFiles[file];
+      const bytes = options.bytes?.(file) ?? fixture.modelFiles[file];
       return bytes ? served(bytes, headers.range, { ETag: `"${sha256(bytes)}"`, "X-Repo-Commit": COMMIT }) : { status: 404, headers: { "X-Error-Code": "EntryNotFound" }, body: { error: "Entry not found" } };
     }
     return undefined;
@@ -98,22 +63,22 @@ describe("names a Hub sends become paths only after they are checked", () => {
     ["a negative size", () => ({ entries: listing().map((e) => (e.path === "config.json" ? { ...e, size: -5 } : e)) }), /size of config\.json/],
   ])("refuses %s with exit 4, naming the Hub, and writes nothing", async (_name, hostile, said) => {
     const outside = tempDir();
-    const blobs = join(cache, "models--acme--evil", "blobs");
-    hub.intercept = evilHub(hostile(outside, blobs));
+    const blobs = join(fixture.cache, "models--acme--evil", "blobs");
+    fixture.hub.intercept = evilHub(hostile(outside, blobs));
     const refused = await failure(downloadModel("acme/evil", "main"));
     expect(refused.exitCode).toBe(4);
     expect(refused.text).toMatch(said);
-    if (refused.code === "hub-invalid-reply") expect(refused.text).toContain(`the Hub at ${hub.url} sent an invalid`);
+    if (refused.code === "hub-invalid-reply") expect(refused.text).toContain(`the Hub at ${fixture.hub.url} sent an invalid`);
     expect(readdirSync(outside)).toEqual([]);
-    expect(existsSync(join(cache, "models--acme--evil", "refs"))).toBe(false);
-    expect(filesUnder(join(cache, "models--acme--evil", "snapshots"))).toEqual([]);
+    expect(existsSync(join(fixture.cache, "models--acme--evil", "refs"))).toBe(false);
+    expect(filesUnder(join(fixture.cache, "models--acme--evil", "snapshots"))).toEqual([]);
   });
 
   it("refuses a listing that never ends instead of following it", async () => {
     const page = Array.from({ length: 1000 }, (_, i) => ({ type: "file", path: `f${i}.txt`, size: 1, oid: "a".repeat(40) }));
-    hub.intercept = ({ path }) => {
+    fixture.hub.intercept = ({ path }) => {
       if (path.includes("/revision/")) return { status: 200, body: { sha: COMMIT } };
-      if (path.includes("/tree/")) return { status: 200, headers: { Link: `<${hub.url}/api/models/acme/evil/tree/${COMMIT}?cursor=x>; rel="next"` }, body: page };
+      if (path.includes("/tree/")) return { status: 200, headers: { Link: `<${fixture.hub.url}/api/models/acme/evil/tree/${COMMIT}?cursor=x>; rel="next"` }, body: page };
       return undefined;
     };
     const refused = await failure(downloadModel("acme/evil", "main"));
@@ -129,52 +94,52 @@ describe("downloaded bytes are the listed bytes, or nothing is cached", () => {
     ["more bytes than listed", "tokenizer.json", (bytes: Buffer) => Buffer.concat([bytes, Buffer.alloc(4096, 32)]), /more than the \d+ bytes listed/],
     ["fewer bytes than listed", "tokenizer_config.json", (bytes: Buffer) => bytes.subarray(0, -3), /bytes, not the \d+ listed/],
   ])("%s: says the Hub sent different bytes, exit 4, no blob, no link", async (_name, file, tamper, which) => {
-    hub.intercept = evilHub({ bytes: (path) => (path === file ? tamper(modelFiles[file] as Buffer) : undefined) });
+    fixture.hub.intercept = evilHub({ bytes: (path) => (path === file ? tamper(fixture.modelFiles[file] as Buffer) : undefined) });
     const refused = await failure(downloadModel("acme/evil", "main"));
     expect(refused).toMatchObject({ code: "hub-content-mismatch", exitCode: 4 });
-    expect(refused.text).toContain(`the Hub at ${hub.url} sent different bytes for acme/evil/${file} than it listed`);
+    expect(refused.text).toContain(`the Hub at ${fixture.hub.url} sent different bytes for acme/evil/${file} than it listed`);
     expect(refused.text).toMatch(which);
     expect(refused.text).toContain("nothing was cached");
     expect(refused.text).not.toMatch(/cannot reach|check the network or HF_ENDPOINT;/i);
-    expect(existsSync(join(cache, "models--acme--evil", "snapshots", COMMIT, file))).toBe(false);
-    const blobs = filesUnder(join(cache, "models--acme--evil", "blobs"));
+    expect(existsSync(join(fixture.cache, "models--acme--evil", "snapshots", COMMIT, file))).toBe(false);
+    const blobs = filesUnder(join(fixture.cache, "models--acme--evil", "blobs"));
     expect(blobs.some((blob) => blob.endsWith(".incomplete"))).toBe(false);
     for (const blob of blobs) expect([gitBlobSha(readFileSync(blob)), sha256(readFileSync(blob))]).toContain(blob.split("/").at(-1));
   });
 
   it("fetches again a cached regular file whose bytes changed on disk, and relinks a planted snapshot link", async () => {
-    hub.addRepo("acme/tiny", modelFiles);
+    fixture.hub.addRepo("acme/tiny", fixture.modelFiles);
     const first = await downloadModel("acme/tiny", "main");
-    const config = join(cache, "models--acme--tiny", "blobs", gitBlobSha(modelFiles["config.json"] as Buffer));
-    writeFileSync(config, Buffer.from((modelFiles["config.json"] as Buffer).toString().replace(/"/, "'")));
-    writeFileSync(join(cache, "planted.json"), "{}");
+    const config = join(fixture.cache, "models--acme--tiny", "blobs", gitBlobSha(fixture.modelFiles["config.json"] as Buffer));
+    writeFileSync(config, Buffer.from((fixture.modelFiles["config.json"] as Buffer).toString().replace(/"/, "'")));
+    writeFileSync(join(fixture.cache, "planted.json"), "{}");
     const link = join(first.dir, "tokenizer_config.json");
     const { rmSync, symlinkSync } = await import("node:fs");
     rmSync(link);
-    symlinkSync(join(cache, "planted.json"), link);
+    symlinkSync(join(fixture.cache, "planted.json"), link);
     const again = await downloadModel("acme/tiny", "main");
     expect(again.fetched).toEqual(["config.json"]);
-    expect(readFileSync(join(again.dir, "config.json")).equals(modelFiles["config.json"] as Buffer)).toBe(true);
-    expect(readFileSync(link).equals(modelFiles["tokenizer_config.json"] as Buffer)).toBe(true);
+    expect(readFileSync(join(again.dir, "config.json")).equals(fixture.modelFiles["config.json"] as Buffer)).toBe(true);
+    expect(readFileSync(link).equals(fixture.modelFiles["tokenizer_config.json"] as Buffer)).toBe(true);
   });
 });
 
 describe("tokens go to the Hub's own origin, as any mirror issues them", () => {
   it("sends a token without the hf_ prefix to a mirror as a Bearer token, and to no other origin", async () => {
     const mirrorToken = "mirror-7f3a9c2e1d-token";
-    hub.tokens.set(mirrorToken, "mirror-user");
-    hub.addRepo("mirror-user/private-model", modelFiles, { private: true });
+    fixture.hub.tokens.set(mirrorToken, "mirror-user");
+    fixture.hub.addRepo("mirror-user/private-model", fixture.modelFiles, { private: true });
     process.env.HF_TOKEN = mirrorToken;
     // config.json is served from storage on another origin through a redirect, as the Hub's CDN does.
-    hub.intercept = ({ method, path, headers }) => {
-      if (method === "GET" && /private-model\/resolve\/.+\/config\.json$/.test(path)) return { status: 302, headers: { Location: `${hub.storageUrl}/cdn/config.json` }, body: "" };
-      if (path === "/cdn/config.json") return served(modelFiles["config.json"] as Buffer, headers.range, { ETag: `"${gitBlobSha(modelFiles["config.json"] as Buffer)}"` });
+    fixture.hub.intercept = ({ method, path, headers }) => {
+      if (method === "GET" && /private-model\/resolve\/.+\/config\.json$/.test(path)) return { status: 302, headers: { Location: `${fixture.hub.storageUrl}/cdn/config.json` }, body: "" };
+      if (path === "/cdn/config.json") return served(fixture.modelFiles["config.json"] as Buffer, headers.range, { ETag: `"${gitBlobSha(fixture.modelFiles["config.json"] as Buffer)}"` });
       return undefined;
     };
     const model = await downloadModel("mirror-user/private-model", "main");
-    expect(readFileSync(join(model.dir, "config.json")).equals(modelFiles["config.json"] as Buffer)).toBe(true);
-    const toHub = hub.requests.filter((r) => r.origin === hub.url);
-    const elsewhere = hub.requests.filter((r) => r.origin !== hub.url);
+    expect(readFileSync(join(model.dir, "config.json")).equals(fixture.modelFiles["config.json"] as Buffer)).toBe(true);
+    const toHub = fixture.hub.requests.filter((r) => r.origin === fixture.hub.url);
+    const elsewhere = fixture.hub.requests.filter((r) => r.origin !== fixture.hub.url);
     expect(toHub.length).toBeGreaterThan(3);
     expect(toHub.every((r) => r.authorization === `Bearer ${mirrorToken}`)).toBe(true);
     expect(new Set(elsewhere.map((r) => r.path))).toEqual(new Set(["/cdn/config.json"]));
@@ -190,22 +155,22 @@ describe("tokens go to the Hub's own origin, as any mirror issues them", () => {
     ["a token with a line break in it", "hf_abc\ndef1234567", "mirror", /character 7 is a space, control or non-ASCII character/],
     ["a token with a non-ASCII letter", "hf_abcdéf1234567", "mirror", /character 8 is a space, control or non-ASCII character/],
   ])("says plainly that %s is malformed, where it came from, without showing it", async (_name, token, endpoint, why) => {
-    if (endpoint) process.env.HF_ENDPOINT = hub.url;
+    if (endpoint) process.env.HF_ENDPOINT = fixture.hub.url;
     else delete process.env.HF_ENDPOINT;
     process.env.HF_TOKEN = token;
-    hub.addRepo("acme/public", modelFiles);
+    fixture.hub.addRepo("acme/public", fixture.modelFiles);
     const refused = await failure(downloadModel("acme/public", "main"));
     expect(refused).toMatchObject({ code: "hub-token-malformed", exitCode: 4 });
     expect(refused.text).toContain("the Hugging Face token from HF_TOKEN is malformed");
     expect(refused.text).toMatch(why);
     expect(refused.text).not.toContain(token.trim());
-    expect(hub.requests).toEqual([]);
+    expect(fixture.hub.requests).toEqual([]);
   });
 
   it.each([
-    ["not a URL", "hub.example.org"],
-    ["another scheme", "ftp://hub.example.org"],
-    ["credentials in it", "https://user:s3cret-pass@hub.example.org"],
+    ["not a URL", "fixture.hub.example.org"],
+    ["another scheme", "ftp://fixture.hub.example.org"],
+    ["credentials in it", "https://user:s3cret-pass@fixture.hub.example.org"],
   ])("refuses an HF_ENDPOINT that is %s, with exit 4", async (_name, endpoint) => {
     process.env.HF_ENDPOINT = endpoint;
     const refused = await failure(downloadModel("acme/public", "main"));
@@ -218,25 +183,25 @@ describe("a push whose answer was lost is reported as what the branch holds", ()
   const files = (text: string) => [{ path: "notes.txt", content: new TextEncoder().encode(text) }];
   beforeEach(() => {
     process.env.HF_TOKEN = TOKEN;
-    hub.tokens.set(TOKEN, "reader");
+    fixture.hub.tokens.set(TOKEN, "reader");
   });
 
   it("the Hub applied the commit and answered 500, the retry got 412: the push landed, once", async () => {
-    hub.addRepo("reader/lost", { "notes.txt": "v1\n" });
-    const before = hub.repos.get("reader/lost")?.commits.length as number;
-    hub.faults.push({ route: /\/commit\//, kind: "apply-then-500", times: 1 });
+    fixture.hub.addRepo("reader/lost", { "notes.txt": "v1\n" });
+    const before = fixture.hub.repos.get("reader/lost")?.commits.length as number;
+    fixture.hub.faults.push({ route: /\/commit\//, kind: "apply-then-500", times: 1 });
     const pushed = await pushFiles({ repo: "reader/lost", files: files("v2\n"), title: "second" });
-    const repo = hub.repos.get("reader/lost");
+    const repo = fixture.hub.repos.get("reader/lost");
     expect(repo?.commits.length).toBe(before + 1);
     expect(pushed.commit).toBe(repo?.branches.get("main"));
     expect(pushed.confirmedAfter).toMatch(/HTTP 412|HTTP 500/);
-    expect(hub.head("reader/lost").get("notes.txt")?.bytes.toString()).toBe("v2\n");
+    expect(fixture.hub.head("reader/lost").get("notes.txt")?.bytes.toString()).toBe("v2\n");
   });
 
   it("someone else committed meanwhile: says this push was not committed, exit 4", async () => {
-    const repo = hub.addRepo("reader/raced", { "notes.txt": "v1\n" });
+    const repo = fixture.hub.addRepo("reader/raced", { "notes.txt": "v1\n" });
     let raced = false;
-    hub.intercept = ({ path }) => {
+    fixture.hub.intercept = ({ path }) => {
       if (!raced && path.includes("/preupload/")) {
         raced = true;
         const other = { oid: "f".repeat(40), title: "someone else", files: new Map([...(repo.commits.at(-1)?.files ?? []), ["notes.txt", { bytes: Buffer.from("theirs\n"), lfs: false }]]) };
@@ -248,16 +213,16 @@ describe("a push whose answer was lost is reported as what the branch holds", ()
     const refused = await failure(pushFiles({ repo: "reader/raced", files: files("mine\n"), title: "mine" }));
     expect(refused).toMatchObject({ code: "hub-push-conflict", exitCode: 4 });
     expect(refused.text).toContain(`someone else committed to reader/raced@main while this push ran (it is now at ${"f".repeat(12)}); this push was not committed`);
-    expect(hub.head("reader/raced").get("notes.txt")?.bytes.toString()).toBe("theirs\n");
+    expect(fixture.hub.head("reader/raced").get("notes.txt")?.bytes.toString()).toBe("theirs\n");
   });
 
   it("a commit answer with an invalid commit id is refused; the branch is read back and said unchanged", async () => {
-    hub.addRepo("reader/odd", { "notes.txt": "v1\n" });
-    const head = hub.repos.get("reader/odd")?.branches.get("main") as string;
-    hub.intercept = ({ method, path }) => (method === "POST" && path.includes("/commit/") ? { status: 200, body: { commitOid: "../../../../tmp/x", commitUrl: "x" } } : undefined);
+    fixture.hub.addRepo("reader/odd", { "notes.txt": "v1\n" });
+    const head = fixture.hub.repos.get("reader/odd")?.branches.get("main") as string;
+    fixture.hub.intercept = ({ method, path }) => (method === "POST" && path.includes("/commit/") ? { status: 200, body: { commitOid: "../../../../tmp/x", commitUrl: "x" } } : undefined);
     const refused = await failure(pushFiles({ repo: "reader/odd", files: files("v2\n"), title: "t" }));
     expect(refused.exitCode).toBe(4);
-    expect(refused.text).toContain(`the Hub at ${hub.url} sent an invalid commit id of the new commit for reader/odd`);
+    expect(refused.text).toContain(`the Hub at ${fixture.hub.url} sent an invalid commit id of the new commit for reader/odd`);
     expect(refused.text).toContain(`reader/odd@main is unchanged (still at ${head.slice(0, 12)})`);
   });
 });
@@ -283,9 +248,9 @@ describe("no server text carries the token anywhere", () => {
       "exp.yaml": "task: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 2, alpha: 4}\ndata: {train: d.csv, labels: [good, bad]}\ntraining: {max_steps: 2, batch_size: 8}\nhub: {repo: reader/echoed}\n",
       "dl.yaml": "task: sequence-classification\nengine: tfjs\nmodel: {base: acme/echoed}\ndata: {train: d.csv, labels: [good, bad]}\n",
     });
-    hub.addRepo("acme/echoed", modelFiles);
-    hub.intercept = echo(/\/commit\/|\/revision\//, kind);
-    const env = { HF_ENDPOINT: hub.url, HF_TOKEN: TOKEN, HF_HUB_CACHE: join(dir, "hf"), TUNE_CACHE_DIR: join(dir, "cache"), TUNE_HUB_RETRIES: "1", TUNE_HUB_BACKOFF_MS: "1" };
+    fixture.hub.addRepo("acme/echoed", fixture.modelFiles);
+    fixture.hub.intercept = echo(/\/commit\/|\/revision\//, kind);
+    const env = { HF_ENDPOINT: fixture.hub.url, HF_TOKEN: TOKEN, HF_HUB_CACHE: join(dir, "hf"), TUNE_CACHE_DIR: join(dir, "cache"), TUNE_HUB_RETRIES: "1", TUNE_HUB_BACKOFF_MS: "1" };
     const recipe = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
     const push = await tune(["push", "runs/exp", "--repo", "reader/echoed2"], { cwd: dir, env });
     const pushJson = await tune(["push", "runs/exp", "--repo", "reader/echoed3", "--json"], { cwd: dir, env });
@@ -296,14 +261,14 @@ describe("no server text carries the token anywhere", () => {
       expect(`${result.stdout}\n${result.stderr}`).not.toContain(TOKEN);
       expect(`${result.stdout}\n${result.stderr}`).toMatch(/upstream failed/);
     }
-    expect(hub.requests.some((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(fixture.hub.requests.some((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true);
     const events = readFileSync(join(dir, "runs/exp/events.jsonl"), "utf8");
     expect(events).toMatch(/upstream failed/);
     for (const file of filesUnder(dir)) {
       if (statSync(file).size < 50_000_000) expect(readFileSync(file).includes(TOKEN), file).toBe(false);
     }
     for (const repo of ["reader/echoed", "reader/echoed2", "reader/echoed3"]) {
-      for (const [, stored] of hub.repos.get(repo)?.commits.at(-1)?.files ?? []) expect(stored.bytes.includes(TOKEN)).toBe(false);
+      for (const [, stored] of fixture.hub.repos.get(repo)?.commits.at(-1)?.files ?? []) expect(stored.bytes.includes(TOKEN)).toBe(false);
     }
   }, 120_000);
 });

@@ -27,9 +27,13 @@ def model_dtype(plan: dict[str, Any], device: torch.device) -> torch.dtype:
     return torch.float32
 
 
+def _trusts_remote_code(plan: dict[str, Any]) -> bool:
+    """Code shipped in a model folder runs only when the recipe says so by name."""
+    return bool(plan["model"].get("trust_remote_code", False))
+
+
 def _trusted_config(plan: dict[str, Any], model_dir: str) -> Any:
-    """The model's config; code shipped in the model folder runs only when the recipe says so by name."""
-    trust = bool(plan["model"].get("trust_remote_code", False))
+    trust = _trusts_remote_code(plan)
     try:
         return AutoConfig.from_pretrained(model_dir, trust_remote_code=trust)
     except ValueError as error:
@@ -64,7 +68,7 @@ def _load_base(plan: dict[str, Any], model_dir: str, device: torch.device) -> Pr
     dtype = model_dtype(plan, device)
     config = _trusted_config(plan, model_dir)
     bnb = _bitsandbytes_config(plan, device)
-    loading: dict[str, Any] = {"dtype": dtype, "attn_implementation": _attention(), "use_safetensors": True, "trust_remote_code": bool(plan["model"].get("trust_remote_code", False))}
+    loading: dict[str, Any] = {"dtype": dtype, "attn_implementation": _attention(), "use_safetensors": True, "trust_remote_code": _trusts_remote_code(plan)}
     if bnb is not None:
         loading.update(quantization_config=bnb, device_map={"": device.index or 0})
     if plan["task"] == "sequence-classification":
