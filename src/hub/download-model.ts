@@ -10,7 +10,7 @@ import { hubIdProblem, revisionProblem } from "../recipe/index.js";
 import { blobPath, cachedSnapshot, linkSnapshotFile, snapshotFolder, writeRef } from "./hub-cache.js";
 import { hubCacheDir, hubOffline, speaksXet } from "./hub-environment.js";
 import { hubFailure, type HubContext } from "./hub-failure.js";
-import { hubReplyChecker, hubSentInvalid, type ListedFile } from "./hub-names.js";
+import { gitBlobHash, hubReplyChecker, hubSentInvalid, type ListedFile } from "./hub-names.js";
 import { openHubSession, type HubSession } from "./hub-session.js";
 import type { RetryOptions } from "./retrying-fetch.js";
 import { makeFolders } from "../checkpoint/index.js";
@@ -150,14 +150,10 @@ function cachedBlobMatches(blob: string, entry: ListedFile): boolean {
   try {
     const bytes = Buffer.alloc(size);
     readSync(fd, bytes, 0, size, 0);
-    return gitBlobSha1(bytes) === entry.gitOid;
+    return gitBlobHash(size).update(bytes).digest("hex") === entry.gitOid;
   } finally {
     closeSync(fd);
   }
-}
-
-function gitBlobSha1(bytes: Buffer): string {
-  return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
 }
 
 interface FetchParams {
@@ -183,7 +179,7 @@ async function fetchBlob(entry: ListedFile, blob: string, params: FetchParams, o
       const file = await downloadFile({ ...params.session.client, repo: params.id, path: entry.path, revision: params.commit, xet: speaksXet(endpoint) });
       if (!file) throw hubSentInvalid(endpoint, params.id, `answer for ${entry.path}, which it listed`, "not found");
       const sha256 = createHash("sha256");
-      const gitSha1 = createHash("sha1").update(`blob ${entry.size}\0`);
+      const gitSha1 = gitBlobHash(entry.size);
       let bytes = 0;
       const count = new Transform({
         transform(chunk: Buffer, _encoding, callback) {

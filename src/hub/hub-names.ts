@@ -1,3 +1,4 @@
+import { createHash, type Hash } from "node:crypto";
 import type { ListFileEntry } from "@huggingface/hub";
 import { ExitCode, redactSecrets, TuneError } from "../errors/index.js";
 
@@ -81,3 +82,8 @@ export function hubReplyChecker(endpoint: string, repo: string) {
 }
 
 export type HubReplyChecker = ReturnType<typeof hubReplyChecker>;
+
+/** The hash git (and so the Hub) names a regular file by: sha1 over `blob <size>\0` and the bytes; feed it the bytes. */
+export function gitBlobHash(size: number): Hash {
+  return createHash("sha1").update(`blob ${size}\0`);
+}

@@ -4,7 +4,7 @@ import { commitIter, createBranch, createRepo, HubApiError, listFiles, modelInfo
 import { ExitCode, TuneError } from "../errors/index.js";
 import { speaksXet } from "./hub-environment.js";
 import { hubFailure, type HubContext } from "./hub-failure.js";
-import { hubReplyChecker, type HubReplyChecker } from "./hub-names.js";
+import { gitBlobHash, hubReplyChecker, type HubReplyChecker } from "./hub-names.js";
 import { openHubSession, type HubSession } from "./hub-session.js";
 import type { RetryOptions } from "./retrying-fetch.js";
 
@@ -51,7 +51,7 @@ type RemoteFiles = Map<string, { oid?: string; lfs?: string }>;
 async function hashes(file: PushFile): Promise<Hashes> {
   const sha256 = createHash("sha256");
   const size = "source" in file ? statSync(file.source).size : file.content.byteLength;
-  const gitSha1 = createHash("sha1").update(`blob ${size}\0`);
+  const gitSha1 = gitBlobHash(size);
   if ("source" in file) {
     for await (const chunk of createReadStream(file.source)) {
       sha256.update(chunk as Buffer);

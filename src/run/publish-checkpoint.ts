@@ -99,19 +99,19 @@ function refuseUnfit(located: LocatedCheckpoint, force: boolean): void {
  */
 export async function pushCheckpoint(located: LocatedCheckpoint, options: PushCheckpointOptions): Promise<PushResult & { warnings: string[] }> {
   refuseUnfit(located, options.force === true);
-  const warnings: string[] = [];
   const adapter = adapterSummary(located.checkpoint);
   const card = modelCard({ repo: options.repo, kind: options.merged ? "merged" : "adapter", adapter, plan: located.plan, step: located.step, metrics: located.metrics, gates: located.gates, provenance: manifestProvenance(located.checkpoint), license: options.license ?? located.plan?.hub?.license });
   const title = `${options.merged ? "Merged model" : "Adapter"} from ${located.plan?.name ?? "tune"}${located.step !== null ? ` (step ${located.step})` : ""}`;
   let scratch: string | null = null;
   try {
     let files: PushFile[];
+    let warnings: string[] = [];
     if (options.merged) {
       let dir = options.mergedDir;
       if (!dir) {
         scratch = mkdtempSync(join(located.runDir ?? tmpdir(), ".merge-for-push-"));
         const merged = await mergeCheckpoint(located, { base: options.base, out: join(scratch, "model"), dtype: options.dtype, onDownload: options.onDownload, onProgress: options.onMergeProgress });
-        warnings.push(...merged.warnings);
+        warnings = merged.warnings;
         dir = merged.out;
       }
       files = readdirSync(dir).filter((name) => name !== "README.md").map((name) => ({ path: name, source: join(dir, name) }));

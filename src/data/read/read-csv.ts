@@ -3,6 +3,7 @@ import { parse, CsvError } from "csv-parse";
 import { TuneError } from "../../errors/index.js";
 import { dataError } from "../data-error.js";
 import { readTextChunks } from "./read-text-chunks.js";
+import { refuseRepeatedColumns } from "./repeated-columns.js";
 import type { SourceRow } from "./source-row.js";
 import { unclosedQuoteAt } from "./unclosed-quote.js";
 
@@ -21,7 +22,11 @@ export async function* readCsv(file: string, delimiter?: string): AsyncGenerator
   const head = first.value;
   const separator = delimiter ?? detectDelimiter(head);
   const parser = parse({
-    columns: (header: string[]) => uniqueColumns(file, header.map((name) => name.trim())),
+    columns: (header: string[]) => {
+      const names = header.map((name) => name.trim());
+      refuseRepeatedColumns(file, names, "header", 1);
+      return names;
+    },
     bom: true,
     delimiter: separator,
     info: true,
@@ -51,15 +56,6 @@ export async function* readCsv(file: string, delimiter?: string): AsyncGenerator
     const line = (error as CsvError & { lines?: number }).lines;
     throw dataError(file, line, `malformed CSV: ${error.message.replace(/^Invalid [^:]*: /, "")}`, "Check the quoting on this line: a field with commas, quotes or line breaks must be in double quotes, with inner quotes doubled (\"\").");
   }
-}
-
-/** A header naming a column twice would silently keep only the last one's values. */
-function uniqueColumns(file: string, names: string[]): string[] {
-  const repeated = [...new Set(names.filter((name, i) => names.indexOf(name) !== i))];
-  if (repeated.length > 0) {
-    throw dataError(file, 1, `the header names ${repeated.map((name) => (name === "" ? "an empty column" : `"${name}"`)).join(", ")} more than once, so only the last of each would be read`, "Give every column its own name.");
-  }
-  return names;
 }
 
 /** The candidate that splits the header line into the most fields (outside quotes). */

@@ -1,5 +1,6 @@
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
 import { dataError } from "../data-error.js";
+import { refuseRepeatedColumns } from "./repeated-columns.js";
 import type { SourceRow } from "./source-row.js";
 
 const HINT = "Check that the file is Parquet and whole (pandas: df.to_parquet(path)); a copy cut short or damaged in transfer reads like this.";
@@ -18,9 +19,7 @@ export async function* readParquet(file: string): AsyncGenerator<SourceRow> {
   } catch (error) {
     throw dataError(file, undefined, `not a readable Parquet file: ${(error as Error).message}`, HINT);
   }
-  const names = parquetSchema(metadata).children.map((column) => column.element.name);
-  const repeated = [...new Set(names.filter((name, i) => names.indexOf(name) !== i))];
-  if (repeated.length > 0) throw dataError(file, undefined, `the schema names ${repeated.map((name) => `"${name}"`).join(", ")} more than once, so only the last of each would be read`, "Give every column its own name.");
+  refuseRepeatedColumns(file, parquetSchema(metadata).children.map((column) => column.element.name), "schema");
   let rowStart = 0;
   for (const [index, group] of metadata.row_groups.entries()) {
     const rowEnd = rowStart + Number(group.num_rows);
