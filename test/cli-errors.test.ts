@@ -35,10 +35,17 @@ describe("tune validate on a recipe with several mistakes", () => {
   });
 
   it("gives the same problems as JSON with --json", async () => {
-    const dir = tempDir({ "recipe.yaml": "task: causal-lm\nmodel:\n  base: builtin:tiny-llama\ndata:\n  train: nope.jsonl\n  max_length: 0\n" });
+    const dir = tempDir({
+      "recipe.yaml":
+        "task: causal-lm\nmodel:\n  base: builtin:tiny-llama\ndata:\n  train: nope.jsonl\n  max_length: 0\n",
+    });
     const result = await tune(["validate", join(dir, "recipe.yaml"), "--json"]);
     expect(result.exitCode).toBe(2);
-    const report = JSON.parse(result.stdout) as { ok: boolean; exit_code: number; problems: Array<{ field: string; location: { line: number } }> };
+    const report = JSON.parse(result.stdout) as {
+      ok: boolean;
+      exit_code: number;
+      problems: Array<{ field: string; location: { line: number } }>;
+    };
     expect(report.ok).toBe(false);
     expect(report.exit_code).toBe(2);
     expect(report.problems.map((p) => [p.field, p.location.line])).toEqual([
@@ -70,14 +77,26 @@ describe("tune validate on a recipe with several mistakes", () => {
   });
 
   it("a bad --model or --engine flag is reported against the flag", async () => {
-    const result = await tune(["validate", "recipes/quickstart.yaml", "--model", "builtin:tiny-gpt", "--engine", "jax"]);
+    const result = await tune([
+      "validate",
+      "recipes/quickstart.yaml",
+      "--model",
+      "builtin:tiny-gpt",
+      "--engine",
+      "jax",
+    ]);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('--model  model.base: no built-in model "tiny-gpt"');
     expect(result.stderr).toContain('--engine  engine: expected one of "auto", "torch", "tfjs", found "jax" (text)');
   });
 
   it("flags with a bad number echo what was typed", async () => {
-    for (const [flag, value] of [["--max-steps", "abc"], ["--max-steps", "0"], ["--max-steps", "1.5"], ["--show-examples", "-2"]] as const) {
+    for (const [flag, value] of [
+      ["--max-steps", "abc"],
+      ["--max-steps", "0"],
+      ["--max-steps", "1.5"],
+      ["--show-examples", "-2"],
+    ] as const) {
       const result = await tune(["validate", "recipes/quickstart.yaml", flag, value]);
       expect(result.exitCode, `${flag} ${value}`).toBe(2);
       expect(result.stderr).toContain(`argument '${value}' is invalid. expected a whole number of`);
@@ -98,4 +117,3 @@ describe("files named on the command line that are not there", () => {
     for (const result of [metrics, folder]) expect(hasStackTrace(result.stderr)).toBe(false);
   });
 });
-

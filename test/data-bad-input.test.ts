@@ -17,7 +17,8 @@ function damagedPages(file: Buffer): Buffer {
   return damaged;
 }
 
-const CLASSIFIER = (file: string, extra = "") => `task: sequence-classification\nmodel: {base: builtin:tiny-llama}\ndata:\n  train: ${file}\n  labels: [neg, pos]\n${extra}`;
+const CLASSIFIER = (file: string, extra = "") =>
+  `task: sequence-classification\nmodel: {base: builtin:tiny-llama}\ndata:\n  train: ${file}\n  labels: [neg, pos]\n${extra}`;
 
 interface BadCase {
   name: string;
@@ -43,7 +44,8 @@ const CASES: BadCase[] = [
     name: "labels outside the label list, with the first rows and the values seen",
     files: { "d.csv": "text,label\na,pos\nb,Positive\nc,neg\nd,negativ\n" },
     recipe: CLASSIFIER("d.csv"),
-    expected: /d\.csv:3 {2}label: labels not in the recipe's label list \(line 3: "Positive", line 5: "negativ"\); unknown values seen: "Positive", "negativ"/,
+    expected:
+      /d\.csv:3 {2}label: labels not in the recipe's label list \(line 3: "Positive", line 5: "negativ"\); unknown values seen: "Positive", "negativ"/,
   },
   {
     name: "malformed CSV quoting",
@@ -72,13 +74,26 @@ const CASES: BadCase[] = [
   },
   {
     name: "a Parquet schema that names a column twice",
-    files: { "d.parquet": parquet([{ name: "text", data: ["a", "b"] }, { name: "label", data: ["pos", "neg"] }, { name: "text", data: ["c", "d"] }]) },
+    files: {
+      "d.parquet": parquet([
+        { name: "text", data: ["a", "b"] },
+        { name: "label", data: ["pos", "neg"] },
+        { name: "text", data: ["c", "d"] },
+      ]),
+    },
     recipe: CLASSIFIER("d.parquet"),
     expected: /d\.parquet {2}the schema names "text" more than once/,
   },
   {
     name: "a Parquet file with a valid footer and damaged pages",
-    files: { "d.parquet": damagedPages(parquet([{ name: "text", data: Array.from({ length: 40 }, (_, i) => `text ${i}`) }, { name: "label", data: Array.from({ length: 40 }, (_, i) => (i % 2 ? "pos" : "neg")) }])) },
+    files: {
+      "d.parquet": damagedPages(
+        parquet([
+          { name: "text", data: Array.from({ length: 40 }, (_, i) => `text ${i}`) },
+          { name: "label", data: Array.from({ length: 40 }, (_, i) => (i % 2 ? "pos" : "neg")) },
+        ]),
+      ),
+    },
     recipe: CLASSIFIER("d.parquet"),
     expected: /d\.parquet:1 {2}row group 1 \(rows 1-40\) cannot be decoded/,
   },
@@ -102,7 +117,13 @@ const CASES: BadCase[] = [
   },
   {
     name: "bytes that are not UTF-8",
-    files: { "d.csv": Buffer.concat([Buffer.from("text,label\nfine,pos\ncaf"), Buffer.from([0xe9]), Buffer.from(" latin-1,neg\n")]) },
+    files: {
+      "d.csv": Buffer.concat([
+        Buffer.from("text,label\nfine,pos\ncaf"),
+        Buffer.from([0xe9]),
+        Buffer.from(" latin-1,neg\n"),
+      ]),
+    },
     recipe: CLASSIFIER("d.csv"),
     expected: /d\.csv:3 {2}the file is not valid UTF-8/,
   },
@@ -114,14 +135,32 @@ const CASES: BadCase[] = [
   },
   {
     name: "a chat row whose roles do not alternate",
-    files: { "c.jsonl": `${JSON.stringify({ messages: [{ role: "user", content: "a" }, { role: "assistant", content: "b" }] })}\n${JSON.stringify({ messages: [{ role: "user", content: "a" }, { role: "user", content: "b" }] })}\n` },
+    files: {
+      "c.jsonl": `${JSON.stringify({
+        messages: [
+          { role: "user", content: "a" },
+          { role: "assistant", content: "b" },
+        ],
+      })}\n${JSON.stringify({
+        messages: [
+          { role: "user", content: "a" },
+          { role: "user", content: "b" },
+        ],
+      })}\n`,
+    },
     recipe: "task: causal-lm\nmodel: {base: builtin:tiny-llama}\ndata: {train: c.jsonl}\n",
     expected: /c\.jsonl:2 {2}messages: roles do not alternate: message 2 is "user", expected "assistant"/,
   },
   {
     name: "a tokenizer.json that cannot be loaded",
     // A model folder sound but for its tokenizer (an empty safetensors: header length 2, "{}").
-    files: { "d.csv": "text,label\nhello,pos\n", "model/tokenizer.json": "{ not json", "model/tokenizer_config.json": "{}", "model/config.json": "{}", "model/model.safetensors": Buffer.concat([Buffer.from([2, 0, 0, 0, 0, 0, 0, 0]), Buffer.from("{}")]) },
+    files: {
+      "d.csv": "text,label\nhello,pos\n",
+      "model/tokenizer.json": "{ not json",
+      "model/tokenizer_config.json": "{}",
+      "model/config.json": "{}",
+      "model/model.safetensors": Buffer.concat([Buffer.from([2, 0, 0, 0, 0, 0, 0, 0]), Buffer.from("{}")]),
+    },
     recipe: CLASSIFIER("d.csv").replace("builtin:tiny-llama", "./model"),
     expected: /model\/tokenizer\.json {2}cannot load the tokenizer in .*model/,
   },

@@ -26,7 +26,11 @@ describe("data readers", () => {
   });
 
   it("CSV: detects semicolons and tabs, or takes the delimiter it is given", async () => {
-    const dir = tempDir({ "semi.csv": "text;label\na, b;x\n", "tabs.tsv": "text\tlabel\na;b\tx\n", "pipe.txt": "text|label\na|x\n" });
+    const dir = tempDir({
+      "semi.csv": "text;label\na, b;x\n",
+      "tabs.tsv": "text\tlabel\na;b\tx\n",
+      "pipe.txt": "text|label\na|x\n",
+    });
     expect((await rowsOf(join(dir, "semi.csv")))[0]?.values).toEqual({ text: "a, b", label: "x" });
     expect((await rowsOf(join(dir, "tabs.tsv")))[0]?.values).toEqual({ text: "a;b", label: "x" });
     expect((await rowsOf(join(dir, "pipe.txt"), "csv", "|"))[0]?.values).toEqual({ text: "a", label: "x" });
@@ -55,7 +59,11 @@ describe("data readers", () => {
       filename: file,
       columnData: [
         { name: "text", data: Array.from({ length: 25 }, (_, i) => `article ${i}`), type: "STRING" },
-        { name: "label", data: Array.from({ length: 25 }, (_, i) => ["Left", "Center", "Right"][i % 3] as string), type: "STRING" },
+        {
+          name: "label",
+          data: Array.from({ length: 25 }, (_, i) => ["Left", "Center", "Right"][i % 3] as string),
+          type: "STRING",
+        },
       ],
       rowGroupSize: 10,
     });
@@ -68,10 +76,14 @@ describe("data readers", () => {
     const count = 120_000;
     const dir = tempDir();
     const file = join(dir, "big.csv");
-    writeFileSync(file, `text,label\n${Array.from({ length: count }, (_, i) => `"row ${i}, quoted",${i % 3}`).join("\n")}\n`);
+    writeFileSync(
+      file,
+      `text,label\n${Array.from({ length: count }, (_, i) => `"row ${i}, quoted",${i % 3}`).join("\n")}\n`,
+    );
     let n = 0;
     for await (const row of readRows(file, "csv")) {
-      if (row.values.text !== `row ${n}, quoted` || row.line !== n + 2) throw new Error(`row ${n} came back as ${JSON.stringify(row)}`);
+      if (row.values.text !== `row ${n}, quoted` || row.line !== n + 2)
+        throw new Error(`row ${n} came back as ${JSON.stringify(row)}`);
       n++;
     }
     expect(n).toBe(count);

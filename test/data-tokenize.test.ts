@@ -53,7 +53,10 @@ describe("tokenized datasets", () => {
     const tokenizer = loadTokenizer(prepared.tokenizerDir);
     expect(split.manifest.stats.truncated).toBe(20);
     expect(split.labels(0)).toBeNull();
-    expect([...split.ids(0)]).toEqual([...tokenizer.specials.prefix, ...tokenizer.encode("Review 0: broke in a week", false).slice(0, 6 - tokenizer.specials.prefix.length)]);
+    expect([...split.ids(0)]).toEqual([
+      ...tokenizer.specials.prefix,
+      ...tokenizer.encode("Review 0: broke in a week", false).slice(0, 6 - tokenizer.specials.prefix.length),
+    ]);
     expect([0, 1].map((i) => split.classId(i))).toEqual([0, 1]);
     expect(split.manifest.stats.labels).toEqual({ negative: 10, positive: 10 });
   });
@@ -70,7 +73,11 @@ describe("tokenized datasets", () => {
     expect((blocks[0]?.match(/Answer: negative/g) ?? []).length).toBe(2);
     expect((blocks[0]?.match(/Answer: positive/g) ?? []).length).toBe(2);
     // Rows are "Review <n>" on line n + 2: every example in the block comes from the train split.
-    const trainRows = new Set((JSON.parse(readFileSync(join(prepared.dir, "train", "example_ids.json"), "utf8")) as string[]).map((id) => Number(id) - 2));
+    const trainRows = new Set(
+      (JSON.parse(readFileSync(join(prepared.dir, "train", "example_ids.json"), "utf8")) as string[]).map(
+        (id) => Number(id) - 2,
+      ),
+    );
     const shown = [...(blocks[0] ?? "").matchAll(/Review (\d+):/g)].map((m) => Number(m[1]));
     expect(shown).toHaveLength(4);
     for (const n of shown) expect(trainRows.has(n)).toBe(true);
@@ -78,37 +85,54 @@ describe("tokenized datasets", () => {
     expect(new Set(options)).toEqual(new Set(["negative, positive", "positive, negative"]));
     const again = await prepareData(plan, cache());
     const againSplit = readDatasetSplit(again.splits.eval?.dir ?? "");
-    expect(Array.from({ length: againSplit.manifest.count }, (_, i) => tokenizer.decode([...againSplit.ids(i)]))).toEqual(prompts);
+    expect(
+      Array.from({ length: againSplit.manifest.count }, (_, i) => tokenizer.decode([...againSplit.ids(i)])),
+    ).toEqual(prompts);
     expect(split.labels(0)).toBeNull();
   });
 
   it.each([
     ["qwen3", "<|im_end|>\n"],
     ["llama3", "<|eot_id|>"],
-  ])("a real %s chat template: loss exactly on the assistant turns and their end-of-turn token", async (name, endOfTurn) => {
-    const dir = tempDir();
-    modelWithTokenizer(dir, name);
-    const conversations = [
-      [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi there" }, { role: "assistant", content: "Hello! How can I help?" }],
-      [{ role: "user", content: "Two plus two?" }, { role: "assistant", content: "Four." }, { role: "user", content: "And three more?" }, { role: "assistant", content: "Seven." }],
-    ];
-    writeFileSync(join(dir, "chats.jsonl"), conversations.map((messages) => JSON.stringify({ messages })).join("\n"));
-    writeFileSync(join(dir, "recipe.yaml"), `task: causal-lm\nmodel: {base: ./model-${name}}\ndata: {train: chats.jsonl}\n`);
-    const { loadRecipe, resolvePlan } = await import("../src/index.js");
-    const plan = resolvePlan(await loadRecipe(join(dir, "recipe.yaml")));
-    const prepared = await prepareData(plan, cache());
-    const tokenizer = loadTokenizer(prepared.tokenizerDir);
-    const split = readDatasetSplit(prepared.splits.train?.dir ?? "");
-    const trainedText = (i: number) => {
-      const ids = [...split.ids(i)];
-      const labels = [...(split.labels(i) ?? [])];
-      return tokenizer.decode(ids.filter((_, t) => labels[t] !== -100));
-    };
-    expect(trainedText(0)).toBe(`Hello! How can I help?${endOfTurn}`);
-    expect(trainedText(1)).toBe(`Four.${endOfTurn}Seven.${endOfTurn}`);
-    const whole = tokenizer.decode([...split.ids(1)]);
-    expect(whole).toContain("And three more?");
-  });
+  ])(
+    "a real %s chat template: loss exactly on the assistant turns and their end-of-turn token",
+    async (name, endOfTurn) => {
+      const dir = tempDir();
+      modelWithTokenizer(dir, name);
+      const conversations = [
+        [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "Hi there" },
+          { role: "assistant", content: "Hello! How can I help?" },
+        ],
+        [
+          { role: "user", content: "Two plus two?" },
+          { role: "assistant", content: "Four." },
+          { role: "user", content: "And three more?" },
+          { role: "assistant", content: "Seven." },
+        ],
+      ];
+      writeFileSync(join(dir, "chats.jsonl"), conversations.map((messages) => JSON.stringify({ messages })).join("\n"));
+      writeFileSync(
+        join(dir, "recipe.yaml"),
+        `task: causal-lm\nmodel: {base: ./model-${name}}\ndata: {train: chats.jsonl}\n`,
+      );
+      const { loadRecipe, resolvePlan } = await import("../src/index.js");
+      const plan = resolvePlan(await loadRecipe(join(dir, "recipe.yaml")));
+      const prepared = await prepareData(plan, cache());
+      const tokenizer = loadTokenizer(prepared.tokenizerDir);
+      const split = readDatasetSplit(prepared.splits.train?.dir ?? "");
+      const trainedText = (i: number) => {
+        const ids = [...split.ids(i)];
+        const labels = [...(split.labels(i) ?? [])];
+        return tokenizer.decode(ids.filter((_, t) => labels[t] !== -100));
+      };
+      expect(trainedText(0)).toBe(`Hello! How can I help?${endOfTurn}`);
+      expect(trainedText(1)).toBe(`Four.${endOfTurn}Seven.${endOfTurn}`);
+      const whole = tokenizer.decode([...split.ids(1)]);
+      expect(whole).toContain("And three more?");
+    },
+  );
 
   it("drops and counts training examples that truncation leaves with nothing to learn", async () => {
     const long = "word ".repeat(80);
@@ -122,7 +146,10 @@ describe("tokenized datasets", () => {
   });
 
   it("reuses the cache for identical inputs and rebuilds when the data changes", async () => {
-    const { plan, dir } = await planFor(`task: sequence-classification\nmodel: {base: builtin:tiny-llama}\ndata: {train: d.csv, labels: [negative, positive]}\n`, { "d.csv": REVIEWS });
+    const { plan, dir } = await planFor(
+      `task: sequence-classification\nmodel: {base: builtin:tiny-llama}\ndata: {train: d.csv, labels: [negative, positive]}\n`,
+      { "d.csv": REVIEWS },
+    );
     const root = cache();
     const first = await prepareData(plan, root);
     const second = await prepareData(plan, root);
@@ -137,18 +164,35 @@ describe("tokenized datasets", () => {
 });
 
 describe("token ids agree with Hugging Face's native tokenizer", () => {
-  const texts = ["recipes/data/quickstart/reviews.csv", "recipes/data/news-bias/train.csv", "recipes/data/stance/tweets.csv", "recipes/data/collective-action/levels.csv"]
+  const texts = [
+    "recipes/data/quickstart/reviews.csv",
+    "recipes/data/news-bias/train.csv",
+    "recipes/data/stance/tweets.csv",
+    "recipes/data/collective-action/levels.csv",
+  ]
     .flatMap((file) => readFileSync(file, "utf8").split("\n").slice(1))
-    .concat(["", "  leading and trailing  ", "Ünïcödé, emoji 🙌🏽, CJK 漢字, tabs\tand\nnewlines", "<s> literal special </s> tokens"]);
+    .concat([
+      "",
+      "  leading and trailing  ",
+      "Ünïcödé, emoji 🙌🏽, CJK 漢字, tabs\tand\nnewlines",
+      "<s> literal special </s> tokens",
+    ]);
 
   it.each(["llama3", "qwen3", "llama2"])("%s: the pure-JS path produces the native ids on every text", async (name) => {
     const tokenizer = loadTokenizer(tokenizerFiles(name));
-    const examples: RenderedExample[] = texts.map((text) => ({ segments: [{ text, trained: false }], appendEos: false, addSpecials: true, classId: -1 }));
+    const examples: RenderedExample[] = texts.map((text) => ({
+      segments: [{ text, trained: false }],
+      appendEos: false,
+      addSpecials: true,
+      classId: -1,
+    }));
     const js = await tokenizeAll(tokenizer, examples, 1e9, false, { backend: "js" });
     const native = await tokenizeAll(tokenizer, examples, 1e9, false, { backend: "auto" });
     expect(js.backend).toBe("js");
     expect(native.backend).toBe("native");
-    const mismatches = texts.filter((_, i) => JSON.stringify(js.encoded[i]?.ids) !== JSON.stringify(native.encoded[i]?.ids));
+    const mismatches = texts.filter(
+      (_, i) => JSON.stringify(js.encoded[i]?.ids) !== JSON.stringify(native.encoded[i]?.ids),
+    );
     expect(mismatches).toEqual([]);
     expect(js.encoded.length).toBe(texts.length);
   });

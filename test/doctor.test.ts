@@ -12,9 +12,15 @@ describe("tune doctor", () => {
     expect(report.python.interpreter).toEqual({ command: "python3", source: "TUNE_PYTHON" });
     expect(report.python.python).toMatch(/^3\.\d+\.\d+$/);
     expect(Object.keys(report.python.packages)).toEqual(expect.arrayContaining(["torch", "transformers", "peft"]));
-    expect(report.engines.tfjs).toEqual({ available: true, detail: "Llama-family and BERT-family models, LoRA; WebAssembly (SIMD) backend" });
+    expect(report.engines.tfjs).toEqual({
+      available: true,
+      detail: "Llama-family and BERT-family models, LoRA; WebAssembly (SIMD) backend",
+    });
     // python3 here has the bridge's packages (installed by .ci/run), so the torch engine can run, on the CPU.
-    expect(report.engines.torch).toEqual({ available: true, detail: expect.stringMatching(/^PyTorch \S+ on the CPU, no bitsandbytes/) });
+    expect(report.engines.torch).toEqual({
+      available: true,
+      detail: expect.stringMatching(/^PyTorch \S+ on the CPU, no bitsandbytes/),
+    });
   });
 
   it("names a broken interpreter instead of failing", async () => {

@@ -24,7 +24,12 @@ function randomCase(seed: number, size: number, labels: string[], predicted: str
 
 const CASES: Case[] = [
   randomCase(1, 200, ["Left", "Center", "Right"], ["Left", "Center", "Right"]),
-  randomCase(2, 57, ["none", "Problem-Solution", "Call-to-Action", "Intention", "Execution"], ["none", "Call-to-Action", "error"]),
+  randomCase(
+    2,
+    57,
+    ["none", "Problem-Solution", "Call-to-Action", "Intention", "Execution"],
+    ["none", "Call-to-Action", "error"],
+  ),
   // A class never predicted, a class never true, parse failures: every zero-division path.
   { gold: ["a", "a", "b", "b", "c"], pred: ["a", "b", "a", "a", "error"], known: ["a", "b", "c"] },
   { gold: ["a", "a", "a"], pred: ["b", "b", "b"], known: ["a", "b"] },
@@ -66,20 +71,38 @@ print(json.dumps(out))
 describe("the evaluator's metrics", () => {
   it("equal scikit-learn's classification report, zero-division cases included, and scipy's Jensen-Shannon distance", async () => {
     const ours = CASES.map((c) => classificationReport(c.gold, c.pred, c.known));
-    const expected = await sklearn(CASES, ours.map((r) => r.labels));
+    const expected = await sklearn(
+      CASES,
+      ours.map((r) => r.labels),
+    );
     ours.forEach((report, i) => {
-      const ref = expected[i] as { accuracy: number; per: number[][]; macro: Record<string, number>; weighted: Record<string, number>; micro: number[]; confusion: number[][]; js: number };
+      const ref = expected[i] as {
+        accuracy: number;
+        per: number[][];
+        macro: Record<string, number>;
+        weighted: Record<string, number>;
+        micro: number[];
+        confusion: number[][];
+        js: number;
+      };
       expect(report.accuracy).toBeCloseTo(ref.accuracy, 12);
       report.labels.forEach((label, k) => {
         const scores = report.perClass[label];
-        expect([scores?.precision, scores?.recall, scores?.f1, scores?.support]).toEqual(ref.per.map((column) => expect.closeTo(column[k] as number, 12)));
+        expect([scores?.precision, scores?.recall, scores?.f1, scores?.support]).toEqual(
+          ref.per.map((column) => expect.closeTo(column[k] as number, 12)),
+        );
       });
-      for (const [ours, theirs] of [[report.macro, ref.macro], [report.weighted, ref.weighted]] as const) {
+      for (const [ours, theirs] of [
+        [report.macro, ref.macro],
+        [report.weighted, ref.weighted],
+      ] as const) {
         expect(ours.precision).toBeCloseTo(theirs.precision as number, 12);
         expect(ours.recall).toBeCloseTo(theirs.recall as number, 12);
         expect(ours.f1).toBeCloseTo(theirs["f1-score"] as number, 12);
       }
-      expect([report.micro.precision, report.micro.recall, report.micro.f1]).toEqual(ref.micro.map((v) => expect.closeTo(v, 12)));
+      expect([report.micro.precision, report.micro.recall, report.micro.f1]).toEqual(
+        ref.micro.map((v) => expect.closeTo(v, 12)),
+      );
       expect(report.confusion).toEqual(ref.confusion);
       const c = CASES[i] as Case;
       expect(compareDistributions(c.gold, c.pred, report.labels).jsDistance).toBeCloseTo(ref.js, 10);
@@ -98,7 +121,11 @@ describe("the evaluator's metrics", () => {
     const disjoint = compareDistributions(["a", "a"], ["b", "b"]);
     expect(disjoint.totalVariation).toBe(1);
     expect(disjoint.jsDistance).toBeCloseTo(1, 12);
-    expect(compareDistributions(["a", "a", "b", "b"], ["a", "a", "a", "b"])).toMatchObject({ gold: { a: 0.5, b: 0.5 }, predicted: { a: 0.75, b: 0.25 }, totalVariation: 0.25 });
+    expect(compareDistributions(["a", "a", "b", "b"], ["a", "a", "a", "b"])).toMatchObject({
+      gold: { a: 0.5, b: 0.5 },
+      predicted: { a: 0.75, b: 0.25 },
+      totalVariation: 0.25,
+    });
   });
 });
 
@@ -123,8 +150,16 @@ describe("parsing generated answers into the label set", () => {
   it("exact, first-word and answer_after", () => {
     expect(parseAnswer("Intention", labels, { match: "exact", fallback: "error" })).toBe("Intention");
     expect(parseAnswer("Intention of acting", labels, { match: "exact", fallback: "error" })).toBe("error");
-    expect(parseAnswer("execution: they marched", labels, { match: "first-word", fallback: "error" })).toBe("Execution");
-    expect(parseAnswer("Label: Intention. Reason: Execution comes later", labels, { match: "first-word", fallback: "error", answerAfter: "label:" })).toBe("Intention");
+    expect(parseAnswer("execution: they marched", labels, { match: "first-word", fallback: "error" })).toBe(
+      "Execution",
+    );
+    expect(
+      parseAnswer("Label: Intention. Reason: Execution comes later", labels, {
+        match: "first-word",
+        fallback: "error",
+        answerAfter: "label:",
+      }),
+    ).toBe("Intention");
     expect(parseAnswer("Yes\nlabel: none", ["yes", "none"], { ...contains, answerAfter: "label:" })).toBe("none");
     // Overlapping labels: the longest one mentioned at the same place wins.
     expect(parseAnswer("Call to action now", ["Call", "Call to action"], contains)).toBe("Call to action");
@@ -133,7 +168,10 @@ describe("parsing generated answers into the label set", () => {
 
 describe("label shares within subgroups", () => {
   it("compares true and predicted shares inside each value of a column, with hand-computed distances", async () => {
-    const { plan, dir } = await planFor("task: sequence-classification\nmodel: {base: builtin:tiny-llama}\ndata: {file: d.csv, labels: [yes, no]}\n", { "d.csv": "text,label\na,yes\n" });
+    const { plan, dir } = await planFor(
+      "task: sequence-classification\nmodel: {base: builtin:tiny-llama}\ndata: {file: d.csv, labels: [yes, no]}\n",
+      { "d.csv": "text,label\na,yes\n" },
+    );
     // Group "north": gold yes,yes,no,no; predicted yes,yes,yes,no -> shares (0.5,0.5) vs (0.75,0.25): TV 0.25.
     // Group "south": gold yes,no; predicted no,yes -> identical shares: TV 0, JS 0.
     const rows = [
@@ -145,8 +183,22 @@ describe("label shares within subgroups", () => {
       ["6", "no", "yes", "south"],
     ];
     const file = join(dir, "predictions.jsonl");
-    writeFileSync(file, rows.map(([id, gold, pred]) => JSON.stringify({ id, gold, pred, probs: { yes: pred === "yes" ? 0.9 : 0.1, no: pred === "yes" ? 0.1 : 0.9 } })).join("\n"));
-    const evaluation = evaluatePredictions(plan, "eval", file, { region: new Map(rows.map(([id, , , region]) => [id as string, region as string])) });
+    writeFileSync(
+      file,
+      rows
+        .map(([id, gold, pred]) =>
+          JSON.stringify({
+            id,
+            gold,
+            pred,
+            probs: { yes: pred === "yes" ? 0.9 : 0.1, no: pred === "yes" ? 0.1 : 0.9 },
+          }),
+        )
+        .join("\n"),
+    );
+    const evaluation = evaluatePredictions(plan, "eval", file, {
+      region: new Map(rows.map(([id, , , region]) => [id as string, region as string])),
+    });
     const [north, south] = evaluation.subgroups?.region ?? [];
     expect(north).toMatchObject({ value: "north", examples: 4 });
     expect(north?.distribution.totalVariation).toBeCloseTo(0.25, 12);

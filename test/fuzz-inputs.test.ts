@@ -41,13 +41,22 @@ interface Ran {
 async function cli(args: string[]): Promise<Ran> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(["node", "tune", ...args], { out: (t) => out.push(t), err: (t) => err.push(t), json: (v) => out.push(JSON.stringify(v)) });
+  const code = await main(["node", "tune", ...args], {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    json: (v) => out.push(JSON.stringify(v)),
+  });
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
 /** Every file under `dir` with its size and modification time, to see that nothing was written. */
 function snapshot(dir: string): string {
-  const walk = (folder: string): string[] => readdirSync(folder, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(folder, e.name)) : [`${relative(dir, join(folder, e.name))}:${statSync(join(folder, e.name)).size}`]));
+  const walk = (folder: string): string[] =>
+    readdirSync(folder, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory()
+        ? walk(join(folder, e.name))
+        : [`${relative(dir, join(folder, e.name))}:${statSync(join(folder, e.name)).size}`],
+    );
   return walk(dir).sort().join("\n");
 }
 
@@ -60,7 +69,11 @@ function expectHandled(ran: Ran, files: string[], context: string): void {
   const problems = ran.err.split("\n").filter((line) => line.startsWith("error: "));
   expect(problems.length, `${context}\n${ran.err}`).toBeGreaterThan(0);
   // Each problem says where: one of the files involved (with a line where there is one), or the flag.
-  for (const line of problems) expect(files.some((file) => line.includes(file)) || /error: --\w/.test(line) || /error: option /.test(line), `${context}\n${line}`).toBe(true);
+  for (const line of problems)
+    expect(
+      files.some((file) => line.includes(file)) || /error: --\w/.test(line) || /error: option /.test(line),
+      `${context}\n${line}`,
+    ).toBe(true);
 }
 
 const anyValue = fc.oneof(
@@ -71,7 +84,18 @@ const anyValue = fc.oneof(
   fc.constant(null),
   fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }),
   fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 }), { maxKeys: 3 }),
-  fc.constantFrom("../../../../etc/passwd", "/etc/passwd", "builtin:tiny-gpt", "owner/name", "x".repeat(300), "{text}", "accuracy >= 2", "\u0000", "café", "*alias"),
+  fc.constantFrom(
+    "../../../../etc/passwd",
+    "/etc/passwd",
+    "builtin:tiny-gpt",
+    "owner/name",
+    "x".repeat(300),
+    "{text}",
+    "accuracy >= 2",
+    "\u0000",
+    "café",
+    "*alias",
+  ),
 );
 
 /** A path into the recipe (existing keys, or new ones beside them). */
@@ -80,7 +104,12 @@ function paths(value: unknown, prefix: string[] = []): string[][] {
   return [prefix, ...Object.entries(value).flatMap(([key, inner]) => paths(inner, [...prefix, key]))];
 }
 
-function setAt(root: Record<string, unknown>, path: string[], value: unknown, remove: boolean): Record<string, unknown> {
+function setAt(
+  root: Record<string, unknown>,
+  path: string[],
+  value: unknown,
+  remove: boolean,
+): Record<string, unknown> {
   const copy = structuredClone(root);
   let node: Record<string, unknown> = copy;
   for (const key of path.slice(0, -1)) {
@@ -95,33 +124,58 @@ function setAt(root: Record<string, unknown>, path: string[], value: unknown, re
 }
 
 const structural = fc.array(
-  fc.record({ path: fc.constantFrom(...paths(RECIPE).filter((p) => p.length > 0)), extra: fc.option(fc.string({ minLength: 1, maxLength: 8 }), { nil: undefined }), value: anyValue, remove: fc.boolean() }),
+  fc.record({
+    path: fc.constantFrom(...paths(RECIPE).filter((p) => p.length > 0)),
+    extra: fc.option(fc.string({ minLength: 1, maxLength: 8 }), { nil: undefined }),
+    value: anyValue,
+    remove: fc.boolean(),
+  }),
   { minLength: 1, maxLength: 4 },
 );
 
 /** Text an attacker splices in: aliases that multiply, nesting without end, a repeated line (a duplicate key), tags, a NUL. */
-const SPLICES = ["a: &x [1, 2]\nb: [*x, *x, *x, *x, *x, *x, *x, *x, *x, *x, *x, *x]\n", "&a [*a]", "[".repeat(3000), "{".repeat(3000), "!!binary aGVsbG8=", "<<: *missing\n", "\u0000", "\"unclosed", "key: 1\nkey: 2\n", "\t- x\n", "%YAML 9.9\n---\n"];
+const SPLICES = [
+  "a: &x [1, 2]\nb: [*x, *x, *x, *x, *x, *x, *x, *x, *x, *x, *x, *x]\n",
+  "&a [*a]",
+  "[".repeat(3000),
+  "{".repeat(3000),
+  "!!binary aGVsbG8=",
+  "<<: *missing\n",
+  "\u0000",
+  '"unclosed',
+  "key: 1\nkey: 2\n",
+  "\t- x\n",
+  "%YAML 9.9\n---\n",
+];
 
 /** Edits to bytes: replace, insert, delete, splice in a snippet, repeat a line, or cut the file short. */
 const byteEdits = fc.array(
   fc.record({
     at: fc.nat(),
     kind: fc.constantFrom("replace", "insert", "delete", "truncate", "splice", "repeat-line"),
-    byte: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(...[..."\"':{}[],&*!#|>-\n\t\\"].map((c) => c.charCodeAt(0)))),
+    byte: fc.oneof(
+      fc.integer({ min: 0, max: 255 }),
+      fc.constantFrom(...[..."\"':{}[],&*!#|>-\n\t\\"].map((c) => c.charCodeAt(0))),
+    ),
     splice: fc.constantFrom(...SPLICES),
   }),
   { minLength: 1, maxLength: 6 },
 );
 
-function editBytes(bytes: Buffer, edits: ReadonlyArray<{ at: number; kind: string; byte: number; splice: string }>): Buffer {
+function editBytes(
+  bytes: Buffer,
+  edits: ReadonlyArray<{ at: number; kind: string; byte: number; splice: string }>,
+): Buffer {
   let out = Buffer.from(bytes);
   for (const edit of edits) {
     const at = out.length === 0 ? 0 : edit.at % out.length;
     if (edit.kind === "replace" && out.length > 0) out[at] = edit.byte;
-    else if (edit.kind === "insert") out = Buffer.concat([out.subarray(0, at), Buffer.from([edit.byte]), out.subarray(at)]);
+    else if (edit.kind === "insert")
+      out = Buffer.concat([out.subarray(0, at), Buffer.from([edit.byte]), out.subarray(at)]);
     else if (edit.kind === "delete") out = Buffer.concat([out.subarray(0, at), out.subarray(at + 1)]);
     else if (edit.kind === "truncate") out = out.subarray(0, at);
-    else if (edit.kind === "splice") out = Buffer.concat([out.subarray(0, at), Buffer.from(edit.splice), out.subarray(at)]);
+    else if (edit.kind === "splice")
+      out = Buffer.concat([out.subarray(0, at), Buffer.from(edit.splice), out.subarray(at)]);
     else if (edit.kind === "repeat-line") {
       const lines = out.toString("latin1").split("\n");
       const line = lines[at % Math.max(lines.length, 1)] ?? "";
@@ -149,7 +203,8 @@ describe(`fuzzed inputs never crash tune (seed ${SEED}; replay with FUZZ_SEED=${
       fc.asyncProperty(structural, fc.boolean(), encodings, async (mutations, asJson, encode) => {
         const dir = tempDir({ "d.csv": DATA });
         let recipe: Record<string, unknown> = RECIPE;
-        for (const { path, extra, value, remove } of mutations) recipe = setAt(recipe, extra ? [...path, extra] : path, value, remove);
+        for (const { path, extra, value, remove } of mutations)
+          recipe = setAt(recipe, extra ? [...path, extra] : path, value, remove);
         const file = join(dir, asJson ? "r.json" : "r.yaml");
         const text = asJson ? JSON.stringify(recipe, null, 1) : stringify(recipe);
         writeFileSync(file, encode(text));
@@ -181,35 +236,53 @@ describe(`fuzzed inputs never crash tune (seed ${SEED}; replay with FUZZ_SEED=${
 
   it.each([
     ["d.csv", DATA],
-    ["d.jsonl", `${DATA.trim().split("\n").slice(1).map((line, i) => JSON.stringify({ text: line.split('",')[0]?.slice(1), label: i % 2 ? "bad" : "good" })).join("\n")}\n`],
-    ["d.json", JSON.stringify(Array.from({ length: 10 }, (_, i) => ({ text: `note ${i}`, label: i % 2 ? "bad" : "good" })))],
-  ])("data files (%s) with bytes edited, quotes broken, encodings changed and lines cut: tune prepare", async (name, data) => {
-    await fc.assert(
-      fc.asyncProperty(byteEdits, encodings, async (edits, encode) => {
-        const dir = tempDir();
-        const file = join(dir, name);
-        const bytes = editBytes(encode(data), edits);
-        writeFileSync(file, bytes);
-        writeFileSync(join(dir, "r.yaml"), stringify({ ...RECIPE, data: { ...RECIPE.data, file: name } }));
-        const before = snapshot(dir);
-        const ran = await cli(["prepare", join(dir, "r.yaml")]);
-        expectHandled(ran, [file, join(dir, "r.yaml")], bytes.toString("latin1").slice(0, 2000));
-        expect(snapshot(dir)).toBe(before);
-      }),
-      params,
-    );
-  }, 120_000);
+    [
+      "d.jsonl",
+      `${DATA.trim()
+        .split("\n")
+        .slice(1)
+        .map((line, i) => JSON.stringify({ text: line.split('",')[0]?.slice(1), label: i % 2 ? "bad" : "good" }))
+        .join("\n")}\n`,
+    ],
+    [
+      "d.json",
+      JSON.stringify(Array.from({ length: 10 }, (_, i) => ({ text: `note ${i}`, label: i % 2 ? "bad" : "good" }))),
+    ],
+  ])(
+    "data files (%s) with bytes edited, quotes broken, encodings changed and lines cut: tune prepare",
+    async (name, data) => {
+      await fc.assert(
+        fc.asyncProperty(byteEdits, encodings, async (edits, encode) => {
+          const dir = tempDir();
+          const file = join(dir, name);
+          const bytes = editBytes(encode(data), edits);
+          writeFileSync(file, bytes);
+          writeFileSync(join(dir, "r.yaml"), stringify({ ...RECIPE, data: { ...RECIPE.data, file: name } }));
+          const before = snapshot(dir);
+          const ran = await cli(["prepare", join(dir, "r.yaml")]);
+          expectHandled(ran, [file, join(dir, "r.yaml")], bytes.toString("latin1").slice(0, 2000));
+          expect(snapshot(dir)).toBe(before);
+        }),
+        params,
+      );
+    },
+    120_000,
+  );
 
   it("files of gold and predicted labels, mutated: tune metrics", async () => {
     const labels = "gold,pred\ngood,good\nbad,good\nbad,bad\n";
     await fc.assert(
-      fc.asyncProperty(byteEdits, fc.constantFrom(".csv", ".jsonl", ".json", ".parquet", ".tsv"), async (edits, extension) => {
-        const dir = tempDir();
-        const file = join(dir, `labels${extension}`);
-        writeFileSync(file, editBytes(Buffer.from(labels), edits));
-        const ran = await cli(["metrics", file, "--labels", "good,bad"]);
-        expectHandled(ran, [file], readFileSync(file).toString("latin1"));
-      }),
+      fc.asyncProperty(
+        byteEdits,
+        fc.constantFrom(".csv", ".jsonl", ".json", ".parquet", ".tsv"),
+        async (edits, extension) => {
+          const dir = tempDir();
+          const file = join(dir, `labels${extension}`);
+          writeFileSync(file, editBytes(Buffer.from(labels), edits));
+          const ran = await cli(["metrics", file, "--labels", "good,bad"]);
+          expectHandled(ran, [file], readFileSync(file).toString("latin1"));
+        },
+      ),
       params,
     );
   }, 120_000);

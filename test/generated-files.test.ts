@@ -16,13 +16,28 @@ describe("generated files", () => {
 
   it("src/adapter/lora-kernel-wasm.ts is the compiled lora-kernel.wat (run `npm run generate`)", async () => {
     // @ts-expect-error: a plain .mjs build script without type declarations
-    const { compileLoraKernel } = (await import("../scripts/generate-lora-kernel.mjs")) as { compileLoraKernel: () => Promise<string> };
+    const { compileLoraKernel } = (await import("../scripts/generate-lora-kernel.mjs")) as {
+      compileLoraKernel: () => Promise<string>;
+    };
     expect(readFileSync(join(ROOT, "src/adapter/lora-kernel-wasm.ts"), "utf8")).toBe(await compileLoraKernel());
   });
 
   it("the reference documents every section and field", () => {
     const doc = recipeReferenceMarkdown();
-    for (const section of ["model", "quantization", "lora", "data", "data.split", "template", "template.few_shot", "training", "checkpoints", "eval", "eval.parse", "hub"]) {
+    for (const section of [
+      "model",
+      "quantization",
+      "lora",
+      "data",
+      "data.split",
+      "template",
+      "template.few_shot",
+      "training",
+      "checkpoints",
+      "eval",
+      "eval.parse",
+      "hub",
+    ]) {
       expect(doc).toContain(`## \`${section}\``);
     }
     expect(doc).toContain("| `gradient_accumulation` | integer (> 0, <= 65536) | `1` |");

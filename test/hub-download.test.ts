@@ -29,7 +29,9 @@ describe("downloading a Hub model into the Hugging Face cache", () => {
       expect(readFileSync(join(model.dir, name)).equals(bytes)).toBe(true);
     }
     expect(readFileSync(join(fixture.cache, "models--acme--tiny-llama", "refs", "main"), "utf8")).toBe(commit);
-    const fetchedPaths = fixture.hub.requests.filter((r) => r.path.includes("/resolve/")).map((r) => r.path.split("/").slice(5).join("/"));
+    const fetchedPaths = fixture.hub.requests
+      .filter((r) => r.path.includes("/resolve/"))
+      .map((r) => r.path.split("/").slice(5).join("/"));
     expect(new Set(fetchedPaths)).toEqual(new Set(Object.keys(fixture.modelFiles)));
 
     // A second resolution finds everything in the cache.
@@ -39,18 +41,34 @@ describe("downloading a Hub model into the Hugging Face cache", () => {
     expect(fixture.hub.requests.some((r) => r.path.includes("/resolve/"))).toBe(false);
 
     // transformers loads the model from the fixture.cache with the network switched off.
-    const python = await execa("python3", ["-c", "from transformers import AutoConfig, AutoTokenizer, AutoModelForCausalLM\nm = AutoModelForCausalLM.from_pretrained('acme/tiny-llama')\nt = AutoTokenizer.from_pretrained('acme/tiny-llama')\nprint(m.config.model_type, sum(p.numel() for p in m.parameters()), t('hello')['input_ids'])"], { env: { HF_HUB_CACHE: fixture.cache, HF_HUB_OFFLINE: "1" }, reject: false });
+    const python = await execa(
+      "python3",
+      [
+        "-c",
+        "from transformers import AutoConfig, AutoTokenizer, AutoModelForCausalLM\nm = AutoModelForCausalLM.from_pretrained('acme/tiny-llama')\nt = AutoTokenizer.from_pretrained('acme/tiny-llama')\nprint(m.config.model_type, sum(p.numel() for p in m.parameters()), t('hello')['input_ids'])",
+      ],
+      { env: { HF_HUB_CACHE: fixture.cache, HF_HUB_OFFLINE: "1" }, reject: false },
+    );
     expect(python.stderr).not.toMatch(/Traceback/);
     expect(python.stdout).toMatch(/^llama \d+ \[1, /);
   });
 
   it("survives 500s, 429s, refused requests and a file cut off mid-transfer", async () => {
     fixture.hub.addRepo("acme/flaky", fixture.modelFiles);
-    fixture.hub.faults.push({ route: /revision/, kind: "500", times: 2 }, { route: /tree/, kind: "429", times: 1 }, { route: /resolve\/.*config\.json/, kind: "drop", times: 1 }, { route: /resolve\/.*model\.safetensors/, kind: "truncate", times: 2 });
+    fixture.hub.faults.push(
+      { route: /revision/, kind: "500", times: 2 },
+      { route: /tree/, kind: "429", times: 1 },
+      { route: /resolve\/.*config\.json/, kind: "drop", times: 1 },
+      { route: /resolve\/.*model\.safetensors/, kind: "truncate", times: 2 },
+    );
     const model = await downloadModel("acme/flaky", "main", { baseDelayMs: 10 });
-    expect(readFileSync(join(model.dir, "model.safetensors")).equals(fixture.modelFiles["model.safetensors"] as Buffer)).toBe(true);
+    expect(
+      readFileSync(join(model.dir, "model.safetensors")).equals(fixture.modelFiles["model.safetensors"] as Buffer),
+    ).toBe(true);
     expect(fixture.hub.faults.every((f) => f.times === 0)).toBe(true);
-    expect(readdirSync(join(fixture.cache, "models--acme--flaky", "blobs")).some((f) => f.endsWith(".incomplete"))).toBe(false);
+    expect(
+      readdirSync(join(fixture.cache, "models--acme--flaky", "blobs")).some((f) => f.endsWith(".incomplete")),
+    ).toBe(false);
   });
 
   it("explains gated models, missing and rejected tokens, unknown repos and pickle-only repos", async () => {
@@ -64,7 +82,9 @@ describe("downloading a Hub model into the Hugging Face cache", () => {
     expect(gated.hint).toContain(`${fixture.hub.url}/meta/gated`);
     expect(gated.hint).toContain("HF_TOKEN");
     fixture.hub.repos.get("meta/gated")?.approved.add("reader");
-    await expect(downloadModel("meta/gated", "main")).resolves.toMatchObject({ fetched: expect.arrayContaining(["model.safetensors"]) });
+    await expect(downloadModel("meta/gated", "main")).resolves.toMatchObject({
+      fetched: expect.arrayContaining(["model.safetensors"]),
+    });
 
     process.env.HF_TOKEN = "hf_wrong_token_value";
     const rejected = await failure(downloadModel("acme/anything", "main"));
@@ -72,15 +92,27 @@ describe("downloading a Hub model into the Hugging Face cache", () => {
     expect(rejected.message + rejected.hint).not.toContain("hf_wrong_token_value");
 
     process.env.HF_TOKEN = TOKEN;
-    expect(await failure(downloadModel("acme/does-not-exist", "main"))).toMatchObject({ code: "hub-not-found", exitCode: 2 });
-    fixture.hub.addRepo("acme/pickled", { "config.json": fixture.modelFiles["config.json"] as Buffer, "pytorch_model.bin": Buffer.alloc(64) });
-    expect(await failure(downloadModel("acme/pickled", "main"))).toMatchObject({ code: "weights-pickle-only", exitCode: 2 });
+    expect(await failure(downloadModel("acme/does-not-exist", "main"))).toMatchObject({
+      code: "hub-not-found",
+      exitCode: 2,
+    });
+    fixture.hub.addRepo("acme/pickled", {
+      "config.json": fixture.modelFiles["config.json"] as Buffer,
+      "pytorch_model.bin": Buffer.alloc(64),
+    });
+    expect(await failure(downloadModel("acme/pickled", "main"))).toMatchObject({
+      code: "weights-pickle-only",
+      exitCode: 2,
+    });
   });
 
   it("uses only the fixture.cache offline, and falls back to it when the Hub is unreachable", async () => {
     fixture.hub.addRepo("acme/cached", fixture.modelFiles);
     process.env.HF_HUB_OFFLINE = "1";
-    expect(await failure(downloadModel("acme/cached", "main"))).toMatchObject({ code: "model-not-cached", exitCode: 4 });
+    expect(await failure(downloadModel("acme/cached", "main"))).toMatchObject({
+      code: "model-not-cached",
+      exitCode: 4,
+    });
     expect(fixture.hub.requests).toEqual([]);
 
     delete process.env.HF_HUB_OFFLINE;
@@ -97,16 +129,24 @@ describe("downloading a Hub model into the Hugging Face cache", () => {
     const fallback = await downloadModel("acme/cached", "main", { retries: 1, baseDelayMs: 10 });
     expect(fallback.dir).toBe(online.dir);
     expect(fallback.offlineReason).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9/);
-    expect(await failure(downloadModel("acme/never-downloaded", "main", { retries: 1, baseDelayMs: 10 }))).toMatchObject({ code: "hub-unreachable", exitCode: 4 });
+    expect(
+      await failure(downloadModel("acme/never-downloaded", "main", { retries: 1, baseDelayMs: 10 })),
+    ).toMatchObject({ code: "hub-unreachable", exitCode: 4 });
   });
 
   it("lets `tune prepare` train-ready a recipe whose model.base is a Hub id", async () => {
     fixture.hub.addRepo("acme/tiny-llama-cli", fixture.modelFiles);
     const dir = tempDir({
-      "data.jsonl": Array.from({ length: 12 }, (_, i) => JSON.stringify({ text: `example number ${i} about ${i % 2 ? "cats" : "dogs"}`, label: i % 2 ? "cat" : "dog" })).join("\n"),
-      "recipe.yaml": "task: sequence-classification\nengine: tfjs\nmodel:\n  base: acme/tiny-llama-cli\ndata:\n  file: data.jsonl\n  labels: [cat, dog]\n",
+      "data.jsonl": Array.from({ length: 12 }, (_, i) =>
+        JSON.stringify({ text: `example number ${i} about ${i % 2 ? "cats" : "dogs"}`, label: i % 2 ? "cat" : "dog" }),
+      ).join("\n"),
+      "recipe.yaml":
+        "task: sequence-classification\nengine: tfjs\nmodel:\n  base: acme/tiny-llama-cli\ndata:\n  file: data.jsonl\n  labels: [cat, dog]\n",
     });
-    const result = await tune(["prepare", "recipe.yaml"], { cwd: dir, env: { HF_ENDPOINT: fixture.hub.url, HF_HUB_CACHE: fixture.cache, HF_TOKEN: TOKEN } });
+    const result = await tune(["prepare", "recipe.yaml"], {
+      cwd: dir,
+      env: { HF_ENDPOINT: fixture.hub.url, HF_HUB_CACHE: fixture.cache, HF_TOKEN: TOKEN },
+    });
     expect(hasStackTrace(result.stderr)).toBe(false);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(readdirSync(join(fixture.cache, "models--acme--tiny-llama-cli", "snapshots")).length).toBe(1);

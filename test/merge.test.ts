@@ -3,7 +3,15 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { bf16ToFloat32, float32ToBf16, mergeAdapter, openModelWeights, openSafetensors, writeSafetensors, type TensorToWrite } from "../src/adapter/index.js";
+import {
+  bf16ToFloat32,
+  float32ToBf16,
+  mergeAdapter,
+  openModelWeights,
+  openSafetensors,
+  writeSafetensors,
+  type TensorToWrite,
+} from "../src/adapter/index.js";
 import { seededNormal } from "../src/builtin/index.js";
 import { adaptedModel, restoreAdapter } from "../src/engine/tfjs/adapted-model.js";
 import { loadModel, selectBackend } from "../src/engine/tfjs/index.js";
@@ -18,7 +26,11 @@ const RANK = 4;
 
 /** A two-layer stand-in model: q_proj/v_proj weights [out, in] (Linear), c_attn [in, out] (GPT-2 Conv1D), a norm, an int buffer. */
 function baseFolder(dtype: "F32" | "BF16" = "F32"): { dir: string; tensors: Map<string, Float32Array> } {
-  const dir = tempDir({ "config.json": JSON.stringify({ architectures: ["LlamaForCausalLM"], model_type: "llama", hidden_size: IN }), "tokenizer.json": "{}", "pytorch_model.bin": "pickle" });
+  const dir = tempDir({
+    "config.json": JSON.stringify({ architectures: ["LlamaForCausalLM"], model_type: "llama", hidden_size: IN }),
+    "tokenizer.json": "{}",
+    "pytorch_model.bin": "pickle",
+  });
   const tensors = new Map<string, Float32Array>();
   const entries: TensorToWrite[] = [];
   let seed = 10;
@@ -29,7 +41,11 @@ function baseFolder(dtype: "F32" | "BF16" = "F32"): { dir: string; tensors: Map<
       [`model.layers.${layer}.attn.c_attn.weight`, [IN, OUT]],
       [`model.layers.${layer}.input_layernorm.weight`, [IN]],
     ] as Array<[string, number[]]>) {
-      const values = seededNormal(shape.reduce((a, b) => a * b, 1), 0.5, seed++);
+      const values = seededNormal(
+        shape.reduce((a, b) => a * b, 1),
+        0.5,
+        seed++,
+      );
       const data = dtype === "BF16" ? float32ToBf16(values) : values;
       tensors.set(name, dtype === "BF16" ? bf16ToFloat32(data as Uint16Array) : values);
       entries.push({ name, dtype, shape, data });
@@ -69,12 +85,31 @@ function adapterFolder(spec: AdapterSpec): { dir: string; tensors: Map<string, F
     }
   }
   writeSafetensors(join(dir, "adapter_model.safetensors"), entries);
-  writeFileSync(join(dir, "adapter_config.json"), JSON.stringify({ peft_type: "LORA", task_type: "CAUSAL_LM", r: RANK, lora_alpha: spec.alpha, use_rslora: spec.rslora ?? false, use_dora: spec.dora ?? false, fan_in_fan_out: spec.fanInFanOut ?? false, target_modules: ["q_proj"] }));
+  writeFileSync(
+    join(dir, "adapter_config.json"),
+    JSON.stringify({
+      peft_type: "LORA",
+      task_type: "CAUSAL_LM",
+      r: RANK,
+      lora_alpha: spec.alpha,
+      use_rslora: spec.rslora ?? false,
+      use_dora: spec.dora ?? false,
+      fan_in_fan_out: spec.fanInFanOut ?? false,
+      target_modules: ["q_proj"],
+    }),
+  );
   return { dir, tensors };
 }
 
 /** W + scale·B·A, each entry summed on its own in float64: an independent reference, not the merge's loop. */
-function expectedWeight(w: Float32Array, a: Float32Array, b: Float32Array, scale: number, fanInFanOut: boolean, magnitude?: Float32Array): Float64Array {
+function expectedWeight(
+  w: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  scale: number,
+  fanInFanOut: boolean,
+  magnitude?: Float32Array,
+): Float64Array {
   const out = new Float64Array(w.length);
   for (let o = 0; o < OUT; o++) {
     for (let i = 0; i < IN; i++) {
@@ -88,7 +123,8 @@ function expectedWeight(w: Float32Array, a: Float32Array, b: Float32Array, scale
     for (let o = 0; o < OUT; o++) {
       let norm = 0;
       for (let i = 0; i < IN; i++) norm += (out[o * IN + i] as number) ** 2;
-      for (let i = 0; i < IN; i++) out[o * IN + i] = (out[o * IN + i] as number) * ((magnitude[o] as number) / Math.sqrt(norm));
+      for (let i = 0; i < IN; i++)
+        out[o * IN + i] = (out[o * IN + i] as number) * ((magnitude[o] as number) / Math.sqrt(norm));
     }
   }
   return out;
@@ -97,12 +133,20 @@ function expectedWeight(w: Float32Array, a: Float32Array, b: Float32Array, scale
 function expectClose(actual: Float32Array, expected: Float64Array, tolerance: number, what: string): void {
   expect(actual.length, what).toBe(expected.length);
   let worst = 0;
-  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs((actual[i] as number) - (expected[i] as number)) / Math.max(1, Math.abs(expected[i] as number)));
+  for (let i = 0; i < actual.length; i++)
+    worst = Math.max(
+      worst,
+      Math.abs((actual[i] as number) - (expected[i] as number)) / Math.max(1, Math.abs(expected[i] as number)),
+    );
   expect(worst, what).toBeLessThan(tolerance);
 }
 
 describe("merging a LoRA adapter into its base", () => {
-  const targets = ["model.layers.0.self_attn.q_proj", "model.layers.1.self_attn.q_proj", "model.layers.1.self_attn.v_proj"];
+  const targets = [
+    "model.layers.0.self_attn.q_proj",
+    "model.layers.1.self_attn.q_proj",
+    "model.layers.1.self_attn.v_proj",
+  ];
 
   for (const variant of [
     { name: "LoRA", alpha: 8 },
@@ -121,7 +165,14 @@ describe("merging a LoRA adapter into its base", () => {
       for (const name of original.names) {
         const module = name.replace(/\.weight$/, "");
         if (targets.includes(module)) {
-          const expected = expectedWeight(base.tensors.get(name) as Float32Array, adapter.tensors.get(`${module}.A`) as Float32Array, adapter.tensors.get(`${module}.B`) as Float32Array, scale, false, adapter.tensors.get(`${module}.m`));
+          const expected = expectedWeight(
+            base.tensors.get(name) as Float32Array,
+            adapter.tensors.get(`${module}.A`) as Float32Array,
+            adapter.tensors.get(`${module}.B`) as Float32Array,
+            scale,
+            false,
+            adapter.tensors.get(`${module}.m`),
+          );
           expectClose(merged.readFloat32(name), expected, 1e-6, name);
         } else {
           expect(Buffer.from(merged.readBytes(name)).equals(Buffer.from(original.readBytes(name))), name).toBe(true);
@@ -133,7 +184,10 @@ describe("merging a LoRA adapter into its base", () => {
       // Config and tokenizer come along; pickles never do; provenance is recorded.
       expect(existsSync(join(out, "tokenizer.json"))).toBe(true);
       expect(existsSync(join(out, "pytorch_model.bin"))).toBe(false);
-      const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as { dtype: string; tune_merge: { adapter: string } };
+      const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as {
+        dtype: string;
+        tune_merge: { adapter: string };
+      };
       expect(config.dtype).toBe("float32");
       expect(config.tune_merge.adapter).toBe(adapter.dir);
     });
@@ -147,7 +201,18 @@ describe("merging a LoRA adapter into its base", () => {
     mergeAdapter({ adapter: adapter.dir, base: base.dir, out, dtype: "F32" });
     const merged = openModelWeights(out);
     const name = "model.layers.0.attn.c_attn.weight";
-    expectClose(merged.readFloat32(name), expectedWeight(base.tensors.get(name) as Float32Array, adapter.tensors.get(`${modules[0]}.A`) as Float32Array, adapter.tensors.get(`${modules[0]}.B`) as Float32Array, 1, true), 1e-6, name);
+    expectClose(
+      merged.readFloat32(name),
+      expectedWeight(
+        base.tensors.get(name) as Float32Array,
+        adapter.tensors.get(`${modules[0]}.A`) as Float32Array,
+        adapter.tensors.get(`${modules[0]}.B`) as Float32Array,
+        1,
+        true,
+      ),
+      1e-6,
+      name,
+    );
     merged.close();
   });
 
@@ -157,7 +222,10 @@ describe("merging a LoRA adapter into its base", () => {
     const out = join(tempDir(), "merged");
     const result = mergeAdapter({ adapter: adapter.dir, base: base.dir, out, maxShardBytes: 300 });
     expect(result.dtype).toBe("BF16");
-    const index = JSON.parse(readFileSync(join(out, "model.safetensors.index.json"), "utf8")) as { metadata: { total_size: number }; weight_map: Record<string, string> };
+    const index = JSON.parse(readFileSync(join(out, "model.safetensors.index.json"), "utf8")) as {
+      metadata: { total_size: number };
+      weight_map: Record<string, string>;
+    };
     const shards = [...new Set(Object.values(index.weight_map))];
     expect(shards.length).toBeGreaterThan(2);
     expect(shards.every((s) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(s))).toBe(true);
@@ -174,7 +242,13 @@ describe("merging a LoRA adapter into its base", () => {
     const merged = openModelWeights(out);
     const name = "model.layers.1.self_attn.v_proj.weight";
     expect(merged.info(name).dtype).toBe("BF16");
-    const exact = expectedWeight(base.tensors.get(name) as Float32Array, adapter.tensors.get("model.layers.1.self_attn.v_proj.A") as Float32Array, adapter.tensors.get("model.layers.1.self_attn.v_proj.B") as Float32Array, 2, false);
+    const exact = expectedWeight(
+      base.tensors.get(name) as Float32Array,
+      adapter.tensors.get("model.layers.1.self_attn.v_proj.A") as Float32Array,
+      adapter.tensors.get("model.layers.1.self_attn.v_proj.B") as Float32Array,
+      2,
+      false,
+    );
     // bf16 keeps 8 bits of mantissa: within half a unit in the last place of the exact sum.
     expectClose(merged.readFloat32(name), exact, 2 ** -8, name);
     expect(merged.info("model.rotary.inv_freq_ids").dtype).toBe("I64");
@@ -184,7 +258,12 @@ describe("merging a LoRA adapter into its base", () => {
   it("refuses a quantized base, an adapter for another model, and an occupied --out, leaving nothing behind", () => {
     const base = baseFolder();
     const adapter = adapterFolder({ modules: targets, alpha: 8 });
-    const quantized = tempDir({ "config.json": JSON.stringify({ model_type: "llama", quantization_config: { quant_method: "bitsandbytes", load_in_4bit: true } }) });
+    const quantized = tempDir({
+      "config.json": JSON.stringify({
+        model_type: "llama",
+        quantization_config: { quant_method: "bitsandbytes", load_in_4bit: true },
+      }),
+    });
     const code = (run: () => unknown) => {
       try {
         run();
@@ -208,24 +287,38 @@ describe("merging a LoRA adapter into its base", () => {
 describe("tune merge on a trained classifier", () => {
   it("gives the merged model the logits of base + adapter, in tfjs and in transformers", async () => {
     const data = `text,label\n${Array.from({ length: 32 }, (_, i) => `"note ${i}: ${["lovely day", "awful delay", "great help", "rude reply"][i % 4]}",${i % 2 ? "bad" : "good"}`).join("\n")}\n`;
-    const dir = tempDir({ "cls.yaml": "task: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 16, target_modules: all-linear}\ndata: {file: d.csv, labels: [good, bad], split: {eval: 0.25, seed: 1}}\ntraining: {max_steps: 4, batch_size: 8, lr: 0.02}\ncheckpoints: {every: 4}\n", "d.csv": data });
+    const dir = tempDir({
+      "cls.yaml":
+        "task: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 16, target_modules: all-linear}\ndata: {file: d.csv, labels: [good, bad], split: {eval: 0.25, seed: 1}}\ntraining: {max_steps: 4, batch_size: 8, lr: 0.02}\ncheckpoints: {every: 4}\n",
+      "d.csv": data,
+    });
     const env = { TUNE_CACHE_DIR: join(dir, "cache") };
     const trained = await tune(["recipe", "cls.yaml", "--out", "runs"], { cwd: dir, env });
     expect(trained.exitCode, trained.stderr).toBe(0);
     const merged = await tune(["merge", "runs/cls", "--out", "merged", "--dtype", "fp32", "--json"], { cwd: dir, env });
     expect(merged.exitCode, merged.stderr).toBe(0);
-    const summary = JSON.parse(merged.stdout) as { checkpoint: string; merged: number; replaced: number; files: string[] };
+    const summary = JSON.parse(merged.stdout) as {
+      checkpoint: string;
+      merged: number;
+      replaced: number;
+      files: string[];
+    };
     expect(summary.checkpoint).toBe(join(dir, "runs/cls/checkpoint-4"));
     expect(summary.merged).toBe(2 * 7);
     expect(summary.replaced).toBe(1);
     expect(summary.files).toContain("README.md");
-    const config = JSON.parse(readFileSync(join(dir, "merged/config.json"), "utf8")) as { architectures: string[]; id2label: Record<string, string> };
+    const config = JSON.parse(readFileSync(join(dir, "merged/config.json"), "utf8")) as {
+      architectures: string[];
+      id2label: Record<string, string>;
+    };
     expect(config.architectures).toEqual(["LlamaForSequenceClassification"]);
     expect(config.id2label).toEqual({ "0": "good", "1": "bad" });
 
     await selectBackend("cpu");
     const plan = JSON.parse(readFileSync(join(dir, "runs/cls/plan.json"), "utf8")) as RunPlan;
-    const baseDir = (JSON.parse(readFileSync(join(dir, "merged/config.json"), "utf8")) as { tune_merge: { base: string } }).tune_merge.base;
+    const baseDir = (
+      JSON.parse(readFileSync(join(dir, "merged/config.json"), "utf8")) as { tune_merge: { base: string } }
+    ).tune_merge.base;
     const ids = [
       [1, 450, 4796, 338, 263, 1243, 29889],
       [1, 306, 763, 372, 2],
@@ -235,13 +328,25 @@ describe("tune merge on a trained classifier", () => {
     const adapted = adaptedModel(plan, baseDir);
     restoreAdapter(join(dir, "runs/cls/checkpoint-4"), adapted);
     const adapt = adapted.lora.adapter(null);
-    const reference = adapted.model.classLogits(adapted.model.hidden(adapted.model.embed(tf.tensor2d(padded, undefined, "int32")), mask, { adapt }), ids, adapted.head, { adapt }).arraySync();
+    const reference = adapted.model
+      .classLogits(
+        adapted.model.hidden(adapted.model.embed(tf.tensor2d(padded, undefined, "int32")), mask, { adapt }),
+        ids,
+        adapted.head,
+        { adapt },
+      )
+      .arraySync();
     const plain = loadModel(join(dir, "merged"));
     const weights = openModelWeights(join(dir, "merged"));
-    const head = new Map([["score.weight", tf.tensor2d(weights.readFloat32("score.weight"), [2, plain.config.hiddenSize])]]);
+    const head = new Map([
+      ["score.weight", tf.tensor2d(weights.readFloat32("score.weight"), [2, plain.config.hiddenSize])],
+    ]);
     weights.close();
-    const logits = plain.classLogits(plain.hidden(plain.embed(tf.tensor2d(padded, undefined, "int32")), mask), ids, head).arraySync();
-    for (let r = 0; r < 2; r++) for (let c = 0; c < 2; c++) expect(logits[r]?.[c]).toBeCloseTo(reference[r]?.[c] as number, 4);
+    const logits = plain
+      .classLogits(plain.hidden(plain.embed(tf.tensor2d(padded, undefined, "int32")), mask), ids, head)
+      .arraySync();
+    for (let r = 0; r < 2; r++)
+      for (let c = 0; c < 2; c++) expect(logits[r]?.[c]).toBeCloseTo(reference[r]?.[c] as number, 4);
 
     // transformers loads the merged folder as a classifier with no PEFT, and agrees with PEFT on base + adapter.
     const script = `
@@ -255,9 +360,17 @@ peft = PeftModel.from_pretrained(base, sys.argv[3]).eval()
 with torch.no_grad():
     print(json.dumps({"merged": merged(ids).logits[0].tolist(), "peft": peft(ids).logits[0].tolist(), "labels": merged.config.id2label}))
 `;
-    const python = await execa("python3", ["-W", "ignore", "-c", script, join(dir, "merged"), baseDir, join(dir, "runs/cls/checkpoint-4")], { reject: false });
+    const python = await execa(
+      "python3",
+      ["-W", "ignore", "-c", script, join(dir, "merged"), baseDir, join(dir, "runs/cls/checkpoint-4")],
+      { reject: false },
+    );
     expect(python.exitCode, python.stderr).toBe(0);
-    const compared = JSON.parse(python.stdout.trim().split("\n").at(-1) as string) as { merged: number[]; peft: number[]; labels: Record<string, string> };
+    const compared = JSON.parse(python.stdout.trim().split("\n").at(-1) as string) as {
+      merged: number[];
+      peft: number[];
+      labels: Record<string, string>;
+    };
     expect(compared.labels).toEqual({ "0": "good", "1": "bad" });
     for (let c = 0; c < 2; c++) expect(compared.merged[c]).toBeCloseTo(compared.peft[c] as number, 4);
     expect(compared.merged[0]).toBeCloseTo(reference[0]?.[0] as number, 3);

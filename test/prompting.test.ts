@@ -14,28 +14,42 @@ const recipe = (engine: string, fewShot = "  few_shot: {per_class: 1, seed: 3}\n
 
 describe("task: prompting", () => {
   it("evaluates the untrained base model as checkpoint-0: predictions, report, no training, no push", async () => {
-    const dir = tempDir({ "p.yaml": recipe("tfjs"), "d.csv": DATA, "new.csv": "text\nlovely day again\nawful delay again\n" });
+    const dir = tempDir({
+      "p.yaml": recipe("tfjs"),
+      "d.csv": DATA,
+      "new.csv": "text\nlovely day again\nawful delay again\n",
+    });
     const env = { TUNE_CACHE_DIR: join(dir, "cache") };
     const run = await tune(["recipe", "p.yaml", "--out", "runs", "--json"], { cwd: dir, env });
     expect(run.exitCode, run.stderr).toBe(0);
-    const events = run.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as { type: string; split?: string; examples?: number });
+    const events = run.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { type: string; split?: string; examples?: number });
     expect(events.some((e) => e.type === "step")).toBe(false);
     expect(events.filter((e) => e.type === "eval").map((e) => [e.split, e.examples])).toEqual([
       ["eval", 6],
       ["test", 6],
     ]);
     const checkpoint = join(dir, "runs/p/checkpoint-0");
-    expect((JSON.parse(readFileSync(join(dir, "runs/p/best.json"), "utf8")) as { checkpoint: string }).checkpoint).toBe("checkpoint-0");
+    expect((JSON.parse(readFileSync(join(dir, "runs/p/best.json"), "utf8")) as { checkpoint: string }).checkpoint).toBe(
+      "checkpoint-0",
+    );
     // The adapter adds nothing: every B is zero, so predictions are the base model's.
     const adapter = openSafetensors(join(checkpoint, "adapter_model.safetensors"));
     const bs = [...adapter.tensors.keys()].filter((name) => name.endsWith("lora_B.weight"));
     expect(bs.length).toBeGreaterThan(0);
     for (const name of bs) expect(adapter.readFloat32(name).every((x) => x === 0)).toBe(true);
     adapter.close();
-    const predictions = readFileSync(join(checkpoint, "predictions/eval.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { gold: string; answer: string });
+    const predictions = readFileSync(join(checkpoint, "predictions/eval.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { gold: string; answer: string });
     expect(predictions.map((p) => p.gold).sort()).toEqual(["bad", "bad", "bad", "good", "good", "good"]);
     expect(predictions.every((p) => typeof p.answer === "string")).toBe(true);
-    const metrics = JSON.parse(readFileSync(join(checkpoint, "metrics.json"), "utf8")) as { eval: { metrics: Record<string, number> } };
+    const metrics = JSON.parse(readFileSync(join(checkpoint, "metrics.json"), "utf8")) as {
+      eval: { metrics: Record<string, number> };
+    };
     expect(Object.keys(metrics.eval.metrics)).toEqual(expect.arrayContaining(["accuracy", "f1_macro", "error_rate"]));
     expect(metrics.eval.metrics.loss).toBeUndefined();
 
@@ -58,7 +72,14 @@ describe("task: prompting", () => {
     const staged = readdirSync(join(dir, "cache", "datasets")).filter((key) => !before.has(key));
     expect(staged.length).toBe(1);
     const plan = JSON.parse(readFileSync(join(dir, "runs/p/plan.json"), "utf8")) as RunPlan;
-    const tokenizer = loadTokenizer(join(dir, "cache", "builtin", readdirSync(join(dir, "cache", "builtin")).find((d) => d.startsWith("tiny-llama")) as string));
+    const tokenizer = loadTokenizer(
+      join(
+        dir,
+        "cache",
+        "builtin",
+        readdirSync(join(dir, "cache", "builtin")).find((d) => d.startsWith("tiny-llama")) as string,
+      ),
+    );
     const prompt = (splitDir: string) => tokenizer.decode([...readDatasetSplit(splitDir).ids(0)]);
     const runPrompt = prompt(dirname(plan.data.manifests?.eval as string));
     const newPrompt = prompt(join(dir, "cache", "datasets", staged[0] as string, "test"));
@@ -69,7 +90,11 @@ describe("task: prompting", () => {
   }, 120_000);
 
   it("runs zero-shot on the torch engine too, and tune predict answers new texts with the base model", async () => {
-    const dir = tempDir({ "p.yaml": recipe("torch", ""), "d.csv": DATA, "new.csv": "text\nlovely day again\nawful delay again\n" });
+    const dir = tempDir({
+      "p.yaml": recipe("torch", ""),
+      "d.csv": DATA,
+      "new.csv": "text\nlovely day again\nawful delay again\n",
+    });
     const env = { TUNE_CACHE_DIR: join(dir, "cache") };
     const run = await tune(["recipe", "p.yaml", "--out", "runs"], { cwd: dir, env });
     expect(run.exitCode, run.stderr).toBe(0);

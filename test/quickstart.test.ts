@@ -15,9 +15,14 @@ interface Event {
 
 async function run(recipe: string, extra: string[] = []): Promise<Event[]> {
   const out = tempDir();
-  const result = await tune(["recipe", recipe, "--out", out, "--json", ...extra], { env: { TUNE_CACHE_DIR: join(out, "cache") } });
+  const result = await tune(["recipe", recipe, "--out", out, "--json", ...extra], {
+    env: { TUNE_CACHE_DIR: join(out, "cache") },
+  });
   expect(result.exitCode, result.stderr).toBe(0);
-  return result.stdout.trim().split("\n").map((line) => JSON.parse(line) as Event);
+  return result.stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Event);
 }
 
 /** The final checkpoint's test-split evaluation. */
@@ -35,14 +40,22 @@ describe("the quickstart recipe", () => {
     // Two balanced classes: chance is 0.5.
     expect(test?.metrics?.accuracy).toBeGreaterThanOrEqual(0.75);
     // Every checkpoint (one per epoch) is evaluated on eval and test.
-    expect(events.filter((e) => e.type === "eval").map((e) => `${e.step}:${e.split}`)).toEqual([27, 54, 81, 108].flatMap((step) => [`${step}:eval`, `${step}:test`]));
+    expect(events.filter((e) => e.type === "eval").map((e) => `${e.step}:${e.split}`)).toEqual(
+      [27, 54, 81, 108].flatMap((step) => [`${step}:eval`, `${step}:test`]),
+    );
   }, 120_000);
 
   it("trains the same data on builtin:tiny-bert (BERT encoder, pooler + classifier head) to clearly learned", async () => {
     const recipe = join(tempDir(), "bert.yaml");
     const quickstart = readFileSync(join(ROOT, "recipes/quickstart.yaml"), "utf8");
     // A randomly initialised post-LayerNorm encoder needs a higher rate and more epochs than the decoder.
-    writeFileSync(recipe, quickstart.replace("data/quickstart/", `${join(ROOT, "recipes/data/quickstart")}/`).replace("lr: 1.0e-3", "lr: 5.0e-3").replace("epochs: 4", "epochs: 8"));
+    writeFileSync(
+      recipe,
+      quickstart
+        .replace("data/quickstart/", `${join(ROOT, "recipes/data/quickstart")}/`)
+        .replace("lr: 1.0e-3", "lr: 5.0e-3")
+        .replace("epochs: 4", "epochs: 8"),
+    );
     const events = await run(recipe, ["--model", "builtin:tiny-bert"]);
     expect(events.find((e) => e.type === "start")).toMatchObject({ engine: "tfjs" });
     expect(finalTest(events)?.metrics?.accuracy).toBeGreaterThanOrEqual(0.75);
@@ -68,7 +81,10 @@ describe("the quickstart recipe", () => {
     );
     const events = await run(recipe);
     const predictions = events.find((e) => e.type === "predictions") as Event & { file: string };
-    const rows = readFileSync(predictions.file, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { gold: string; answer: string });
+    const rows = readFileSync(predictions.file, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { gold: string; answer: string });
     expect(rows).toHaveLength(72);
     expect(rows.every((row) => typeof row.answer === "string")).toBe(true);
     const test = finalTest(events);

@@ -46,7 +46,13 @@ const CASES: Case[] = [
   {
     name: "unknown key with no close match lists the known ones",
     yaml: `${BASE}lora:\n  flavour: vanilla\n`,
-    expect: { field: "lora.flavour", line: 8, column: 3, message: /unknown field/, hint: /Known fields here: r, alpha, dropout/ },
+    expect: {
+      field: "lora.flavour",
+      line: 8,
+      column: 3,
+      message: /unknown field/,
+      hint: /Known fields here: r, alpha, dropout/,
+    },
   },
   {
     name: "text where a number is expected",
@@ -71,12 +77,24 @@ const CASES: Case[] = [
   {
     name: "misspelled enum value",
     yaml: BASE.replace("sequence-classification", "sequence-clasification"),
-    expect: { field: "task", line: 1, column: 7, message: /expected one of "sequence-classification"/, hint: /Did you mean "sequence-classification"\?/ },
+    expect: {
+      field: "task",
+      line: 1,
+      column: 7,
+      message: /expected one of "sequence-classification"/,
+      hint: /Did you mean "sequence-classification"\?/,
+    },
   },
   {
     name: "misspelled scheduler",
     yaml: `${BASE}training:\n  scheduler: cosin\n`,
-    expect: { field: "training.scheduler", line: 8, column: 14, message: /expected one of "linear", "cosine", "constant"/, hint: /"cosine"/ },
+    expect: {
+      field: "training.scheduler",
+      line: 8,
+      column: 14,
+      message: /expected one of "linear", "cosine", "constant"/,
+      hint: /"cosine"/,
+    },
   },
   {
     name: "missing task",
@@ -91,7 +109,12 @@ const CASES: Case[] = [
   {
     name: "model given as text instead of a mapping",
     yaml: BASE.replace("model:\n  base: builtin:tiny-llama", "model: builtin:tiny-llama"),
-    expect: { field: "model", line: 2, column: 8, message: /expected a mapping \(key: value\), found "builtin:tiny-llama"/ },
+    expect: {
+      field: "model",
+      line: 2,
+      column: 8,
+      message: /expected a mapping \(key: value\), found "builtin:tiny-llama"/,
+    },
   },
   {
     name: "quantization bits not 4 or 8",
@@ -136,7 +159,13 @@ const CASES: Case[] = [
   {
     name: "missing data file",
     yaml: BASE.replace("file: data.csv", "file: missing.csv"),
-    expect: { field: "data.file", line: 5, column: 9, message: /file not found: .*missing\.csv/, hint: /relative to the recipe's folder/ },
+    expect: {
+      field: "data.file",
+      line: 5,
+      column: 9,
+      message: /file not found: .*missing\.csv/,
+      hint: /relative to the recipe's folder/,
+    },
   },
   {
     name: "missing local model folder",
@@ -146,7 +175,13 @@ const CASES: Case[] = [
   {
     name: "misspelled built-in model",
     yaml: BASE.replace("builtin:tiny-llama", "builtin:tiny-lama"),
-    expect: { field: "model.base", line: 3, column: 9, message: /no built-in model "tiny-lama"/, hint: /Did you mean "builtin:tiny-llama"\?/ },
+    expect: {
+      field: "model.base",
+      line: 3,
+      column: 9,
+      message: /no built-in model "tiny-lama"/,
+      hint: /Did you mean "builtin:tiny-llama"\?/,
+    },
   },
   {
     name: "model that is neither a folder nor a Hub id",
@@ -161,12 +196,24 @@ const CASES: Case[] = [
   {
     name: "gate on an unknown metric",
     yaml: `${BASE}eval:\n  gates: ["f1_weigted >= 0.9"]\n`,
-    expect: { field: "eval.gates[0]", line: 8, column: 11, message: /unknown metric "f1_weigted"/, hint: /Did you mean "f1_weighted"\?/ },
+    expect: {
+      field: "eval.gates[0]",
+      line: 8,
+      column: 11,
+      message: /unknown metric "f1_weigted"/,
+      hint: /Did you mean "f1_weighted"\?/,
+    },
   },
   {
     name: "quantization on the tfjs engine",
     yaml: `${BASE}engine: tfjs\nquantization:\n  bits: 4\n`,
-    expect: { field: "quantization", line: 9, column: 3, message: /tfjs engine cannot load quantized models/, hint: /engine: torch/ },
+    expect: {
+      field: "quantization",
+      line: 9,
+      column: 3,
+      message: /tfjs engine cannot load quantized models/,
+      hint: /engine: torch/,
+    },
   },
   {
     name: "generative classification without a prompt",
@@ -175,8 +222,13 @@ const CASES: Case[] = [
   },
   {
     name: "label_map to a label that does not exist",
-    yaml: `${BASE.replace("  labels: [neg, pos]\n", "  labels: [neg, pos]\n  label_map: {\"0\": negative, \"1\": pos}\n")}`,
-    expect: { field: "data.label_map.0", line: 7, column: 20, message: /maps to "negative", which is not in data.labels/ },
+    yaml: `${BASE.replace("  labels: [neg, pos]\n", '  labels: [neg, pos]\n  label_map: {"0": negative, "1": pos}\n')}`,
+    expect: {
+      field: "data.label_map.0",
+      line: 7,
+      column: 20,
+      message: /maps to "negative", which is not in data.labels/,
+    },
   },
   {
     name: "split leaving no training rows",
@@ -186,7 +238,12 @@ const CASES: Case[] = [
   {
     name: "checkpoint interval that is neither epoch nor a step count",
     yaml: `${BASE}checkpoints:\n  every: sometimes\n`,
-    expect: { field: "checkpoints.every", line: 8, column: 10, message: /expected "epoch" or a whole number|expected "epoch" or a number/ },
+    expect: {
+      field: "checkpoints.every",
+      line: 8,
+      column: 10,
+      message: /expected "epoch" or a whole number|expected "epoch" or a number/,
+    },
   },
   {
     name: "training settings on a prompting recipe",
@@ -201,7 +258,12 @@ const CASES: Case[] = [
   {
     name: "duplicate key",
     yaml: `${BASE}training:\n  lr: 0.1\n  lr: 0.2\n`,
-    expect: { field: "training.lr", line: 9, column: 3, message: /^training\.lr: this key appears twice in the same mapping \(first at line 8\)/ },
+    expect: {
+      field: "training.lr",
+      line: 9,
+      column: 3,
+      message: /^training\.lr: this key appears twice in the same mapping \(first at line 8\)/,
+    },
   },
   {
     name: "duplicate key inside a list item",
@@ -267,7 +329,10 @@ describe("recipes that are not what they seem", () => {
     const dir = tempDir({ "data.csv": "text,label\nhello,pos\n" });
     const file = join(dir, "recipe.yaml");
     // Line 6 reads `  labels: [neg, pós]` with the ó in Latin-1.
-    writeFileSync(file, Buffer.concat([Buffer.from(BASE.replace("[neg, pos]\n", "[neg, p")), Buffer.from([0xf3]), Buffer.from("s]\n")]));
+    writeFileSync(
+      file,
+      Buffer.concat([Buffer.from(BASE.replace("[neg, pos]\n", "[neg, p")), Buffer.from([0xf3]), Buffer.from("s]\n")]),
+    );
     const [problem, ...rest] = await problemsAt(file);
     expect(rest).toEqual([]);
     expect(problem).toMatchObject({ code: "recipe-encoding", location: { line: 6, column: 18 } });
@@ -275,7 +340,15 @@ describe("recipes that are not what they seem", () => {
   });
 
   it("an alias bomb is refused instead of expanded", async () => {
-    const levels = ["a: &a [x, x, x, x, x, x, x, x, x]", ...["b", "c", "d", "e", "f", "g", "h"].map((name, i) => `${name}: &${name} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`)];
+    const levels = [
+      "a: &a [x, x, x, x, x, x, x, x, x]",
+      ...["b", "c", "d", "e", "f", "g", "h"].map(
+        (name, i) =>
+          `${name}: &${name} [${Array(9)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(", ")}]`,
+      ),
+    ];
     const dir = tempDir({ "recipe.yaml": `${levels.join("\n")}\n${BASE}` });
     const [problem] = await problemsAt(join(dir, "recipe.yaml"));
     expect(problem).toMatchObject({ code: "yaml-aliases" });
@@ -283,7 +356,10 @@ describe("recipes that are not what they seem", () => {
   });
 
   it("50,000 unknown keys: every one is found, the first 50 are reported and the rest counted", async () => {
-    const dir = tempDir({ "data.csv": "text,label\nhello,pos\n", "recipe.yaml": `${BASE}${Array.from({ length: 50_000 }, (_, i) => `extra_${i}: ${i}`).join("\n")}\n` });
+    const dir = tempDir({
+      "data.csv": "text,label\nhello,pos\n",
+      "recipe.yaml": `${BASE}${Array.from({ length: 50_000 }, (_, i) => `extra_${i}: ${i}`).join("\n")}\n`,
+    });
     const problems = await problemsAt(join(dir, "recipe.yaml"));
     expect(problems).toHaveLength(51);
     expect(problems[0]).toMatchObject({ field: "extra_0", location: { line: 7, column: 1 } });

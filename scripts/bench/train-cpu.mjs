@@ -78,15 +78,29 @@ async function main() {
 
 async function run(options, work, cacheRoot) {
   const { tinyLlamaDir, TINY_LLAMA_CONFIG } = await import("../../dist/builtin/index.js");
-  console.log(`machine: ${cpus().length} CPU core(s) (${cpus()[0]?.model.trim() ?? "unknown"}), Node ${process.version}`);
+  console.log(
+    `machine: ${cpus().length} CPU core(s) (${cpus()[0]?.model.trim() ?? "unknown"}), Node ${process.version}`,
+  );
   console.log(`torch runs with torch.set_num_threads(${TORCH_THREADS}); tfjs wasm threads are reported per row`);
-  console.log(`batch ${BATCH}, LoRA r ${LORA.r} alpha ${LORA.alpha} on all linear layers, fp32; first ${WARMUP} steps of each run untimed`);
+  console.log(
+    `batch ${BATCH}, LoRA r ${LORA.r} alpha ${LORA.alpha} on all linear layers, fp32; first ${WARMUP} steps of each run untimed`,
+  );
 
   log("building the models");
-  const models = [{ key: "tiny", label: "quickstart tiny", base: "builtin:tiny-llama", dir: tinyLlamaDir(cacheRoot), hidden: TINY_LLAMA_CONFIG.hidden_size }];
+  const models = [
+    {
+      key: "tiny",
+      label: "quickstart tiny",
+      base: "builtin:tiny-llama",
+      dir: tinyLlamaDir(cacheRoot),
+      hidden: TINY_LLAMA_CONFIG.hidden_size,
+    },
+  ];
   if (options.wide) {
     const dir = join(work, "models", "wide-llama");
-    log(`4x wider model: ${wideLlama(dir, models[0].dir, TINY_LLAMA_CONFIG, PYTHON, SEED).toLocaleString("en-US")} parameters`);
+    log(
+      `4x wider model: ${wideLlama(dir, models[0].dir, TINY_LLAMA_CONFIG, PYTHON, SEED).toLocaleString("en-US")} parameters`,
+    );
     models.push({ key: "wide", label: "4x wider", base: dir, dir, hidden: WIDE_SIZES.hidden_size });
   }
 
@@ -94,14 +108,23 @@ async function run(options, work, cacheRoot) {
   for (const model of models) {
     for (const length of [24, 128]) {
       // Fewer steps where steps are slow; the quickstart setting (the headline) gets the most.
-      const setting = { length, steps: Math.max(WARMUP + 3, Math.round(options.steps * STEP_SHARE[model.key][length])), cpuSeconds: options.cpuSeconds };
+      const setting = {
+        length,
+        steps: Math.max(WARMUP + 3, Math.round(options.steps * STEP_SHARE[model.key][length])),
+        cpuSeconds: options.cpuSeconds,
+      };
       const prepared = await prepareSetting(work, cacheRoot, model, setting);
       const reference = await torchRun(work, model, setting, prepared, TORCH_THREADS);
       rows.push(row(model, setting, `torch cpu (${TORCH_THREADS} threads)`, reference, reference));
       for (const backend of options.backends) {
-        rows.push(row(model, setting, `tfjs ${backend}`, await tfjsRun(work, model, setting, prepared, backend), reference));
+        rows.push(
+          row(model, setting, `tfjs ${backend}`, await tfjsRun(work, model, setting, prepared, backend), reference),
+        );
       }
-      if (options.torch1) rows.push(row(model, setting, "torch cpu (1 thread)", await torchRun(work, model, setting, prepared, 1), reference));
+      if (options.torch1)
+        rows.push(
+          row(model, setting, "torch cpu (1 thread)", await torchRun(work, model, setting, prepared, 1), reference),
+        );
     }
   }
   printTable(rows);
@@ -122,14 +145,21 @@ function parseOptions() {
       },
     }));
   } catch (error) {
-    fail(`${error.message.split("\n")[0]}\nusage: node scripts/bench/train-cpu.mjs [--steps 60] [--cpu-seconds 15] [--backends wasm,cpu] [--no-wide] [--no-torch1] [--keep]`);
+    fail(
+      `${error.message.split("\n")[0]}\nusage: node scripts/bench/train-cpu.mjs [--steps 60] [--cpu-seconds 15] [--backends wasm,cpu] [--no-wide] [--no-torch1] [--keep]`,
+    );
   }
   const steps = Number(values.steps);
-  if (!Number.isInteger(steps) || steps <= WARMUP) fail(`--steps must be an integer above the ${WARMUP} untimed warm-up steps`);
+  if (!Number.isInteger(steps) || steps <= WARMUP)
+    fail(`--steps must be an integer above the ${WARMUP} untimed warm-up steps`);
   const cpuSeconds = Number(values["cpu-seconds"]);
   if (!(cpuSeconds > 0)) fail("--cpu-seconds must be a positive number");
-  const backends = values.backends.split(",").map((b) => b.trim()).filter(Boolean);
-  for (const backend of backends) if (backend !== "wasm" && backend !== "cpu") fail(`unknown tfjs backend ${backend} (wasm or cpu)`);
+  const backends = values.backends
+    .split(",")
+    .map((b) => b.trim())
+    .filter(Boolean);
+  for (const backend of backends)
+    if (backend !== "wasm" && backend !== "cpu") fail(`unknown tfjs backend ${backend} (wasm or cpu)`);
   return { steps, cpuSeconds, backends, wide: !values["no-wide"], torch1: !values["no-torch1"], keep: values.keep };
 }
 
@@ -161,7 +191,16 @@ async function prepareSetting(work, cacheRoot, model, { length, steps }) {
     model: { base: model.base },
     lora: LORA,
     data: { train: csv, labels: LABELS, max_length: length },
-    training: { max_steps: steps, batch_size: BATCH, lr: 1e-3, warmup_ratio: 0.1, group_by_length: false, logging_steps: 1, max_grad_norm: 1.0, seed: SEED },
+    training: {
+      max_steps: steps,
+      batch_size: BATCH,
+      lr: 1e-3,
+      warmup_ratio: 0.1,
+      group_by_length: false,
+      logging_steps: 1,
+      max_grad_norm: 1.0,
+      seed: SEED,
+    },
     // One checkpoint, after the last step (outside the timed steps).
     checkpoints: { every: steps, keep: 1 },
   };
@@ -172,13 +211,18 @@ async function prepareSetting(work, cacheRoot, model, { length, steps }) {
   // which this benchmark would only wait for.
   const plan = {
     ...resolved,
-    data: { ...resolved.data, manifests: Object.fromEntries(Object.entries(prepared.splits).map(([n, s]) => [n, `${s.dir}/manifest.json`])) },
+    data: {
+      ...resolved.data,
+      manifests: Object.fromEntries(Object.entries(prepared.splits).map(([n, s]) => [n, `${s.dir}/manifest.json`])),
+    },
     eval: { ...resolved.eval, splits: [] },
   };
   const trainDir = prepared.splits.train.dir;
   const stats = prepared.splits.train.manifest.stats.tokens;
-  if (stats.min !== length || stats.max !== length) fail(`${model.key}: examples should all be ${length} tokens, got ${stats.min}..${stats.max}`);
-  if (prepared.tokenizerDir !== model.dir) fail(`${model.key}: data prepared with ${prepared.tokenizerDir}, expected ${model.dir}`);
+  if (stats.min !== length || stats.max !== length)
+    fail(`${model.key}: examples should all be ${length} tokens, got ${stats.min}..${stats.max}`);
+  if (prepared.tokenizerDir !== model.dir)
+    fail(`${model.key}: data prepared with ${prepared.tokenizerDir}, expected ${model.dir}`);
 
   const split = readDatasetSplit(trainDir);
   const batches = epochBatches(split, BATCH, SEED, 0, false).slice(0, steps);
@@ -227,22 +271,38 @@ function mulberry32(seed) {
 
 /** The reference: transformers + PEFT on PyTorch, in a Python child process. */
 async function torchRun(work, model, setting, prepared, threads) {
-  log(`${model.key} x ${setting.length} tokens: torch (${threads} thread${threads === 1 ? "" : "s"}), ${setting.steps} steps`);
+  log(
+    `${model.key} x ${setting.length} tokens: torch (${threads} thread${threads === 1 ? "" : "s"}), ${setting.steps} steps`,
+  );
   const job = join(work, `${model.key}-${setting.length}`, `torch-job-${threads}.json`);
-  writeFileSync(job, JSON.stringify({
-    threads,
-    seed: SEED,
-    num_labels: LABELS.length,
-    lora: { r: LORA.r, alpha: LORA.alpha, dropout: LORA.dropout, target_modules: PEFT_TARGETS },
-    lr: prepared.lrs[0],
-    lrs: prepared.lrs,
-    weight_decay: prepared.plan.training.weight_decay,
-    max_grad_norm: prepared.plan.training.max_grad_norm,
-    batches: prepared.batches,
-    score_init: prepared.scoreInit,
-  }));
+  writeFileSync(
+    job,
+    JSON.stringify({
+      threads,
+      seed: SEED,
+      num_labels: LABELS.length,
+      lora: { r: LORA.r, alpha: LORA.alpha, dropout: LORA.dropout, target_modules: PEFT_TARGETS },
+      lr: prepared.lrs[0],
+      lrs: prepared.lrs,
+      weight_decay: prepared.plan.training.weight_decay,
+      max_grad_norm: prepared.plan.training.max_grad_norm,
+      batches: prepared.batches,
+      score_init: prepared.scoreInit,
+    }),
+  );
   const started = performance.now();
-  const out = await spawnJson(PYTHON, [TORCH_HELPER, "train", "--model", model.dir, "--split", prepared.trainDir, "--job", job, "--bridge", join(ROOT, "python-bridge")]);
+  const out = await spawnJson(PYTHON, [
+    TORCH_HELPER,
+    "train",
+    "--model",
+    model.dir,
+    "--split",
+    prepared.trainDir,
+    "--job",
+    job,
+    "--bridge",
+    join(ROOT, "python-bridge"),
+  ]);
   return {
     steps: out.step_seconds.length,
     seconds: sum(out.step_seconds.slice(WARMUP)),
@@ -269,7 +329,9 @@ async function tfjsRun(work, model, setting, prepared, backend) {
   const out = await spawnJson(process.execPath, [SELF, "--child", job]);
   const steps = out.steps.length;
   if (steps > setting.steps || (stopAfterSeconds === null && steps !== setting.steps) || steps < WARMUP + 1) {
-    fail(`tfjs ${backend}: ${steps} step events, expected ${stopAfterSeconds === null ? "" : "at most "}${setting.steps}`);
+    fail(
+      `tfjs ${backend}: ${steps} step events, expected ${stopAfterSeconds === null ? "" : "at most "}${setting.steps}`,
+    );
   }
   // Step k's interval runs from step k-1's event to step k's: the whole loop iteration
   // (batch padding, forward, backward, clipping, AdamW, reading the loss back).
@@ -338,15 +400,17 @@ async function child(jobFile) {
   });
   clearInterval(sampler);
   const threads = backend === "wasm" ? wasmThreads(tf) : 1;
-  process.stdout.write(`${JSON.stringify({
-    backend,
-    threads,
-    trainable,
-    steps,
-    // ru_maxrss: the kernel's record of the peak, the same measure the Python side reports.
-    peakMiB: (process.resourceUsage().maxRSS * 1024) / MIB,
-    sampledMiB: sampled / MIB,
-  })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({
+      backend,
+      threads,
+      trainable,
+      steps,
+      // ru_maxrss: the kernel's record of the peak, the same measure the Python side reports.
+      peakMiB: (process.resourceUsage().maxRSS * 1024) / MIB,
+      sampledMiB: sampled / MIB,
+    })}\n`,
+  );
 }
 
 /** Threads of tfjs's wasm backend: 1 unless the multi-threaded SIMD binary was loaded. */
@@ -372,7 +436,9 @@ function spawnJson(command, args) {
     proc.on("error", reject);
     proc.on("close", (code) => {
       if (code !== 0) {
-        reject(new Error(`${command} ${args[0]} exited with ${code}\n${stderr.trim().split("\n").slice(-15).join("\n")}`));
+        reject(
+          new Error(`${command} ${args[0]} exited with ${code}\n${stderr.trim().split("\n").slice(-15).join("\n")}`),
+        );
         return;
       }
       const last = stdout.trim().split("\n").pop() ?? "";
@@ -386,7 +452,18 @@ function spawnJson(command, args) {
 }
 
 function printTable(rows) {
-  const header = ["model", "seq len", "engine", "threads", "steps", "tokens/s", "ratio vs torch", "peak RSS MiB", "loss@1", `loss@last`];
+  const header = [
+    "model",
+    "seq len",
+    "engine",
+    "threads",
+    "steps",
+    "tokens/s",
+    "ratio vs torch",
+    "peak RSS MiB",
+    "loss@1",
+    `loss@last`,
+  ];
   const body = rows.map((r) => [
     r.model,
     String(r.length),
@@ -401,22 +478,31 @@ function printTable(rows) {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const left = new Set([0, 2]);
-  const line = (cells) => cells.map((cell, i) => (left.has(i) ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join(" | ");
+  const line = (cells) =>
+    cells.map((cell, i) => (left.has(i) ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join(" | ");
   console.log();
   console.log(line(header));
   console.log(widths.map((w) => "-".repeat(w)).join("-|-"));
   for (const row of body) console.log(line(row));
-  console.log(`tokens/s: real (non-padding) tokens of the timed steps (all but the first ${WARMUP}) / their time; ratio: against torch with ${TORCH_THREADS} threads, same model and length`);
+  console.log(
+    `tokens/s: real (non-padding) tokens of the timed steps (all but the first ${WARMUP}) / their time; ratio: against torch with ${TORCH_THREADS} threads, same model and length`,
+  );
   console.log("peak RSS: the process's getrusage maxrss (each run is its own process; model loading included)");
-  console.log("threads: tfjs-backend-wasm turns its multi-threaded build off under Node (WASM_HAS_MULTITHREAD_SUPPORT is false there), so tfjs uses one core");
-  console.log("loss@1: same model, data, batches and head init on every row, LoRA B = 0, so step 1's loss should agree across engines;");
+  console.log(
+    "threads: tfjs-backend-wasm turns its multi-threaded build off under Node (WASM_HAS_MULTITHREAD_SUPPORT is false there), so tfjs uses one core",
+  );
+  console.log(
+    "loss@1: same model, data, batches and head init on every row, LoRA B = 0, so step 1's loss should agree across engines;",
+  );
   console.log("        later losses drift apart because the LoRA A matrices are drawn from different generators");
   console.log();
   for (const key of new Set(rows.map((r) => `${r.model}|${r.length}`))) {
     const group = rows.filter((r) => `${r.model}|${r.length}` === key);
     const spread = Math.max(...group.map((r) => r.losses[0])) - Math.min(...group.map((r) => r.losses[0]));
     const params = [...new Set(group.map((r) => r.trainable))];
-    console.log(`${key.replace("|", " x ")} tokens: step-1 loss spread ${spread.toExponential(2)}; trainable parameters ${params.join(" vs ")}${params.length > 1 ? " (DIFFER)" : " (equal)"}`);
+    console.log(
+      `${key.replace("|", " x ")} tokens: step-1 loss spread ${spread.toExponential(2)}; trainable parameters ${params.join(" vs ")}${params.length > 1 ? " (DIFFER)" : " (equal)"}`,
+    );
   }
   // Scaling: how much of its tiny-model throughput each engine keeps on the 4x wider model
   // (about 16x the FLOPs per token in the linear layers).
@@ -433,7 +519,15 @@ function summary(rows) {
   const find = (engine) => rows.find((r) => r.modelKey === "tiny" && r.length === 24 && r.engine.startsWith(engine));
   const ours = find("tfjs wasm") ?? find("tfjs");
   const reference = find(`torch cpu (${TORCH_THREADS}`);
-  const details = { machine: { cpu_cores: cpus().length, torch_threads: TORCH_THREADS, warmup_steps: WARMUP, batch: BATCH, node: process.version } };
+  const details = {
+    machine: {
+      cpu_cores: cpus().length,
+      torch_threads: TORCH_THREADS,
+      warmup_steps: WARMUP,
+      batch: BATCH,
+      node: process.version,
+    },
+  };
   for (const r of rows) {
     const key = `${r.modelKey}_${r.length}_${r.engine.replace(/[^a-z0-9]+/gi, "_").replace(/_+$/, "")}`;
     details[key] = {

@@ -32,9 +32,23 @@ const DATA = resolve(ROOT, "..", "shared", "data", "wm-tweets", "WM_tweets_groun
 const PYTHON = process.env.PYTHON ?? "python3";
 const HELPER = join(ROOT, "scripts", "bench", "train_torch_trainer.py");
 const SEED = 42;
-const SETTINGS = { batch: 4, accumulation: 4, lr: 2e-4, warmup: 2, maxLength: 128, lora: { r: 16, alpha: 64, dropout: 0.1 } };
+const SETTINGS = {
+  batch: 4,
+  accumulation: 4,
+  lr: 2e-4,
+  warmup: 2,
+  maxLength: 128,
+  lora: { r: 16, alpha: 64, dropout: 0.1 },
+};
 
-const { values } = parseArgs({ options: { rows: { type: "string", default: "768" }, threads: { type: "string", default: "2" }, repeat: { type: "string", default: "3" }, keep: { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: {
+    rows: { type: "string", default: "768" },
+    threads: { type: "string", default: "2" },
+    repeat: { type: "string", default: "3" },
+    keep: { type: "boolean", default: false },
+  },
+});
 const repeat = Number(values.repeat);
 const rows = Number(values.rows);
 const threads = Number(values.threads);
@@ -49,7 +63,9 @@ try {
   const parameters = wideLlama(modelDir, tinyLlamaDir(cacheRoot), TINY_LLAMA_CONFIG, PYTHON, SEED);
 
   // The first `rows` tweets with a stance label, as a CSV the recipe reads.
-  const tweets = parse(readFileSync(DATA), { columns: true, skip_empty_lines: true, relax_quotes: true }).filter((r) => r.stance === "0" || r.stance === "1").slice(0, rows);
+  const tweets = parse(readFileSync(DATA), { columns: true, skip_empty_lines: true, relax_quotes: true })
+    .filter((r) => r.stance === "0" || r.stance === "1")
+    .slice(0, rows);
   const csv = ["text,stance", ...tweets.map((r) => `"${r.text.replaceAll('"', '""')}",${r.stance}`)].join("\n");
   writeFileSync(join(work, "tweets.csv"), `${csv}\n`);
   const { batch, accumulation, lr, warmup, maxLength, lora } = SETTINGS;
@@ -69,21 +85,72 @@ try {
   );
   const env = { ...process.env, TUNE_CACHE_DIR: cacheRoot, OMP_NUM_THREADS: String(threads) };
   log("tokenizing once (all three runs read these ids)");
-  const prepared = JSON.parse(execFileSync("node", [join(ROOT, "bin/tune.js"), "prepare", "bench.yaml", "--json"], { cwd: work, env, encoding: "utf8" }));
+  const prepared = JSON.parse(
+    execFileSync("node", [join(ROOT, "bin/tune.js"), "prepare", "bench.yaml", "--json"], {
+      cwd: work,
+      env,
+      encoding: "utf8",
+    }),
+  );
   const splitDir = prepared.splits.train.dir;
-  const peak = JSON.parse(execFileSync(PYTHON, [HELPER, "peak-flops", "--threads", String(threads)], { encoding: "utf8" })).flops_per_s;
+  const peak = JSON.parse(
+    execFileSync(PYTHON, [HELPER, "peak-flops", "--threads", String(threads)], { encoding: "utf8" }),
+  ).flops_per_s;
 
-  const job = { threads, seed: SEED, num_labels: 2, max_length: maxLength, batch_size: batch, accumulation, lr, warmup_steps: warmup, lora: { ...lora, target_modules: "all-linear" }, output_dir: join(work, "trainer-out") };
+  const job = {
+    threads,
+    seed: SEED,
+    num_labels: 2,
+    max_length: maxLength,
+    batch_size: batch,
+    accumulation,
+    lr,
+    warmup_steps: warmup,
+    lora: { ...lora, target_modules: "all-linear" },
+    output_dir: join(work, "trainer-out"),
+  };
   writeFileSync(join(work, "job.json"), JSON.stringify(job));
   const trainer = (style) =>
-    JSON.parse(execFileSync(PYTHON, [HELPER, "train", "--model", modelDir, "--split", splitDir, "--style", style, "--job", join(work, "job.json"), "--bridge", join(ROOT, "python-bridge")], { encoding: "utf8", env, stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n").at(-1));
+    JSON.parse(
+      execFileSync(
+        PYTHON,
+        [
+          HELPER,
+          "train",
+          "--model",
+          modelDir,
+          "--split",
+          splitDir,
+          "--style",
+          style,
+          "--job",
+          join(work, "job.json"),
+          "--bridge",
+          join(ROOT, "python-bridge"),
+        ],
+        { encoding: "utf8", env, stdio: ["ignore", "pipe", "ignore"] },
+      )
+        .trim()
+        .split("\n")
+        .at(-1),
+    );
   const engine = (round) => {
     const out = `runs-${round}`;
-    execFileSync("node", [join(ROOT, "bin/tune.js"), "recipe", "bench.yaml", "--out", out, "--json"], { cwd: work, env, stdio: ["ignore", "ignore", "ignore"] });
-    const events = readFileSync(join(work, out, "bench", "events.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    execFileSync("node", [join(ROOT, "bin/tune.js"), "recipe", "bench.yaml", "--out", out, "--json"], {
+      cwd: work,
+      env,
+      stdio: ["ignore", "ignore", "ignore"],
+    });
+    const events = readFileSync(join(work, out, "bench", "events.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     const start = events.find((e) => e.type === "start");
     const steps = events.filter((e) => e.type === "step");
-    return { seconds: (Date.parse(steps.at(-1).time) - Date.parse(start.time)) / 1000, peak_rss_mib: Math.max(...steps.map((s) => s.memory_mb)) };
+    return {
+      seconds: (Date.parse(steps.at(-1).time) - Date.parse(start.time)) / 1000,
+      peak_rss_mib: Math.max(...steps.map((s) => s.memory_mb)),
+    };
   };
   // The three ways take turns, `repeat` rounds, and each keeps its median: a noisy neighbour
   // or a slow first run then weighs on no one way in particular.
@@ -104,16 +171,53 @@ try {
     ["seed-style Trainer (pad to max_length)", seed],
     ["tuned Trainer (dynamic padding, group_by_length)", tuned],
     ["tune torch engine", ours],
-  ].map(([name, r]) => ({ name, seconds: r.seconds, tps: r.real_tokens / r.seconds, rss: r.peak_rss_mib, mfu: (4 * base * r.real_tokens) / r.seconds / peak }));
-  console.log(`machine: ${cpus().length} CPU core(s) (${cpus()[0]?.model.trim() ?? "unknown"}), torch ${seed.torch}, transformers ${seed.transformers}, ${threads} threads; fp32 matmul peak ${(peak / 1e9).toFixed(1)} GFLOP/s`);
-  console.log(`model: 4x wider Llama, ${parameters.toLocaleString("en-US")} parameters; ${rows} tweets, ${seed.real_tokens.toLocaleString("en-US")} real tokens (${seed.padded_tokens.toLocaleString("en-US")} when padded to ${maxLength}); batch ${batch} x ${accumulation}, LoRA r ${lora.r} alpha ${lora.alpha}, one epoch; median of ${repeat} rounds\n`);
-  console.log("way                                               | seconds | real tokens/s | vs seed | vs tuned | peak RSS MiB |   MFU");
-  console.log("--------------------------------------------------|---------|---------------|---------|----------|--------------|------");
+  ].map(([name, r]) => ({
+    name,
+    seconds: r.seconds,
+    tps: r.real_tokens / r.seconds,
+    rss: r.peak_rss_mib,
+    mfu: (4 * base * r.real_tokens) / r.seconds / peak,
+  }));
+  console.log(
+    `machine: ${cpus().length} CPU core(s) (${cpus()[0]?.model.trim() ?? "unknown"}), torch ${seed.torch}, transformers ${seed.transformers}, ${threads} threads; fp32 matmul peak ${(peak / 1e9).toFixed(1)} GFLOP/s`,
+  );
+  console.log(
+    `model: 4x wider Llama, ${parameters.toLocaleString("en-US")} parameters; ${rows} tweets, ${seed.real_tokens.toLocaleString("en-US")} real tokens (${seed.padded_tokens.toLocaleString("en-US")} when padded to ${maxLength}); batch ${batch} x ${accumulation}, LoRA r ${lora.r} alpha ${lora.alpha}, one epoch; median of ${repeat} rounds\n`,
+  );
+  console.log(
+    "way                                               | seconds | real tokens/s | vs seed | vs tuned | peak RSS MiB |   MFU",
+  );
+  console.log(
+    "--------------------------------------------------|---------|---------------|---------|----------|--------------|------",
+  );
   for (const r of rowsOut) {
-    console.log(`${r.name.padEnd(50)}| ${r.seconds.toFixed(1).padStart(7)} | ${Math.round(r.tps).toLocaleString("en-US").padStart(13)} | ${(r.tps / rowsOut[0].tps).toFixed(2).padStart(6)}x | ${(r.tps / rowsOut[1].tps).toFixed(2).padStart(7)}x | ${r.rss.toFixed(0).padStart(12)} | ${(100 * r.mfu).toFixed(1).padStart(4)}%`);
+    console.log(
+      `${r.name.padEnd(50)}| ${r.seconds.toFixed(1).padStart(7)} | ${Math.round(r.tps).toLocaleString("en-US").padStart(13)} | ${(r.tps / rowsOut[0].tps).toFixed(2).padStart(6)}x | ${(r.tps / rowsOut[1].tps).toFixed(2).padStart(7)}x | ${r.rss.toFixed(0).padStart(12)} | ${(100 * r.mfu).toFixed(1).padStart(4)}%`,
+    );
   }
   const [s, t, o] = rowsOut;
-  console.log(JSON.stringify({ bench: "train-torch", ours: Math.round(o.tps), reference: Math.round(t.tps), ratio: Number((o.tps / t.tps).toFixed(3)), unit: "real tokens/s", goal: ">= 1.1 vs tuned Trainer and >= 1.5 vs seed-style on CPU", details: { vs_seed_style: Number((o.tps / s.tps).toFixed(3)), rounds: repeat, all_seconds: { seed: runs.seed.map((r) => r.seconds), tuned: runs.tuned.map((r) => r.seconds), ours: runs.ours.map((r) => r.seconds) }, seconds: rowsOut.map((r) => r.seconds), peak_rss_mib: rowsOut.map((r) => Math.round(r.rss)), mfu: rowsOut.map((r) => Number(r.mfu.toFixed(4))) } }));
+  console.log(
+    JSON.stringify({
+      bench: "train-torch",
+      ours: Math.round(o.tps),
+      reference: Math.round(t.tps),
+      ratio: Number((o.tps / t.tps).toFixed(3)),
+      unit: "real tokens/s",
+      goal: ">= 1.1 vs tuned Trainer and >= 1.5 vs seed-style on CPU",
+      details: {
+        vs_seed_style: Number((o.tps / s.tps).toFixed(3)),
+        rounds: repeat,
+        all_seconds: {
+          seed: runs.seed.map((r) => r.seconds),
+          tuned: runs.tuned.map((r) => r.seconds),
+          ours: runs.ours.map((r) => r.seconds),
+        },
+        seconds: rowsOut.map((r) => r.seconds),
+        peak_rss_mib: rowsOut.map((r) => Math.round(r.rss)),
+        mfu: rowsOut.map((r) => Number(r.mfu.toFixed(4))),
+      },
+    }),
+  );
 } finally {
   if (!values.keep) rmSync(work, { recursive: true, force: true });
   else log(`kept ${work}`);

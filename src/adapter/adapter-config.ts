@@ -38,7 +38,20 @@ const ConfigShape = z.looseObject({
  */
 export function readAdapterConfig(dir: string): PeftConfig {
   const file = join(dir, "adapter_config.json");
-  const config = readStateFile(file, ConfigShape, "Save the adapter again (PeftModel.save_pretrained writes a complete adapter_config.json).");
-  if (!config) throw TuneError.single({ code: "adapter-invalid", message: `${dir} has no adapter_config.json`, location: { file: dir }, hint: "Pass a checkpoint folder (adapters/<run>/checkpoint-<step>) or a folder saved with PeftModel.save_pretrained." }, ExitCode.user);
+  const config = readStateFile(
+    file,
+    ConfigShape,
+    "Save the adapter again (PeftModel.save_pretrained writes a complete adapter_config.json).",
+  );
+  if (!config)
+    throw TuneError.single(
+      {
+        code: "adapter-invalid",
+        message: `${dir} has no adapter_config.json`,
+        location: { file: dir },
+        hint: "Pass a checkpoint folder (adapters/<run>/checkpoint-<step>) or a folder saved with PeftModel.save_pretrained.",
+      },
+      ExitCode.user,
+    );
   return config as PeftConfig;
 }

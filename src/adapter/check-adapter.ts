@@ -13,11 +13,20 @@ import { openModelWeights, openSafetensors } from "./safetensors/index.js";
 export function adapterProblem(plan: RunPlan, checkpoint: string, baseModelDir: string): string | null {
   const configFile = join(checkpoint, "adapter_config.json");
   const tensorsFile = join(checkpoint, "adapter_model.safetensors");
-  if (!existsSync(configFile) || !existsSync(tensorsFile)) return "adapter_config.json or adapter_model.safetensors is missing";
+  if (!existsSync(configFile) || !existsSync(tensorsFile))
+    return "adapter_config.json or adapter_model.safetensors is missing";
   const config = readAdapterConfig(checkpoint) as unknown as Record<string, unknown>;
-  const expected: Record<string, unknown> = { r: plan.lora.r, lora_alpha: plan.lora.alpha, use_rslora: plan.lora.rslora, use_dora: plan.lora.dora, task_type: plan.lora.task_type, peft_type: "LORA" };
+  const expected: Record<string, unknown> = {
+    r: plan.lora.r,
+    lora_alpha: plan.lora.alpha,
+    use_rslora: plan.lora.rslora,
+    use_dora: plan.lora.dora,
+    task_type: plan.lora.task_type,
+    peft_type: "LORA",
+  };
   for (const [key, value] of Object.entries(expected)) {
-    if (config[key] !== value) return `adapter_config.json has ${key} ${JSON.stringify(config[key])}, the recipe ${JSON.stringify(value)}`;
+    if (config[key] !== value)
+      return `adapter_config.json has ${key} ${JSON.stringify(config[key])}, the recipe ${JSON.stringify(value)}`;
   }
   const adapter = openSafetensors(tensorsFile);
   const base = openModelWeights(baseModelDir);
@@ -34,7 +43,8 @@ export function adapterProblem(plan: RunPlan, checkpoint: string, baseModelDir: 
       if (!weight) return `${name} adapts ${module}, which the base model does not have`;
       const [out, input] = weight;
       const want = which === "A" ? [plan.lora.r, input] : [out, plan.lora.r];
-      if (info.shape.join("x") !== want.join("x")) return `${name} has shape [${info.shape.join(", ")}], the base model needs [${want.join(", ")}]`;
+      if (info.shape.join("x") !== want.join("x"))
+        return `${name} has shape [${info.shape.join(", ")}], the base model needs [${want.join(", ")}]`;
     }
     return null;
   } finally {

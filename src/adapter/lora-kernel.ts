@@ -60,7 +60,12 @@ let basisInHeap: Float32Array | undefined;
  * computed by the SIMD kernel in its memory. Returns a view of the result there, valid until the
  * next call. Columns past the last multiple of 16 are summed here in the same order and precision.
  */
-export function addLowRank(w: Uint16Array | Float32Array, r0: number, cols: number, delta: LowRankDelta): Uint16Array | Float32Array {
+export function addLowRank(
+  w: Uint16Array | Float32Array,
+  r0: number,
+  cols: number,
+  delta: LowRankDelta,
+): Uint16Array | Float32Array {
   const { memory, lora_bf16, lora_f32 } = instance();
   const rows = w.length / cols;
   const { rank, basis } = delta;
@@ -82,7 +87,8 @@ export function addLowRank(w: Uint16Array | Float32Array, r0: number, cols: numb
   for (let i = 0; i < rows; i++) {
     for (let j = cols & ~15; j < cols; j++) {
       let sum = bf16 ? bf16Value(out[i * cols + j] as number) : (out[i * cols + j] as number);
-      for (let k = 0; k < rank; k++) sum = Math.fround(sum + Math.fround((coef[i * rank + k] as number) * (basis[k * cols + j] as number)));
+      for (let k = 0; k < rank; k++)
+        sum = Math.fround(sum + Math.fround((coef[i * rank + k] as number) * (basis[k * cols + j] as number)));
       out[i * cols + j] = bf16 ? bf16Bits(sum) : sum;
     }
   }

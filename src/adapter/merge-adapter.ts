@@ -4,7 +4,20 @@ import { replaceFolder, temporaryFolderFor, writeFileAtomic } from "../checkpoin
 import { ExitCode, TuneError } from "../errors/index.js";
 import { addLowRank, type LowRankDelta } from "./lora-kernel.js";
 import { readPeftAdapter, type LoraPair, type PeftAdapter } from "./read-peft-adapter.js";
-import { bytesToFloat32, DEFAULT_SHARD_BYTES, DTYPE_BYTES, float32ToBytes, FLOAT_DTYPES, openModelWeights, tensorBytes, writeModelWeights, type Dtype, type ModelWeights, type TensorChunks, type TensorToWrite } from "./safetensors/index.js";
+import {
+  bytesToFloat32,
+  DEFAULT_SHARD_BYTES,
+  DTYPE_BYTES,
+  float32ToBytes,
+  FLOAT_DTYPES,
+  openModelWeights,
+  tensorBytes,
+  writeModelWeights,
+  type Dtype,
+  type ModelWeights,
+  type TensorChunks,
+  type TensorToWrite,
+} from "./safetensors/index.js";
 
 export type MergeDtype = "auto" | "F32" | "F16" | "BF16";
 
@@ -38,7 +51,8 @@ export interface MergeResult {
 
 /** Output floats per piece of a streamed tensor: a few MB, whatever the model's size. */
 const PIECE_ELEMENTS = 1 << 21;
-const WEIGHT_FILES = /(\.safetensors|\.safetensors\.index\.json|\.bin|\.bin\.index\.json|\.pt|\.pth|\.ckpt|\.h5|\.msgpack|\.onnx|\.gguf)$/;
+const WEIGHT_FILES =
+  /(\.safetensors|\.safetensors\.index\.json|\.bin|\.bin\.index\.json|\.pt|\.pth|\.ckpt|\.h5|\.msgpack|\.onnx|\.gguf)$/;
 const HEADS_OF_PRETRAINING = /^(lm_head|cls)\./;
 
 function mergeError(code: string, message: string, hint: string, file?: string): TuneError {
@@ -96,22 +110,44 @@ function transpose(values: Float32Array, rows: number, cols: number): Float32Arr
  * combine Bᵀ's rows with Aᵀ's coefficients.
  */
 function prepareDelta(adapter: PeftAdapter, module: string, pair: LoraPair, shape: number[]): PreparedDelta {
-  const [out, inFeatures] = [adapter.file.tensors.get(pair.b)?.shape[0] as number, adapter.file.tensors.get(pair.a)?.shape[1] as number];
+  const [out, inFeatures] = [
+    adapter.file.tensors.get(pair.b)?.shape[0] as number,
+    adapter.file.tensors.get(pair.a)?.shape[1] as number,
+  ];
   const a = adapter.file.readFloat32(pair.a);
   const b = adapter.file.readFloat32(pair.b);
   const fanInFanOut = adapter.config.fan_in_fan_out === true;
   const expected = fanInFanOut ? [inFeatures, out] : [out, inFeatures];
   if (shape.length !== 2 || shape[0] !== expected[0] || shape[1] !== expected[1]) {
-    throw mergeError("merge-shape-mismatch", `the adapter's ${module} is ${out}×${inFeatures} (B·A) but the base weight is [${shape.join(", ")}]`, "This adapter was trained on a different base model: pass the base it was trained on.", adapter.dir);
+    throw mergeError(
+      "merge-shape-mismatch",
+      `the adapter's ${module} is ${out}×${inFeatures} (B·A) but the base weight is [${shape.join(", ")}]`,
+      "This adapter was trained on a different base model: pass the base it was trained on.",
+      adapter.dir,
+    );
   }
   const magnitude = pair.magnitude ? adapter.file.readFloat32(pair.magnitude) : undefined;
-  if (magnitude && fanInFanOut) throw mergeError("merge-dora-fan-in-fan-out", `DoRA on a fan_in_fan_out layer (${module}) is not supported by tune's merge`, "Merge it with PEFT's merge_and_unload().", adapter.dir);
+  if (magnitude && fanInFanOut)
+    throw mergeError(
+      "merge-dora-fan-in-fan-out",
+      `DoRA on a fan_in_fan_out layer (${module}) is not supported by tune's merge`,
+      "Merge it with PEFT's merge_and_unload().",
+      adapter.dir,
+    );
   const scaled = (coef: Float32Array) => coef.map((x) => x * pair.scale);
-  return fanInFanOut ? { coef: scaled(transpose(a, pair.rank, inFeatures)), basis: transpose(b, out, pair.rank), rank: pair.rank } : { coef: scaled(b), basis: a, rank: pair.rank, magnitude };
+  return fanInFanOut
+    ? { coef: scaled(transpose(a, pair.rank, inFeatures)), basis: transpose(b, out, pair.rank), rank: pair.rank }
+    : { coef: scaled(b), basis: a, rank: pair.rank, magnitude };
 }
 
 /** A base tensor streamed piece by piece: converted to `dtype`, with the adapter's delta added when it has one. */
-function streamedTensor(weights: ModelWeights, name: string, dtype: Dtype, delta: (() => PreparedDelta) | undefined, onBytes: (bytes: number) => void): TensorChunks {
+function streamedTensor(
+  weights: ModelWeights,
+  name: string,
+  dtype: Dtype,
+  delta: (() => PreparedDelta) | undefined,
+  onBytes: (bytes: number) => void,
+): TensorChunks {
   return (append) => {
     const info = weights.info(name);
     const source = info.dtype;
@@ -126,7 +162,12 @@ function streamedTensor(weights: ModelWeights, name: string, dtype: Dtype, delta
       if (!prepared) {
         append(outType === source ? bytes : float32ToBytes(bytesToFloat32(bytes, source), outType));
       } else if (source === "BF16" && outType === "BF16" && !prepared.magnitude) {
-        const merged = addLowRank(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), r0, cols, prepared);
+        const merged = addLowRank(
+          new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2),
+          r0,
+          cols,
+          prepared,
+        );
         append(new Uint8Array(merged.buffer, merged.byteOffset, merged.byteLength));
       } else {
         const merged = addLowRank(bytesToFloat32(bytes, source), r0, cols, prepared) as Float32Array;
@@ -140,7 +181,9 @@ function streamedTensor(weights: ModelWeights, name: string, dtype: Dtype, delta
 
 /** transformers' classifier architecture for a base architecture: LlamaForCausalLM → LlamaForSequenceClassification. */
 function classifierArchitecture(architecture: string | undefined, modelType: string): string {
-  const family = architecture?.replace(/(ForCausalLM|ForMaskedLM|ForPreTraining|LMHeadModel|Model)$/, "") || modelType.charAt(0).toUpperCase() + modelType.slice(1);
+  const family =
+    architecture?.replace(/(ForCausalLM|ForMaskedLM|ForPreTraining|LMHeadModel|Model)$/, "") ||
+    modelType.charAt(0).toUpperCase() + modelType.slice(1);
   return `${family}ForSequenceClassification`;
 }
 
@@ -154,7 +197,9 @@ export function earlierMerge(out: string): { checkpoint?: string; requested_dtyp
   try {
     const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as { tune_merge?: unknown } | null;
     const record = config?.tune_merge;
-    return record !== null && typeof record === "object" ? (record as { checkpoint?: string; requested_dtype?: string }) : undefined;
+    return record !== null && typeof record === "object"
+      ? (record as { checkpoint?: string; requested_dtype?: string })
+      : undefined;
   } catch {
     return undefined;
   }
@@ -170,14 +215,30 @@ export function earlierMerge(out: string): { checkpoint?: string; requested_dtyp
  */
 export function mergeAdapter(options: MergeOptions): MergeResult {
   const configFile = join(options.base, "config.json");
-  if (!existsSync(configFile)) throw mergeError("merge-base-missing", `${options.base} has no config.json`, "Pass the base model's folder (the one the adapter was trained on).", options.base);
+  if (!existsSync(configFile))
+    throw mergeError(
+      "merge-base-missing",
+      `${options.base} has no config.json`,
+      "Pass the base model's folder (the one the adapter was trained on).",
+      options.base,
+    );
   const config = JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>;
   if (config.quantization_config) {
     const method = (config.quantization_config as { quant_method?: string }).quant_method ?? "quantized";
-    throw mergeError("merge-quantized-base", `${options.base} is a ${method} quantized model: adding a LoRA delta to quantized weights would re-quantize them and lose the adapter's effect`, "Merge into the full-precision base instead (the repo without the -bnb-4bit/-GPTQ/-AWQ suffix: pass it with --base); quantize the merged model afterwards if you need to.", configFile);
+    throw mergeError(
+      "merge-quantized-base",
+      `${options.base} is a ${method} quantized model: adding a LoRA delta to quantized weights would re-quantize them and lose the adapter's effect`,
+      "Merge into the full-precision base instead (the repo without the -bnb-4bit/-GPTQ/-AWQ suffix: pass it with --base); quantize the merged model afterwards if you need to.",
+      configFile,
+    );
   }
   if (existsSync(options.out) && readdirSync(options.out).length > 0 && !options.replace) {
-    throw mergeError("merge-out-exists", `${options.out} already exists and is not empty`, "Choose another --out, or remove the folder first.", options.out);
+    throw mergeError(
+      "merge-out-exists",
+      `${options.out} already exists and is not empty`,
+      "Choose another --out, or remove the folder first.",
+      options.out,
+    );
   }
 
   const adapter = readPeftAdapter(options.adapter);
@@ -190,7 +251,12 @@ export function mergeAdapter(options: MergeOptions): MergeResult {
     const baseNames = new Set(weights.names.map((name) => prefix + name));
     const unmatched = [...adapter.lora.keys()].filter((module) => !baseNames.has(`${module}.weight`));
     if (unmatched.length > 0) {
-      throw mergeError("merge-module-missing", `the base model has no weight for the adapter's ${unmatched.slice(0, 3).join(", ")}${unmatched.length > 3 ? ` and ${unmatched.length - 3} more` : ""}`, "This adapter was trained on a different base model: pass the base it was trained on.", options.base);
+      throw mergeError(
+        "merge-module-missing",
+        `the base model has no weight for the adapter's ${unmatched.slice(0, 3).join(", ")}${unmatched.length > 3 ? ` and ${unmatched.length - 3} more` : ""}`,
+        "This adapter was trained on a different base model: pass the base it was trained on.",
+        options.base,
+      );
     }
 
     let done = 0;
@@ -209,7 +275,12 @@ export function mergeAdapter(options: MergeOptions): MergeResult {
       const module = outName.endsWith(".weight") ? outName.slice(0, -".weight".length) : undefined;
       const pair = module ? adapter.lora.get(module) : undefined;
       const delta = pair && module ? () => prepareDelta(adapter, module, pair, info.shape) : undefined;
-      outputs.push({ name: outName, dtype: FLOAT_DTYPES.has(info.dtype) ? dtype : info.dtype, shape: info.shape, data: streamedTensor(weights, name, dtype, delta, progress) });
+      outputs.push({
+        name: outName,
+        dtype: FLOAT_DTYPES.has(info.dtype) ? dtype : info.dtype,
+        shape: info.shape,
+        data: streamedTensor(weights, name, dtype, delta, progress),
+      });
     }
     for (const [outName, tensor] of adapter.whole) {
       const info = adapter.file.tensors.get(tensor);
@@ -219,7 +290,9 @@ export function mergeAdapter(options: MergeOptions): MergeResult {
         dtype: FLOAT_DTYPES.has(info.dtype) ? dtype : info.dtype,
         shape: info.shape,
         data: (append) => {
-          const bytes = FLOAT_DTYPES.has(info.dtype) ? float32ToBytes(adapter.file.readFloat32(tensor), dtype) : adapter.file.readBytes(tensor);
+          const bytes = FLOAT_DTYPES.has(info.dtype)
+            ? float32ToBytes(adapter.file.readFloat32(tensor), dtype)
+            : adapter.file.readBytes(tensor);
           append(bytes);
           progress(bytes.byteLength);
         },
@@ -230,17 +303,38 @@ export function mergeAdapter(options: MergeOptions): MergeResult {
 
     for (const entry of readdirSync(options.base)) {
       const source = join(options.base, entry);
-      if (entry === "config.json" || entry === "README.md" || entry.startsWith(".") || WEIGHT_FILES.test(entry) || !statSync(source).isFile()) continue;
+      if (
+        entry === "config.json" ||
+        entry === "README.md" ||
+        entry.startsWith(".") ||
+        WEIGHT_FILES.test(entry) ||
+        !statSync(source).isFile()
+      )
+        continue;
       copyFileSync(source, join(temporary, entry));
       files.push(entry);
     }
-    const merged: Record<string, unknown> = { ...config, dtype: TORCH_DTYPE[dtype] ?? config.dtype, tune_merge: { adapter: options.adapter, base: options.base, lora_modules: adapter.lora.size, ...options.provenance } };
+    const merged: Record<string, unknown> = {
+      ...config,
+      dtype: TORCH_DTYPE[dtype] ?? config.dtype,
+      tune_merge: {
+        adapter: options.adapter,
+        base: options.base,
+        lora_modules: adapter.lora.size,
+        ...options.provenance,
+      },
+    };
     delete merged.torch_dtype;
     if (classifier) {
-      const headRows = [...adapter.whole.entries()].map(([name, tensor]) => ({ name, rows: adapter.file.tensors.get(tensor)?.shape[0] ?? 0 })).find((h) => /(score|classifier(\.out_proj)?)\.weight$/.test(h.name))?.rows ?? 0;
+      const headRows =
+        [...adapter.whole.entries()]
+          .map(([name, tensor]) => ({ name, rows: adapter.file.tensors.get(tensor)?.shape[0] ?? 0 }))
+          .find((h) => /(score|classifier(\.out_proj)?)\.weight$/.test(h.name))?.rows ?? 0;
       const labels = options.labels ?? Array.from({ length: headRows }, (_, i) => `LABEL_${i}`);
       Object.assign(merged, {
-        architectures: [classifierArchitecture((config.architectures as string[] | undefined)?.[0], String(config.model_type))],
+        architectures: [
+          classifierArchitecture((config.architectures as string[] | undefined)?.[0], String(config.model_type)),
+        ],
         id2label: Object.fromEntries(labels.map((label, i) => [String(i), label])),
         label2id: Object.fromEntries(labels.map((label, i) => [label, i])),
         pad_token_id: config.pad_token_id ?? 0,
@@ -250,7 +344,14 @@ export function mergeAdapter(options: MergeOptions): MergeResult {
     writeFileAtomic(join(temporary, "config.json"), `${JSON.stringify(merged, null, 2)}\n`);
     files.push("config.json");
     replaceFolder(temporary, options.out);
-    return { out: options.out, files, dtype, merged: adapter.lora.size, replaced: adapter.whole.size, bytes: totalBytes };
+    return {
+      out: options.out,
+      files,
+      dtype,
+      merged: adapter.lora.size,
+      replaced: adapter.whole.size,
+      bytes: totalBytes,
+    };
   } catch (error) {
     rmSync(temporary, { recursive: true, force: true });
     throw error;

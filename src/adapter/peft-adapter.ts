@@ -24,13 +24,20 @@ export function writePeftAdapter(dir: string, plan: RunPlan, tensors: AdapterTen
     entries.push({ name: `base_model.model.${module}.lora_A.weight`, dtype: "F32", shape: aShape, data: a });
     entries.push({ name: `base_model.model.${module}.lora_B.weight`, dtype: "F32", shape: bShape, data: b });
   }
-  for (const { name, data, shape } of tensors.saved) entries.push({ name: `base_model.model.${name}`, dtype: "F32", shape, data });
+  for (const { name, data, shape } of tensors.saved)
+    entries.push({ name: `base_model.model.${name}`, dtype: "F32", shape, data });
   writeSafetensors(join(dir, "adapter_model.safetensors"), entries);
 
   // The recipe's own targets follow PEFT's matching rule (exact name or dotted suffix), so PEFT
   // adapts exactly the modules trained here; all-linear is written out as the names it chose.
-  const targets = plan.lora.target_modules === "all-linear" ? [...new Set(tensors.lora.map((l) => l.module.split(".").at(-1) as string))].sort() : [...plan.lora.target_modules].sort();
-  const modulesToSave = plan.task === "sequence-classification" ? [...new Set(["classifier", "score", ...plan.lora.modules_to_save])] : plan.lora.modules_to_save;
+  const targets =
+    plan.lora.target_modules === "all-linear"
+      ? [...new Set(tensors.lora.map((l) => l.module.split(".").at(-1) as string))].sort()
+      : [...plan.lora.target_modules].sort();
+  const modulesToSave =
+    plan.task === "sequence-classification"
+      ? [...new Set(["classifier", "score", ...plan.lora.modules_to_save])]
+      : plan.lora.modules_to_save;
   const config: Record<string, unknown> = {
     alpha_pattern: {},
     auto_mapping: null,

@@ -31,12 +31,21 @@ const PREFIX = "base_model.model.";
 
 /** PEFT's rank/alpha pattern lookup: a key matches a module whose name ends with it at a dot boundary (keys are regexes). */
 function patternValue(patterns: Record<string, number> | undefined, module: string): number | undefined {
-  for (const [key, value] of Object.entries(patterns ?? {})) if (new RegExp(`(^|.*\\.)(${key})$`).test(module)) return value;
+  for (const [key, value] of Object.entries(patterns ?? {}))
+    if (new RegExp(`(^|.*\\.)(${key})$`).test(module)) return value;
   return undefined;
 }
 
 function notAdapter(dir: string, why: string, hint: string): TuneError {
-  return TuneError.single({ code: "adapter-invalid", message: `${dir} is not a LoRA adapter tune can merge: ${why}`, location: { file: dir }, hint }, ExitCode.user);
+  return TuneError.single(
+    {
+      code: "adapter-invalid",
+      message: `${dir} is not a LoRA adapter tune can merge: ${why}`,
+      location: { file: dir },
+      hint,
+    },
+    ExitCode.user,
+  );
 }
 
 /** Opens a PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) and pairs its tensors by module. */
@@ -44,10 +53,19 @@ export function readPeftAdapter(dir: string): PeftAdapter {
   const configFile = join(dir, "adapter_config.json");
   const weightsFile = join(dir, "adapter_model.safetensors");
   if (!existsSync(configFile) || !existsSync(weightsFile)) {
-    throw notAdapter(dir, `it has no ${existsSync(configFile) ? "adapter_model.safetensors" : "adapter_config.json"}`, "Pass a checkpoint folder (adapters/<run>/checkpoint-<step>) or a folder saved with PeftModel.save_pretrained.");
+    throw notAdapter(
+      dir,
+      `it has no ${existsSync(configFile) ? "adapter_model.safetensors" : "adapter_config.json"}`,
+      "Pass a checkpoint folder (adapters/<run>/checkpoint-<step>) or a folder saved with PeftModel.save_pretrained.",
+    );
   }
   const config = readAdapterConfig(dir);
-  if (config.peft_type !== "LORA") throw notAdapter(dir, `peft_type is ${String(config.peft_type)}`, "Only LoRA adapters (and DoRA, rsLoRA) merge into plain weights.");
+  if (config.peft_type !== "LORA")
+    throw notAdapter(
+      dir,
+      `peft_type is ${String(config.peft_type)}`,
+      "Only LoRA adapters (and DoRA, rsLoRA) merge into plain weights.",
+    );
   const file = openSafetensors(weightsFile);
   const parts = new Map<string, Partial<Record<"a" | "b" | "magnitude", string>>>();
   const whole = new Map<string, string>();
@@ -60,14 +78,22 @@ export function readPeftAdapter(dir: string): PeftAdapter {
       parts.set(match[1] as string, entry);
     } else if (/\.lora_(embedding_[AB]|[AB])\b/.test(local)) {
       file.close();
-      throw notAdapter(dir, `${name} is a LoRA on an embedding or convolution layer`, "tune merges LoRA on linear layers; merge this adapter with PEFT's merge_and_unload().");
+      throw notAdapter(
+        dir,
+        `${name} is a LoRA on an embedding or convolution layer`,
+        "tune merges LoRA on linear layers; merge this adapter with PEFT's merge_and_unload().",
+      );
     } else whole.set(local, name);
   }
   const lora = new Map<string, LoraPair>();
   for (const [module, { a, b, magnitude }] of parts) {
     if (!a || !b) {
       file.close();
-      throw notAdapter(dir, `module ${module} has lora_${a ? "A" : "B"} but no lora_${a ? "B" : "A"}`, "The adapter file is incomplete; save it again.");
+      throw notAdapter(
+        dir,
+        `module ${module} has lora_${a ? "A" : "B"} but no lora_${a ? "B" : "A"}`,
+        "The adapter file is incomplete; save it again.",
+      );
     }
     const rank = file.tensors.get(a)?.shape[0] as number;
     const alpha = patternValue(config.alpha_pattern, module) ?? config.lora_alpha;

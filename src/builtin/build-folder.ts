@@ -20,11 +20,15 @@ export interface BuiltinBuild {
 export function builtinFolder(cacheRoot: string, build: BuiltinBuild): string {
   const dir = join(cacheRoot, "builtin", build.name);
   const marker = join(dir, "tune-builtin.json");
-  if (existsSync(marker) && (JSON.parse(readFileSync(marker, "utf8")) as { version: number }).version === build.version) return dir;
+  if (existsSync(marker) && (JSON.parse(readFileSync(marker, "utf8")) as { version: number }).version === build.version)
+    return dir;
   rmSync(dir, { recursive: true, force: true });
   const temporary = temporaryFolderFor(dir);
   build.write(temporary);
-  writeFileSync(join(temporary, "tune-builtin.json"), `${JSON.stringify({ name: build.name, version: build.version, seed: build.seed })}\n`);
+  writeFileSync(
+    join(temporary, "tune-builtin.json"),
+    `${JSON.stringify({ name: build.name, version: build.version, seed: build.seed })}\n`,
+  );
   publishFolder(temporary, dir, "tune-builtin.json");
   return dir;
 }
@@ -37,7 +41,17 @@ export function seededTensors(firstSeed: number, std: number) {
   let seed = firstSeed;
   const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
   return {
-    normal: (name: string, shape: number[]): TensorToWrite => ({ name, dtype: "F32", shape, data: seededNormal(size(shape), std, seed++) }),
-    filled: (name: string, shape: number[], value: number): TensorToWrite => ({ name, dtype: "F32", shape, data: new Float32Array(size(shape)).fill(value) }),
+    normal: (name: string, shape: number[]): TensorToWrite => ({
+      name,
+      dtype: "F32",
+      shape,
+      data: seededNormal(size(shape), std, seed++),
+    }),
+    filled: (name: string, shape: number[], value: number): TensorToWrite => ({
+      name,
+      dtype: "F32",
+      shape,
+      data: new Float32Array(size(shape)).fill(value),
+    }),
   };
 }

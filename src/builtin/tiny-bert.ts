@@ -45,7 +45,17 @@ export function tinyBertDir(cacheRoot: string): string {
       const vocab = bertUncasedVocab();
       writeFileSync(join(dir, "vocab.txt"), `${vocab.join("\n")}\n`);
       writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(wordPieceTokenizer(vocab)));
-      const tokenizerConfig = { tokenizer_class: "BertTokenizer", do_lower_case: true, cls_token: "[CLS]", sep_token: "[SEP]", pad_token: "[PAD]", unk_token: "[UNK]", mask_token: "[MASK]", model_max_length: TINY_BERT_CONFIG.max_position_embeddings, clean_up_tokenization_spaces: true };
+      const tokenizerConfig = {
+        tokenizer_class: "BertTokenizer",
+        do_lower_case: true,
+        cls_token: "[CLS]",
+        sep_token: "[SEP]",
+        pad_token: "[PAD]",
+        unk_token: "[UNK]",
+        mask_token: "[MASK]",
+        model_max_length: TINY_BERT_CONFIG.max_position_embeddings,
+        clean_up_tokenization_spaces: true,
+      };
       writeFileSync(join(dir, "tokenizer_config.json"), `${JSON.stringify(tokenizerConfig, null, 2)}\n`);
       writeFileSync(join(dir, "config.json"), `${JSON.stringify(TINY_BERT_CONFIG, null, 2)}\n`);
       writeModelWeights(dir, tinyBertWeights());
@@ -71,23 +81,51 @@ function bertUncasedVocab(): string[] {
 /** The tokenizer.json transformers writes for BertTokenizerFast (uncased WordPiece, [CLS] … [SEP]). */
 function wordPieceTokenizer(vocab: string[]) {
   const ids = Object.fromEntries(vocab.map((token, id) => [token, id]));
-  const special = (token: string) => ({ id: ids[token], content: token, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const special = (token: string) => ({
+    id: ids[token],
+    content: token,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
   const template = (token: string, typeId: number) => ({ SpecialToken: { id: token, type_id: typeId } });
   return {
     version: "1.0",
     truncation: null,
     padding: null,
     added_tokens: SPECIALS.map(special).sort((a, b) => (a.id as number) - (b.id as number)),
-    normalizer: { type: "BertNormalizer", clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    normalizer: {
+      type: "BertNormalizer",
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: true,
+    },
     pre_tokenizer: { type: "BertPreTokenizer" },
     post_processor: {
       type: "TemplateProcessing",
       single: [template("[CLS]", 0), { Sequence: { id: "A", type_id: 0 } }, template("[SEP]", 0)],
-      pair: [template("[CLS]", 0), { Sequence: { id: "A", type_id: 0 } }, template("[SEP]", 0), { Sequence: { id: "B", type_id: 1 } }, template("[SEP]", 1)],
-      special_tokens: Object.fromEntries(["[CLS]", "[SEP]"].map((token) => [token, { id: token, ids: [ids[token]], tokens: [token] }])),
+      pair: [
+        template("[CLS]", 0),
+        { Sequence: { id: "A", type_id: 0 } },
+        template("[SEP]", 0),
+        { Sequence: { id: "B", type_id: 1 } },
+        template("[SEP]", 1),
+      ],
+      special_tokens: Object.fromEntries(
+        ["[CLS]", "[SEP]"].map((token) => [token, { id: token, ids: [ids[token]], tokens: [token] }]),
+      ),
     },
     decoder: { type: "WordPiece", prefix: "##", cleanup: true },
-    model: { type: "WordPiece", unk_token: "[UNK]", continuing_subword_prefix: "##", max_input_chars_per_word: 100, vocab: ids },
+    model: {
+      type: "WordPiece",
+      unk_token: "[UNK]",
+      continuing_subword_prefix: "##",
+      max_input_chars_per_word: 100,
+      vocab: ids,
+    },
   };
 }
 
@@ -96,7 +134,10 @@ function tinyBertWeights(): TensorToWrite[] {
   const h = c.hidden_size;
   // Biases and LayerNorm shifts are random too (not zeros), so tests exercise every term.
   const { normal, filled } = seededTensors(SEED, c.initializer_range);
-  const linear = (name: string, out: number, input: number) => [normal(`${name}.weight`, [out, input]), normal(`${name}.bias`, [out])];
+  const linear = (name: string, out: number, input: number) => [
+    normal(`${name}.weight`, [out, input]),
+    normal(`${name}.bias`, [out]),
+  ];
   const layerNorm = (name: string) => [filled(`${name}.weight`, [h], 1), normal(`${name}.bias`, [h])];
   const tensors = [
     normal("embeddings.word_embeddings.weight", [c.vocab_size, h]),

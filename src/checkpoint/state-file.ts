@@ -16,7 +16,11 @@ export function readStateFile<T>(file: string, schema: z.ZodType<T>, hint: strin
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return undefined;
-    throw damaged(file, code === "EISDIR" ? "it is a folder" : `it cannot be read (${code ?? (error as Error).message})`, hint);
+    throw damaged(
+      file,
+      code === "EISDIR" ? "it is a folder" : `it cannot be read (${code ?? (error as Error).message})`,
+      hint,
+    );
   }
   let value: unknown;
   try {
@@ -27,11 +31,18 @@ export function readStateFile<T>(file: string, schema: z.ZodType<T>, hint: strin
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw damaged(file, `${issue?.path.join(".") || "its content"} is not what tune writes (${issue?.message ?? "unexpected shape"})`, hint);
+    throw damaged(
+      file,
+      `${issue?.path.join(".") || "its content"} is not what tune writes (${issue?.message ?? "unexpected shape"})`,
+      hint,
+    );
   }
   return value as T;
 }
 
 function damaged(file: string, why: string, hint: string): TuneError {
-  return TuneError.single({ code: "state-file-damaged", message: `${file} is damaged: ${why}`, location: { file }, hint }, ExitCode.user);
+  return TuneError.single(
+    { code: "state-file-damaged", message: `${file} is damaged: ${why}`, location: { file }, hint },
+    ExitCode.user,
+  );
 }

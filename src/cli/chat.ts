@@ -23,7 +23,11 @@ export function registerChat(program: Command, context: CliContext): void {
     .option("--json", "print each reply as a JSON line")
     .action(async (target: string, flags: ChatFlags) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
-      const session = await openChat(target, { system: flags.system, maxNewTokens: flags.maxNewTokens, onDownload: progress.download });
+      const session = await openChat(target, {
+        system: flags.system,
+        maxNewTokens: flags.maxNewTokens,
+        onDownload: progress.download,
+      });
       progress.stop();
       const answer = async (message: string) => {
         const reply = await session.say(message);
@@ -36,8 +40,15 @@ export function registerChat(program: Command, context: CliContext): void {
         }
         // Piped input is a script of user messages, one per line; a terminal gets a prompt.
         const terminal = process.stdin.isTTY === true;
-        if (terminal) context.output.err(`chatting with ${target} on the ${session.engine} engine${session.template === "none" ? " (no chat template: each message is sent as it is)" : ""}; Ctrl-D or /exit ends`);
-        const lines = createInterface({ input: process.stdin, output: terminal ? process.stderr : undefined, terminal });
+        if (terminal)
+          context.output.err(
+            `chatting with ${target} on the ${session.engine} engine${session.template === "none" ? " (no chat template: each message is sent as it is)" : ""}; Ctrl-D or /exit ends`,
+          );
+        const lines = createInterface({
+          input: process.stdin,
+          output: terminal ? process.stderr : undefined,
+          terminal,
+        });
         if (terminal) lines.setPrompt("you> ");
         if (terminal) lines.prompt();
         for await (const line of lines) {

@@ -16,10 +16,23 @@ export function registerCompare(program: Command, context: CliContext): void {
         return;
       }
       const header = ["run", "approach", "model", ...comparison.metrics];
-      const rows = comparison.runs.map((run) => [run.name, run.approach, run.model, ...comparison.metrics.map((m) => run.metrics[m]?.toFixed(4) ?? "-")]);
+      const rows = comparison.runs.map((run) => [
+        run.name,
+        run.approach,
+        run.model,
+        ...comparison.metrics.map((m) => run.metrics[m]?.toFixed(4) ?? "-"),
+      ]);
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
       context.output.out(`${comparison.split} split, best checkpoint of each run:`);
-      context.output.out([header, ...rows].map((row) => row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join("  ")).join("\n"));
+      context.output.out(
+        [header, ...rows]
+          .map((row) =>
+            row
+              .map((cell, i) => (i < 3 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number)))
+              .join("  "),
+          )
+          .join("\n"),
+      );
       if (comparison.warning) context.output.err(`warning: ${comparison.warning}`);
     });
 }

@@ -11,10 +11,18 @@ export function formatDataStats(prepared: PreparedData): string {
   for (const [name, split] of Object.entries(prepared.splits)) {
     const s = split.manifest.stats;
     const tokens = `${s.tokens.min}/${s.tokens.median}/${s.tokens.p95}/${s.tokens.max}`;
-    const labels = s.labels ? Object.entries(s.labels).map(([label, n]) => `${label} ${n}`).join(", ") : `${s.trained_tokens} trained tokens`;
-    lines.push(`  ${name.padEnd(6)} ${String(s.examples).padStart(8)}  ${tokens.padEnd(26)} ${String(s.truncated).padStart(9)}  ${labels}`);
+    const labels = s.labels
+      ? Object.entries(s.labels)
+          .map(([label, n]) => `${label} ${n}`)
+          .join(", ")
+      : `${s.trained_tokens} trained tokens`;
+    lines.push(
+      `  ${name.padEnd(6)} ${String(s.examples).padStart(8)}  ${tokens.padEnd(26)} ${String(s.truncated).padStart(9)}  ${labels}`,
+    );
     if (s.dropped_no_trained_tokens > 0) {
-      lines.push(`  warning: ${s.dropped_no_trained_tokens} ${name} examples had no trained token left after truncation and were dropped; raise data.max_length`);
+      lines.push(
+        `  warning: ${s.dropped_no_trained_tokens} ${name} examples had no trained token left after truncation and were dropped; raise data.max_length`,
+      );
     }
   }
   return lines.join("\n");
@@ -36,7 +44,9 @@ export function formatExamples(prepared: PreparedData, tokenizer: TextTokenizer,
     const header = `--- example ${i + 1} (${split.manifest.split}, id ${split.exampleIds[i]}, ${ids.length} tokens`;
     if (labels) {
       const trained = [...labels].filter((l) => l !== -100).length;
-      out.push(`${header}, ${trained} trained${classId !== null && classId >= 0 ? `, label ${split.manifest.label_names?.[classId]}` : ""})`);
+      out.push(
+        `${header}, ${trained} trained${classId !== null && classId >= 0 ? `, label ${split.manifest.label_names?.[classId]}` : ""})`,
+      );
       out.push(markTrained(ids, labels, tokenizer));
     } else {
       out.push(`${header}, label ${classId !== null ? split.manifest.label_names?.[classId] : "-"})`);

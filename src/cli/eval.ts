@@ -19,9 +19,14 @@ export function registerEval(program: Command, context: CliContext): void {
       }
       for (const evaluation of result.evaluations) {
         const name = flags.data ?? evaluation.split;
-        const metrics = Object.entries(evaluation.metrics).map(([metric, value]) => `${metric} ${value.toFixed(4)}`).join("  ");
+        const metrics = Object.entries(evaluation.metrics)
+          .map(([metric, value]) => `${metric} ${value.toFixed(4)}`)
+          .join("  ");
         context.output.out(`${name}: ${evaluation.examples} examples  ${metrics}`);
-        if (evaluation.report) context.output.out(`${classificationReportText(evaluation.report)}\n\n${confusionMatrixText(evaluation.report)}`);
+        if (evaluation.report)
+          context.output.out(
+            `${classificationReportText(evaluation.report)}\n\n${confusionMatrixText(evaluation.report)}`,
+          );
         context.output.out(`predictions: ${evaluation.predictions}\n`);
       }
     });

@@ -7,7 +7,8 @@ import { InvalidArgumentError } from "commander";
 export function wholeNumber(min: number): (value: string) => number {
   return (value) => {
     const number = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isSafeInteger(number) || number < min) throw new InvalidArgumentError(`expected a whole number of ${min} or more, found "${value}".`);
+    if (!Number.isSafeInteger(number) || number < min)
+      throw new InvalidArgumentError(`expected a whole number of ${min} or more, found "${value}".`);
     return number;
   };
 }

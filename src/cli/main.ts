@@ -80,7 +80,11 @@ export async function main(argv: readonly string[], given: Output = processOutpu
     }
     const err = error as Error;
     output.err(`error: unexpected failure: ${err.message}`);
-    output.err(process.env.TUNE_DEBUG ? String(err.stack) : "    This is a bug in tune; run again with TUNE_DEBUG=1 for details and report it.");
+    output.err(
+      process.env.TUNE_DEBUG
+        ? String(err.stack)
+        : "    This is a bug in tune; run again with TUNE_DEBUG=1 for details and report it.",
+    );
     return ExitCode.unexpected;
   }
 }

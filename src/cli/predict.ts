@@ -7,22 +7,34 @@ export function registerPredict(program: Command, context: CliContext): void {
   program
     .command("predict")
     .description("label new texts with a trained classifier")
-    .argument("<checkpoint|run|pipeline>", "adapters/<run>/checkpoint-<step>, a run (its best checkpoint), or a pipeline file (its stages' runs under --runs)")
+    .argument(
+      "<checkpoint|run|pipeline>",
+      "adapters/<run>/checkpoint-<step>, a run (its best checkpoint), or a pipeline file (its stages' runs under --runs)",
+    )
     .requiredOption("--in <file>", "CSV, JSONL, JSON or Parquet with the recipe's text column")
-    .requiredOption("--out <file>", "where the rows go with their label and probabilities (.csv, .tsv, .jsonl or .json)")
+    .requiredOption(
+      "--out <file>",
+      "where the rows go with their label and probabilities (.csv, .tsv, .jsonl or .json)",
+    )
     .option("--runs <root>", "with a pipeline file: where its stages' runs are", "adapters")
     .option("--json", "print a summary as JSON")
     .action(async (target: string, flags: { in: string; out: string; runs: string; json?: boolean }) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
       const options = { in: flags.in, out: flags.out, onProgress: progress.update, onDownload: progress.download };
-      const summary = isPipelineFile(target) ? await predictPipelineFile(target, { ...options, runs: flags.runs }) : await predictFile(target, options);
+      const summary = isPipelineFile(target)
+        ? await predictPipelineFile(target, { ...options, runs: flags.runs })
+        : await predictFile(target, options);
       progress.stop();
       if (flags.json) {
         context.output.json({ ok: true, ...summary });
         return;
       }
-      const counts = Object.entries(summary.counts).map(([label, n]) => `${label} ${n}`).join(", ");
-      context.output.out(`labelled ${summary.rows - summary.skipped} of ${summary.rows} rows with ${summary.checkpoint}: ${counts || "none"}`);
+      const counts = Object.entries(summary.counts)
+        .map(([label, n]) => `${label} ${n}`)
+        .join(", ");
+      context.output.out(
+        `labelled ${summary.rows - summary.skipped} of ${summary.rows} rows with ${summary.checkpoint}: ${counts || "none"}`,
+      );
       context.output.out(`wrote ${summary.out}`);
     });
 }

@@ -21,18 +21,35 @@ export function registerPrepare(program: Command, context: CliContext): void {
     .option("--json", "print dataset paths and statistics as JSON")
     .action(async (file: string, flags: PrepareFlags) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
-      const check = await checkRecipe(file, { overrides: { model: flags.model }, out: flags.out, onProgress: progress.update, onDownload: progress.download });
+      const check = await checkRecipe(file, {
+        overrides: { model: flags.model },
+        out: flags.out,
+        onProgress: progress.update,
+        onDownload: progress.download,
+      });
       progress.stop();
       const { prepared } = check;
       if (!prepared) {
-        throw TuneError.single({ code: "tokenizer-missing", message: `cannot tokenize: ${check.tokenizerMissing}`, hint: "The rows were checked and are fine; the model's tokenizer is needed to prepare them." }, ExitCode.environment);
+        throw TuneError.single(
+          {
+            code: "tokenizer-missing",
+            message: `cannot tokenize: ${check.tokenizerMissing}`,
+            hint: "The rows were checked and are fine; the model's tokenizer is needed to prepare them.",
+          },
+          ExitCode.environment,
+        );
       }
       if (flags.json) {
         context.output.json({
           key: prepared.key,
           dir: prepared.dir,
           cached: prepared.cached,
-          splits: Object.fromEntries(Object.entries(prepared.splits).map(([name, split]) => [name, { dir: split.dir, manifest: `${split.dir}/manifest.json`, ...split.manifest.stats }])),
+          splits: Object.fromEntries(
+            Object.entries(prepared.splits).map(([name, split]) => [
+              name,
+              { dir: split.dir, manifest: `${split.dir}/manifest.json`, ...split.manifest.stats },
+            ]),
+          ),
         });
         return;
       }

@@ -32,7 +32,10 @@ export function registerPush(program: Command, context: CliContext): void {
     .option("--json", "print the result as JSON")
     .action(async (target: string, flags: PushFlags) => {
       const located = locateCheckpoint(target, { allowDamaged: flags.force === true });
-      if (located.problem) context.output.err(`warning: pushing ${located.checkpoint} although it failed validation (--force): ${located.problem}`);
+      if (located.problem)
+        context.output.err(
+          `warning: pushing ${located.checkpoint} although it failed validation (--force): ${located.problem}`,
+        );
       const live = !flags.json && process.stderr.isTTY === true;
       const upload = transferBar(live, "uploading");
       const merging = transferBar(live, "merging");
@@ -57,13 +60,24 @@ export function registerPush(program: Command, context: CliContext): void {
       for (const warning of result.warnings) context.output.err(`warning: ${warning}`);
       const what = `${flags.merged ? "merged model" : "adapter"} from ${located.checkpoint}`;
       if (flags.dryRun) {
-        context.output.out(`dry run: would push the ${what} to ${result.repo}@${result.revision}${result.previous === null ? " (a new repo or branch)" : ""}`);
+        context.output.out(
+          `dry run: would push the ${what} to ${result.repo}@${result.revision}${result.previous === null ? " (a new repo or branch)" : ""}`,
+        );
         context.output.out(`  upload: ${result.uploaded.join(", ") || "nothing"}`);
         if (result.unchanged.length > 0) context.output.out(`  unchanged: ${result.unchanged.join(", ")}`);
         return;
       }
-      if (result.confirmedAfter) context.output.err(`warning: the Hub's answer to the commit was lost (${result.confirmedAfter}); read back, ${result.repo}@${result.revision} holds this push`);
-      if (result.commit === null) context.output.out(`${result.repo}@${result.revision} already has these files: nothing to commit (${result.url})`);
-      else context.output.out(`pushed the ${what} to ${result.url} (commit ${result.commit.slice(0, 12)}: ${result.uploaded.join(", ")}${result.unchanged.length > 0 ? `; unchanged: ${result.unchanged.join(", ")}` : ""})`);
+      if (result.confirmedAfter)
+        context.output.err(
+          `warning: the Hub's answer to the commit was lost (${result.confirmedAfter}); read back, ${result.repo}@${result.revision} holds this push`,
+        );
+      if (result.commit === null)
+        context.output.out(
+          `${result.repo}@${result.revision} already has these files: nothing to commit (${result.url})`,
+        );
+      else
+        context.output.out(
+          `pushed the ${what} to ${result.url} (commit ${result.commit.slice(0, 12)}: ${result.uploaded.join(", ")}${result.unchanged.length > 0 ? `; unchanged: ${result.unchanged.join(", ")}` : ""})`,
+        );
     });
 }

@@ -16,7 +16,12 @@ interface RecipeFlags extends RunOverrideFlags {
 }
 
 export function registerRecipe(program: Command, context: CliContext): void {
-  withRunOverrides(program.command("recipe").description("run a recipe end to end: prepare data, train, evaluate, keep the best, publish").argument("<recipe>", "recipe file (.yaml, .yml, .json, .ts, .mts, .js, .mjs)"))
+  withRunOverrides(
+    program
+      .command("recipe")
+      .description("run a recipe end to end: prepare data, train, evaluate, keep the best, publish")
+      .argument("<recipe>", "recipe file (.yaml, .yml, .json, .ts, .mts, .js, .mjs)"),
+  )
     .option("--out <root>", "output root; the run goes to <root>/<name>", "adapters")
     .option("--restart", "move an existing run aside (never deleted) and start over")
     .option("--resume <checkpoint>", "resume from this checkpoint folder instead of the latest")
@@ -57,7 +62,11 @@ export function registerRecipe(program: Command, context: CliContext): void {
           if (tookOverLock) context.output.err(`warning: took over ${tookOverLock}`);
           if (flags.json) return;
           const step = resumeFrom ? /checkpoint-(\d+)$/.exec(resumeFrom)?.[1] : null;
-          context.output.out(resumeFrom ? `resuming ${plan.name} from ${resumeFrom} (step ${step})` : `starting ${plan.name} in ${plan.run_dir}`);
+          context.output.out(
+            resumeFrom
+              ? `resuming ${plan.name} from ${resumeFrom} (step ${step})`
+              : `starting ${plan.name} in ${plan.run_dir}`,
+          );
           for (const bad of skipped) context.output.err(`warning: skipped ${bad.dir}: ${bad.why}`);
           if (movedAside) context.output.out(`previous run moved to ${movedAside}`);
           context.output.out(`engine: ${engine.name} (${engine.why})`);
@@ -107,8 +116,15 @@ function formatEvent(event: RunEvent, shown: readonly Metric[]): string {
     case "merged":
       return event.reused ? `merged model already in ${event.dir}` : `merged ${event.checkpoint} into ${event.dir}`;
     case "pushed":
-      return event.commit === null ? `${event.repo} already has ${event.checkpoint}: nothing to commit` : `pushed ${event.checkpoint} to ${event.url} (commit ${event.commit.slice(0, 12)})`;
+      return event.commit === null
+        ? `${event.repo} already has ${event.checkpoint}: nothing to commit`
+        : `pushed ${event.checkpoint} to ${event.url} (commit ${event.commit.slice(0, 12)})`;
     case "best":
-      return event.passed ? "" : `gates failed: ${event.gates.filter((g) => !g.passed).map((g) => g.text).join(", ")}`;
+      return event.passed
+        ? ""
+        : `gates failed: ${event.gates
+            .filter((g) => !g.passed)
+            .map((g) => g.text)
+            .join(", ")}`;
   }
 }

@@ -8,7 +8,9 @@ import type { CliContext } from "./context.js";
 export function registerReport(program: Command, context: CliContext): void {
   program
     .command("report")
-    .description("write the run's report: report.html (self-contained) in the run directory, and the summary in the terminal")
+    .description(
+      "write the run's report: report.html (self-contained) in the run directory, and the summary in the terminal",
+    )
     .argument("<run>", "adapters/<run-name>")
     .option("--json", "print the report data as JSON")
     .action((run: string, flags: { json?: boolean }) => {

@@ -13,5 +13,9 @@ export function withRunOverrides(command: Command): Command {
   return command
     .option("--model <dir|id>", "use this base model instead of the recipe's (e.g. builtin:tiny-llama)")
     .option("--engine <engine>", "engine: auto, torch or tfjs")
-    .option("--max-steps <n>", "train this many optimizer steps instead of the recipe's length (a quick check of a recipe)", wholeNumber(1));
+    .option(
+      "--max-steps <n>",
+      "train this many optimizer steps instead of the recipe's length (a quick check of a recipe)",
+      wholeNumber(1),
+    );
 }

@@ -19,12 +19,18 @@ export function registerRuns(program: Command, context: CliContext): void {
         context.output.out(`no runs under ${flags.out}`);
         return;
       }
-      context.output.out(`${"name".padEnd(24)} ${"task".padEnd(26)} ${"state".padEnd(18)} ${"best".padEnd(34)} checkpoints`);
+      context.output.out(
+        `${"name".padEnd(24)} ${"task".padEnd(26)} ${"state".padEnd(18)} ${"best".padEnd(34)} checkpoints`,
+      );
       for (const run of runs) {
-        const checkpoints = run.checkpoints.length === 0 ? "-" : `${run.checkpoints.length} (last ${run.checkpoints.at(-1)})`;
-        context.output.out(`${run.name.padEnd(24)} ${(run.task ?? "?").padEnd(26)} ${stateText(run.state).padEnd(18)} ${bestText(run.best).padEnd(34)} ${checkpoints}`);
+        const checkpoints =
+          run.checkpoints.length === 0 ? "-" : `${run.checkpoints.length} (last ${run.checkpoints.at(-1)})`;
+        context.output.out(
+          `${run.name.padEnd(24)} ${(run.task ?? "?").padEnd(26)} ${stateText(run.state).padEnd(18)} ${bestText(run.best).padEnd(34)} ${checkpoints}`,
+        );
       }
-      for (const run of runs) if (run.state.kind === "unreadable") context.output.err(`warning: ${run.name}: ${run.state.why}`);
+      for (const run of runs)
+        if (run.state.kind === "unreadable") context.output.err(`warning: ${run.name}: ${run.state.why}`);
     });
 }
 

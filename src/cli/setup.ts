@@ -13,14 +13,25 @@ export function registerSetup(program: Command, context: CliContext): void {
     .option("--json", "print the result as JSON")
     .action(async (component: string, flags: { python: string; indexUrl?: string; json?: boolean }) => {
       if (component !== "python") {
-        throw TuneError.single({ code: "setup-unknown", message: `there is nothing called ${component} to set up`, location: { file: "<component>" }, hint: "Use `tune setup python`." });
+        throw TuneError.single({
+          code: "setup-unknown",
+          message: `there is nothing called ${component} to set up`,
+          location: { file: "<component>" },
+          hint: "Use `tune setup python`.",
+        });
       }
-      const result = await setupPython({ python: flags.python, indexUrl: flags.indexUrl, onLog: flags.json ? undefined : (line) => context.output.err(line) });
+      const result = await setupPython({
+        python: flags.python,
+        indexUrl: flags.indexUrl,
+        onLog: flags.json ? undefined : (line) => context.output.err(line),
+      });
       if (flags.json) {
         context.output.json(result);
         return;
       }
-      const versions = Object.entries(result.packages).map(([name, version]) => `${name} ${version ?? "-"}`).join(", ");
+      const versions = Object.entries(result.packages)
+        .map(([name, version]) => `${name} ${version ?? "-"}`)
+        .join(", ");
       context.output.out(`torch engine ready: ${result.python} (${versions})`);
     });
 }

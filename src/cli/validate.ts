@@ -21,28 +21,49 @@ export function registerValidate(program: Command, context: CliContext): void {
       .description("check a recipe and its data (schema, files, every row, token lengths) without training")
       .argument("<recipe>", "recipe file (.yaml, .yml, .json, .ts, .mts, .js, .mjs)")
       .option("--print-plan", "print the resolved plan with every default made explicit")
-      .option("--show-examples <n>", "print N tokenized examples with the trained tokens marked ⟦like this⟧", wholeNumber(0)),
+      .option(
+        "--show-examples <n>",
+        "print N tokenized examples with the trained tokens marked ⟦like this⟧",
+        wholeNumber(0),
+      ),
   )
     .option("--out <root>", "output root the plan's run directory is placed under", "adapters")
     .option("--json", "print the result as JSON")
     .action(async (file: string, flags: ValidateFlags) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
-      const check = await checkRecipe(file, { overrides: { model: flags.model, engine: flags.engine, maxSteps: flags.maxSteps }, out: flags.out, onProgress: progress.update, onDownload: progress.download });
+      const check = await checkRecipe(file, {
+        overrides: { model: flags.model, engine: flags.engine, maxSteps: flags.maxSteps },
+        out: flags.out,
+        onProgress: progress.update,
+        onDownload: progress.download,
+      });
       progress.stop();
       const { plan, prepared } = check;
       const estimate = prepared ? await estimateRun(plan, prepared) : null;
       if (flags.json) {
-        context.output.json({ ok: true, recipe: check.loaded.file, plan, data: prepared, tokenizer_missing: check.tokenizerMissing, torch_estimate: estimate });
+        context.output.json({
+          ok: true,
+          recipe: check.loaded.file,
+          plan,
+          data: prepared,
+          tokenizer_missing: check.tokenizerMissing,
+          torch_estimate: estimate,
+        });
         return;
       }
       const { recipe } = check.loaded;
       context.output.out(`ok: ${file} is a valid ${recipe.task} recipe "${plan.name}"`);
-      context.output.out(`  model ${recipe.model.base} (${plan.model.source.kind}), engine ${recipe.engine}, data ${recipe.data.file ?? recipe.data.train ?? recipe.data.eval}`);
-      context.output.out(`  splits ${plan.data.splits.join(", ")}; best checkpoint by ${plan.eval.best_metric}; run directory ${plan.run_dir}`);
+      context.output.out(
+        `  model ${recipe.model.base} (${plan.model.source.kind}), engine ${recipe.engine}, data ${recipe.data.file ?? recipe.data.train ?? recipe.data.eval}`,
+      );
+      context.output.out(
+        `  splits ${plan.data.splits.join(", ")}; best checkpoint by ${plan.eval.best_metric}; run directory ${plan.run_dir}`,
+      );
       if (prepared) context.output.out(formatDataStats(prepared));
       else context.output.out(`  rows checked; token statistics skipped: ${check.tokenizerMissing}`);
       const count = flags.showExamples ?? 0;
-      if (prepared && count > 0) context.output.out(formatExamples(prepared, loadTokenizer(prepared.tokenizerDir), count));
+      if (prepared && count > 0)
+        context.output.out(formatExamples(prepared, loadTokenizer(prepared.tokenizerDir), count));
       if (estimate) context.output.out(formatEstimate(estimate));
       if (flags.printPlan) context.output.out(JSON.stringify(plan, null, 2));
     });
@@ -57,11 +78,16 @@ function formatEstimate({ estimate, gpus }: RunEstimate): string {
     "torch engine estimate (before any GPU time):",
     `  parameters ${(p.total / 1e9).toFixed(3)}B; trainable ${(p.lora + p.saved).toLocaleString("en-US")} (LoRA ${p.lora.toLocaleString("en-US")})`,
     `  peak GPU memory ~${gb(b.total)}: base weights ${gb(b.base)}, trainable weights and gradients ${gb(b.trainable)}, optimizer ${gb(b.optimizer)}, activations ${gb(b.activations)} (${gb(b.activationsWithoutCheckpointing)} without / ${gb(b.activationsWithCheckpointing)} with gradient checkpointing), logits ${gb(b.logits)}`,
-    `  time per epoch: ${Object.entries(estimate.epochSeconds).map(([gpu, seconds]) => `${gpu} ${formatSeconds(seconds)}`).join(", ")}`,
+    `  time per epoch: ${Object.entries(estimate.epochSeconds)
+      .map(([gpu, seconds]) => `${gpu} ${formatSeconds(seconds)}`)
+      .join(", ")}`,
     `  assumes ${estimate.assumptions.join("; ")}`,
   ];
   if (gpus.length === 0) lines.push("  this machine: no NVIDIA GPU found; the torch engine would train on the CPU");
-  for (const gpu of gpus) lines.push(`  this machine: ${gpu.name}, ${(gpu.memoryMiB / 1024).toFixed(0)} GiB: ${gpu.fits ? "go" : "no-go (enable gradient checkpointing, quantize, or lower batch_size or max_length)"}`);
+  for (const gpu of gpus)
+    lines.push(
+      `  this machine: ${gpu.name}, ${(gpu.memoryMiB / 1024).toFixed(0)} GiB: ${gpu.fits ? "go" : "no-go (enable gradient checkpointing, quantize, or lower batch_size or max_length)"}`,
+    );
   return lines.join("\n");
 }
 

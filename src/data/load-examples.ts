@@ -14,7 +14,8 @@ export interface LoadedExamples {
 /** Reads the plan's data files into examples per split: columns, cleaning, labels, sampling, split, balance. */
 export async function loadExamples(plan: RunPlan): Promise<LoadedExamples> {
   const { data } = plan;
-  const read = async (file: string) => buildExamples(plan, file, readRows(file, formatOf(file, data.format), data.delimiter));
+  const read = async (file: string) =>
+    buildExamples(plan, file, readRows(file, formatOf(file, data.format), data.delimiter));
   let droppedEmpty = 0;
   const splits: Splits = {};
   if (data.file) {
@@ -31,10 +32,14 @@ export async function loadExamples(plan: RunPlan): Promise<LoadedExamples> {
       if (!file) continue;
       const loaded = await read(file);
       droppedEmpty += loaded.droppedEmpty;
-      splits[name] = name === "train" && data.sample ? sampleExamples(loaded.examples, data.sample.rows, data.sample.seed) : loaded.examples;
+      splits[name] =
+        name === "train" && data.sample
+          ? sampleExamples(loaded.examples, data.sample.rows, data.sample.seed)
+          : loaded.examples;
     }
   }
-  if (splits.train && data.balance !== "none") splits.train = balanceExamples(splits.train, data.balance, data.split.seed);
+  if (splits.train && data.balance !== "none")
+    splits.train = balanceExamples(splits.train, data.balance, data.split.seed);
   return { splits, droppedEmpty };
 }
 
@@ -49,4 +54,3 @@ export async function hashFile(file: string): Promise<string> {
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest("hex");
 }
-

@@ -73,7 +73,11 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
     // The cache is tune's, not the user's data: say which setting moves it.
     const path = (error as NodeJS.ErrnoException).path;
     if (!path?.startsWith(cacheRoot)) throw error;
-    throw fileSystemFailure(error, { folder: cacheRoot, doing: "write tune's cache in", then: "run again, or set TUNE_CACHE_DIR to a writable folder" });
+    throw fileSystemFailure(error, {
+      folder: cacheRoot,
+      doing: "write tune's cache in",
+      then: "run again, or set TUNE_CACHE_DIR to a writable folder",
+    });
   }
 }
 
@@ -99,7 +103,9 @@ async function prepareInCache(plan: RunPlan, cacheRoot: string, options: Prepare
   const context: RenderContext = {
     plan,
     fewShot: options.fewShot ?? fewShotBlock(plan, splits.train ?? []),
-    chat: needsChatTemplate(plan) ? chatTemplate(tokenizer.chatTemplate, tokenizer.specialTokens, tokenizer.dir, tokenizer.allSpecialTokens) : null,
+    chat: needsChatTemplate(plan)
+      ? chatTemplate(tokenizer.chatTemplate, tokenizer.specialTokens, tokenizer.dir, tokenizer.allSpecialTokens)
+      : null,
     withAnswer: plan.task !== "prompting",
   };
   const tokenLabels = plan.task === "causal-lm" || plan.task === "generative-classification";
@@ -109,9 +115,13 @@ async function prepareInCache(plan: RunPlan, cacheRoot: string, options: Prepare
     const examples = splits[name];
     if (!examples) continue;
     const rendered = examples.map((example) => renderOrExplain(example, context));
-    const { encoded, backend } = await tokenizeAll(tokenizer, rendered, plan.data.max_length, tokenLabels, { onProgress: (done) => progress("tokenize", done, examples.length) });
+    const { encoded, backend } = await tokenizeAll(tokenizer, rendered, plan.data.max_length, tokenLabels, {
+      onProgress: (done) => progress("tokenize", done, examples.length),
+    });
     if (backend !== "native" && tokenizer.jsMayDiffer && warnings.length === model.warnings.length) {
-      warnings.push("this tokenizer uses a Metaspace `split` setting the pure-JS tokenizer ignores, so some ids may differ from transformers'; install the optional @anush008/tokenizers package for exact ids");
+      warnings.push(
+        "this tokenizer uses a Metaspace `split` setting the pure-JS tokenizer ignores, so some ids may differ from transformers'; install the optional @anush008/tokenizers package for exact ids",
+      );
     }
     const kept = keepTrainable(examples, encoded, tokenLabels);
     progress("write", 0, 1);
@@ -120,7 +130,9 @@ async function prepareInCache(plan: RunPlan, cacheRoot: string, options: Prepare
       split: name,
       encoded: kept.encoded,
       exampleIds: kept.examples.map((e) => e.id),
-      subgroups: Object.fromEntries((plan.eval.subgroups ?? []).map((column) => [column, kept.examples.map((e) => e.fields[column] ?? "")])),
+      subgroups: Object.fromEntries(
+        (plan.eval.subgroups ?? []).map((column) => [column, kept.examples.map((e) => e.fields[column] ?? "")]),
+      ),
       classIds,
       tokenLabels,
       labelNames: plan.data.labels,
@@ -142,7 +154,12 @@ function renderOrExplain(example: Example, context: RenderContext) {
     return renderExample(example, context);
   } catch (error) {
     if (error instanceof TuneError) throw error;
-    throw dataError(example.source.file, example.source.line, `the template cannot render this row: ${(error as Error).message}`, "Fix the row, or the template it is rendered with.");
+    throw dataError(
+      example.source.file,
+      example.source.line,
+      `the template cannot render this row: ${(error as Error).message}`,
+      "Fix the row, or the template it is rendered with.",
+    );
   }
 }
 
@@ -161,7 +178,8 @@ function fromCache(dir: string, tokenizerDir: string): PreparedData | undefined 
     }
     return { key: index.key, dir, cached: true, splits, droppedEmpty: index.dropped_empty, tokenizerDir, warnings: [] };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT" || existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT" || existsSync(dir))
+      rmSync(dir, { recursive: true, force: true });
     return undefined;
   }
 }
@@ -177,7 +195,12 @@ function needsChatTemplate(plan: RunPlan): boolean {
   return (plan.task === "causal-lm" && !plan.template?.prompt) || plan.template?.chat === true;
 }
 
-function cacheKey(plan: RunPlan, tokenizer: TextTokenizer, sourceHashes: string[], fewShot: string | undefined): string {
+function cacheKey(
+  plan: RunPlan,
+  tokenizer: TextTokenizer,
+  sourceHashes: string[],
+  fewShot: string | undefined,
+): string {
   const { train, eval: evalFile, test, file, manifests, splits, ...settings } = plan.data;
   const material = {
     format_version: DATASET_FORMAT_VERSION,

@@ -8,7 +8,11 @@ export type Splits = Partial<Record<SplitName, Example[]>>;
  * Splits one file's examples into train/eval/test: a seeded shuffle (within each label when
  * stratified), identical on every run and machine, each split kept in file order.
  */
-export function splitExamples(examples: readonly Example[], split: RunPlan["data"]["split"], stratify: boolean): Required<Splits> {
+export function splitExamples(
+  examples: readonly Example[],
+  split: RunPlan["data"]["split"],
+  stratify: boolean,
+): Required<Splits> {
   const random = seededRandom(split.seed);
   const groups = stratify ? groupByLabel(examples) : [examples];
   const out: Required<Splits> = { train: [], eval: [], test: [] };
@@ -30,7 +34,11 @@ export function sampleExamples(examples: readonly Example[], count: number, seed
 }
 
 /** Evens out class counts in a training split by dropping or repeating examples (seeded). */
-export function balanceExamples(examples: readonly Example[], mode: "none" | "undersample" | "oversample", seed: number): Example[] {
+export function balanceExamples(
+  examples: readonly Example[],
+  mode: "none" | "undersample" | "oversample",
+  seed: number,
+): Example[] {
   if (mode === "none") return [...examples];
   const random = seededRandom(seed);
   const groups = groupByLabel(examples);

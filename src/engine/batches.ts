@@ -7,8 +7,18 @@ import { seededRandom, shuffled } from "../data/index.js";
  * step) each sorted by length, as transformers' LengthGroupedSampler does, so padding is small
  * and the order still changes every epoch.
  */
-export function epochBatches(split: TokenizedSplit, batchSize: number, seed: number, epoch: number, groupByLength: boolean, stepBatches = 1): number[][] {
-  const order = shuffled(Array.from({ length: split.manifest.count }, (_, i) => i), seededRandom(seed + epoch));
+export function epochBatches(
+  split: TokenizedSplit,
+  batchSize: number,
+  seed: number,
+  epoch: number,
+  groupByLength: boolean,
+  stepBatches = 1,
+): number[][] {
+  const order = shuffled(
+    Array.from({ length: split.manifest.count }, (_, i) => i),
+    seededRandom(seed + epoch),
+  );
   const length = (i: number) => split.ids(i).length;
   const grouped: number[] = [];
   const mega = batchSize * stepBatches * 50;
@@ -22,7 +32,11 @@ export function epochBatches(split: TokenizedSplit, batchSize: number, seed: num
 }
 
 /** Right-padded ids, attention mask and token labels for a micro-batch. */
-export function padBatch(split: TokenizedSplit, indices: number[], padId: number): { ids: number[][]; mask: number[][]; labels: number[][] | null; classIds: number[] } {
+export function padBatch(
+  split: TokenizedSplit,
+  indices: number[],
+  padId: number,
+): { ids: number[][]; mask: number[][]; labels: number[][] | null; classIds: number[] } {
   const longest = Math.max(...indices.map((i) => split.ids(i).length));
   const ids: number[][] = [];
   const mask: number[][] = [];

@@ -26,10 +26,32 @@ export async function probePython(interpreter: PythonChoice): Promise<PythonProb
   try {
     const run = await runBridge(["doctor"], { python: interpreter });
     const report = run.events.find((e) => e.type === "doctor") as unknown as DoctorReport | undefined;
-    if (!report) return { interpreter, python: null, packages: {}, missing: [], cuda: null, error: run.error?.message ?? (run.stderrTail || "the bridge wrote no report") };
-    return { interpreter, python: report.python, packages: report.packages, missing: report.missing, cuda: report.cuda && { available: report.cuda.available, devices: report.cuda.devices.map((d) => d.name) }, error: null };
+    if (!report)
+      return {
+        interpreter,
+        python: null,
+        packages: {},
+        missing: [],
+        cuda: null,
+        error: run.error?.message ?? (run.stderrTail || "the bridge wrote no report"),
+      };
+    return {
+      interpreter,
+      python: report.python,
+      packages: report.packages,
+      missing: report.missing,
+      cuda: report.cuda && { available: report.cuda.available, devices: report.cuda.devices.map((d) => d.name) },
+      error: null,
+    };
   } catch (error) {
     if (!isTuneError(error)) throw error;
-    return { interpreter, python: null, packages: {}, missing: [], cuda: null, error: error.problems[0]?.message ?? "did not start" };
+    return {
+      interpreter,
+      python: null,
+      packages: {},
+      missing: [],
+      cuda: null,
+      error: error.problems[0]?.message ?? "did not start",
+    };
   }
 }

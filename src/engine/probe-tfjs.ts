@@ -1,7 +1,12 @@
 import { createRequire } from "node:module";
 
 /** TensorFlow.js packages in the order the tfjs engine prefers them as backends. */
-const TFJS_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node", "@tensorflow/tfjs-backend-wasm", "@tensorflow/tfjs-core"];
+const TFJS_PACKAGES = [
+  "@tensorflow/tfjs-node-gpu",
+  "@tensorflow/tfjs-node",
+  "@tensorflow/tfjs-backend-wasm",
+  "@tensorflow/tfjs-core",
+];
 
 export interface TfjsPackage {
   name: string;

@@ -2,7 +2,13 @@
  * Learning rate at optimizer step `step` (0-based), as transformers' schedulers compute it:
  * linear warmup from 0, then linear decay to 0, half-cosine decay, or constant.
  */
-export function learningRate(step: number, total: number, warmup: number, peak: number, kind: "linear" | "cosine" | "constant"): number {
+export function learningRate(
+  step: number,
+  total: number,
+  warmup: number,
+  peak: number,
+  kind: "linear" | "cosine" | "constant",
+): number {
   if (step < warmup) return (peak * step) / Math.max(1, warmup);
   if (kind === "constant") return peak;
   const progress = (step - warmup) / Math.max(1, total - warmup);

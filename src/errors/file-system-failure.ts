@@ -54,14 +54,26 @@ function realCause(error: NodeJS.ErrnoException | undefined): NodeJS.ErrnoExcept
  */
 export function fileSystemFailure(error: unknown, context: FileSystemContext = {}): unknown {
   const failed = realCause(error as NodeJS.ErrnoException | undefined);
-  const refused = failed?.code === "ENOENT" && (failed.syscall === "mkdir" || failed.syscall === "creat") && failed.path !== undefined && existsSync(dirname(failed.path));
-  const why = refused ? `the file system does not allow a new ${failed.syscall === "mkdir" ? "folder" : "file"} there` : failed?.code ? WHY[failed.code] : undefined;
+  const refused =
+    failed?.code === "ENOENT" &&
+    (failed.syscall === "mkdir" || failed.syscall === "creat") &&
+    failed.path !== undefined &&
+    existsSync(dirname(failed.path));
+  const why = refused
+    ? `the file system does not allow a new ${failed.syscall === "mkdir" ? "folder" : "file"} there`
+    : failed?.code
+      ? WHY[failed.code]
+      : undefined;
   if (!why || error instanceof TuneError) return error;
   const where = context.folder ?? failed?.path ?? "a file";
   return TuneError.single(
     {
       code: "file-system",
-      message: `cannot ${context.doing ?? "use"} ${where}: ${why} (${failed?.syscall ?? "file access"} ${failed?.path ?? ""})`.replace(/ \)$/, ")"),
+      message:
+        `cannot ${context.doing ?? "use"} ${where}: ${why} (${failed?.syscall ?? "file access"} ${failed?.path ?? ""})`.replace(
+          / \)$/,
+          ")",
+        ),
       location: { file: where },
       hint: `${context.intact ? `${context.intact} ` : ""}Free space, fix permissions or move what is in the way${context.then ? `, then ${context.then}` : ""}.`,
     },

@@ -26,7 +26,8 @@ export function redactSecrets(text: string): string {
   let clean = text;
   for (const secret of secrets) {
     // Also as it appears inside JSON text, where a quote or backslash in it is escaped.
-    for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) clean = clean.split(form).join("[redacted]");
+    for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)]))
+      clean = clean.split(form).join("[redacted]");
   }
   for (const [pattern, replacement] of PATTERNS) clean = clean.replace(pattern, replacement);
   return clean;
@@ -36,6 +37,7 @@ export function redactSecrets(text: string): string {
 export function redactValue(value: unknown): unknown {
   if (typeof value === "string") return redactSecrets(value);
   if (Array.isArray(value)) return value.map(redactValue);
-  if (value !== null && typeof value === "object" && !(value instanceof Date)) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, redactValue(inner)]));
+  if (value !== null && typeof value === "object" && !(value instanceof Date))
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, redactValue(inner)]));
   return value;
 }

@@ -26,8 +26,13 @@ export interface ClassificationReport {
  * "error" counts as a class with no support, exactly as the reference systems' reports show it. F1 comes from tp, fp and fn (sklearn >= 1.3), not
  * from rounded precision and recall.
  */
-export function classificationReport(gold: readonly string[], predicted: readonly string[], known: readonly string[] = []): ClassificationReport {
-  if (gold.length !== predicted.length) throw new Error(`${gold.length} gold labels but ${predicted.length} predictions`);
+export function classificationReport(
+  gold: readonly string[],
+  predicted: readonly string[],
+  known: readonly string[] = [],
+): ClassificationReport {
+  if (gold.length !== predicted.length)
+    throw new Error(`${gold.length} gold labels but ${predicted.length} predictions`);
   const present = new Set([...gold, ...predicted]);
   const labels = known.filter((label) => present.has(label));
   for (const value of present) if (!labels.includes(value)) labels.push(value);
@@ -52,19 +57,36 @@ export function classificationReport(gold: readonly string[], predicted: readonl
     tpAll += tp;
     fpAll += fp;
     fnAll += fn;
-    perClass[label] = { precision: ratio(tp, tp + fp), recall: ratio(tp, tp + fn), f1: ratio(2 * tp, 2 * tp + fp + fn), support };
+    perClass[label] = {
+      precision: ratio(tp, tp + fp),
+      recall: ratio(tp, tp + fn),
+      f1: ratio(2 * tp, 2 * tp + fp + fn),
+      support,
+    };
   });
   const scores = labels.map((label) => perClass[label] as ClassScores);
   const total = scores.reduce((n, s) => n + s.support, 0);
   const average = (key: "precision" | "recall" | "f1", weighted: boolean) =>
-    weighted ? ratio(scores.reduce((n, s) => n + s[key] * s.support, 0), total) : ratio(scores.reduce((n, s) => n + s[key], 0), scores.length);
+    weighted
+      ? ratio(
+          scores.reduce((n, s) => n + s[key] * s.support, 0),
+          total,
+        )
+      : ratio(
+          scores.reduce((n, s) => n + s[key], 0),
+          scores.length,
+        );
   return {
     labels,
     perClass,
     accuracy: ratio(tpAll, gold.length),
     macro: { precision: average("precision", false), recall: average("recall", false), f1: average("f1", false) },
     weighted: { precision: average("precision", true), recall: average("recall", true), f1: average("f1", true) },
-    micro: { precision: ratio(tpAll, tpAll + fpAll), recall: ratio(tpAll, tpAll + fnAll), f1: ratio(2 * tpAll, 2 * tpAll + fpAll + fnAll) },
+    micro: {
+      precision: ratio(tpAll, tpAll + fpAll),
+      recall: ratio(tpAll, tpAll + fnAll),
+      f1: ratio(2 * tpAll, 2 * tpAll + fpAll + fnAll),
+    },
     confusion,
     examples: gold.length,
   };

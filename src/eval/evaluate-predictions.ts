@@ -35,7 +35,12 @@ export interface SplitEvaluation {
  * answers parsed into the label set first, the error rate of answers that matched no label, the
  * predicted against the true label distribution, and the loss.
  */
-export function evaluatePredictions(plan: RunPlan, split: SplitName, file: string, groups: Record<string, ReadonlyMap<string, string>> | null = null): SplitEvaluation {
+export function evaluatePredictions(
+  plan: RunPlan,
+  split: SplitName,
+  file: string,
+  groups: Record<string, ReadonlyMap<string, string>> | null = null,
+): SplitEvaluation {
   const rows = readPredictions(file);
   const labels = plan.data.labels;
   const metrics: Partial<Record<Metric, number>> = {};
@@ -44,11 +49,23 @@ export function evaluatePredictions(plan: RunPlan, split: SplitName, file: strin
   if (!labels) return { split, examples: rows.length, metrics, report: null, distribution: null, unparsed: 0 };
   const rules = { ...plan.eval.parse, answerAfter: plan.generation.answer_after };
   const predicted = rows.map((row) => row.pred ?? parseAnswer(row.answer ?? "", labels, rules));
-  const unparsed = rows.filter((row, i) => row.pred === undefined && predicted[i] === rules.fallback && !labels.includes(rules.fallback)).length;
-  const judgedRows = rows.map((row, i) => ({ id: row.id, gold: row.gold, pred: predicted[i] as string })).filter((r): r is { id: string; gold: string; pred: string } => r.gold !== null);
+  const unparsed = rows.filter(
+    (row, i) => row.pred === undefined && predicted[i] === rules.fallback && !labels.includes(rules.fallback),
+  ).length;
+  const judgedRows = rows
+    .map((row, i) => ({ id: row.id, gold: row.gold, pred: predicted[i] as string }))
+    .filter((r): r is { id: string; gold: string; pred: string } => r.gold !== null);
   const judged = judgedRows.map((r) => [r.gold, r.pred] as const);
-  const report = classificationReport(judged.map(([g]) => g), judged.map(([, p]) => p), labels);
-  const distribution = compareDistributions(judged.map(([g]) => g), judged.map(([, p]) => p), labels);
+  const report = classificationReport(
+    judged.map(([g]) => g),
+    judged.map(([, p]) => p),
+    labels,
+  );
+  const distribution = compareDistributions(
+    judged.map(([g]) => g),
+    judged.map(([, p]) => p),
+    labels,
+  );
   Object.assign(metrics, {
     accuracy: report.accuracy,
     f1_macro: report.macro.f1,
@@ -62,12 +79,20 @@ export function evaluatePredictions(plan: RunPlan, split: SplitName, file: strin
     js_distance: distribution.jsDistance,
   });
   if (rows.some((row) => row.pred === undefined)) metrics.error_rate = rows.length === 0 ? 0 : unparsed / rows.length;
-  const subgroups = groups ? Object.fromEntries(Object.entries(groups).map(([column, valueOf]) => [column, withinGroups(judgedRows, valueOf, labels)])) : undefined;
+  const subgroups = groups
+    ? Object.fromEntries(
+        Object.entries(groups).map(([column, valueOf]) => [column, withinGroups(judgedRows, valueOf, labels)]),
+      )
+    : undefined;
   return { split, examples: rows.length, metrics, report, distribution, unparsed, ...(subgroups ? { subgroups } : {}) };
 }
 
 /** The label share comparison within each value of a column, largest group first. */
-function withinGroups(rows: ReadonlyArray<{ id: string; gold: string; pred: string }>, valueOf: ReadonlyMap<string, string>, labels: readonly string[]) {
+function withinGroups(
+  rows: ReadonlyArray<{ id: string; gold: string; pred: string }>,
+  valueOf: ReadonlyMap<string, string>,
+  labels: readonly string[],
+) {
   const byValue = new Map<string, Array<{ gold: string; pred: string }>>();
   for (const row of rows) {
     const value = valueOf.get(row.id) ?? "";
@@ -75,7 +100,15 @@ function withinGroups(rows: ReadonlyArray<{ id: string; gold: string; pred: stri
   }
   return [...byValue.entries()]
     .sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))
-    .map(([value, members]) => ({ value, examples: members.length, distribution: compareDistributions(members.map((m) => m.gold), members.map((m) => m.pred), labels) }));
+    .map(([value, members]) => ({
+      value,
+      examples: members.length,
+      distribution: compareDistributions(
+        members.map((m) => m.gold),
+        members.map((m) => m.pred),
+        labels,
+      ),
+    }));
 }
 
 /** Mean loss: -ln p(gold) per classified example, or per reference token of generated ones. */
@@ -99,7 +132,15 @@ export function readPredictions(file: string): PredictionRow[] {
   try {
     text = readFileSync(file, "utf8");
   } catch {
-    throw TuneError.single({ code: "predictions-missing", message: `no predictions at ${file}`, location: { file }, hint: "Evaluate the checkpoint again: tune eval <checkpoint>." }, ExitCode.user);
+    throw TuneError.single(
+      {
+        code: "predictions-missing",
+        message: `no predictions at ${file}`,
+        location: { file },
+        hint: "Evaluate the checkpoint again: tune eval <checkpoint>.",
+      },
+      ExitCode.user,
+    );
   }
   return text
     .split("\n")
@@ -108,7 +149,15 @@ export function readPredictions(file: string): PredictionRow[] {
       try {
         return JSON.parse(line) as PredictionRow;
       } catch {
-        throw TuneError.single({ code: "predictions-corrupt", message: "this line is not JSON", location: { file, line: i + 1 }, hint: "Delete the file and evaluate the checkpoint again: tune eval <checkpoint>." }, ExitCode.user);
+        throw TuneError.single(
+          {
+            code: "predictions-corrupt",
+            message: "this line is not JSON",
+            location: { file, line: i + 1 },
+            hint: "Delete the file and evaluate the checkpoint again: tune eval <checkpoint>.",
+          },
+          ExitCode.user,
+        );
       }
     });
 }

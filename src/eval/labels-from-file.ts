@@ -8,12 +8,19 @@ export async function labelsFromFile(file: string): Promise<{ gold: string[]; pr
     for (const column of ["gold", "pred"] as const) {
       const value = row.values[column];
       if (value === undefined || value === null || value === "") {
-        throw dataError(file, row.line, `this row has no ${column} value`, "Every row needs a gold (true) and a pred (predicted) label.", column);
+        throw dataError(
+          file,
+          row.line,
+          `this row has no ${column} value`,
+          "Every row needs a gold (true) and a pred (predicted) label.",
+          column,
+        );
       }
     }
     gold.push(String(row.values.gold));
     predicted.push(String(row.values.pred));
   }
-  if (gold.length === 0) throw dataError(file, undefined, "the file holds no rows", "Add rows with gold and pred columns.");
+  if (gold.length === 0)
+    throw dataError(file, undefined, "the file holds no rows", "Add rows with gold and pred columns.");
   return { gold, predicted };
 }

@@ -17,7 +17,11 @@ export function parseAnswer(answer: string, labels: readonly string[], rules: Pa
     const at = text.toLowerCase().lastIndexOf(rules.answerAfter.toLowerCase());
     if (at >= 0) text = text.slice(at + rules.answerAfter.length);
   }
-  const normal = (s: string) => s.trim().toLowerCase().replace(/^[\s"'`*(\[]+|[\s"'`*.,;:!?)\]]+$/g, "");
+  const normal = (s: string) =>
+    s
+      .trim()
+      .toLowerCase()
+      .replace(/^[\s"'`*(\[]+|[\s"'`*.,;:!?)\]]+$/g, "");
   const cleaned = normal(text);
   if (rules.match === "exact") return labels.find((label) => normal(label) === cleaned) ?? rules.fallback;
   if (rules.match === "first-word") {
@@ -31,7 +35,8 @@ export function parseAnswer(answer: string, labels: readonly string[], rules: Pa
     const pattern = new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(wanted)}(?![\\p{L}\\p{N}])`, "u");
     const found = pattern.exec(cleaned);
     if (!found) continue;
-    if (!best || found.index < best.at || (found.index === best.at && wanted.length > normal(best.label).length)) best = { label, at: found.index };
+    if (!best || found.index < best.at || (found.index === best.at && wanted.length > normal(best.label).length))
+      best = { label, at: found.index };
   }
   return best?.label ?? rules.fallback;
 }

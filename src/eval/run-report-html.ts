@@ -17,19 +17,42 @@ const RED = "#d62728";
 export function runReportHtml(report: RunReport): string {
   const { plan, best, history, checkpoints } = report;
   const losses = history.filter((h) => h.loss !== undefined).map((h) => [h.step, h.loss as number] as const);
-  const rates = history.filter((h) => h.learning_rate !== undefined).map((h) => [h.step, h.learning_rate as number] as const);
-  const evalLoss = checkpoints.flatMap((c) => (plan.eval.selection_split && c.splits[plan.eval.selection_split]?.loss !== undefined ? [[c.step, c.splits[plan.eval.selection_split]?.loss as number] as const] : []));
+  const rates = history
+    .filter((h) => h.learning_rate !== undefined)
+    .map((h) => [h.step, h.learning_rate as number] as const);
+  const evalLoss = checkpoints.flatMap((c) =>
+    plan.eval.selection_split && c.splits[plan.eval.selection_split]?.loss !== undefined
+      ? [[c.step, c.splits[plan.eval.selection_split]?.loss as number] as const]
+      : [],
+  );
   const metric = plan.eval.best_metric;
-  const metricSeries = plan.eval.splits.map((split, i) => ({ name: `${split}.${metric}`, color: [BLUE, ORANGE, GREEN][i % 3] as string, points: checkpoints.flatMap((c) => (c.splits[split]?.[metric] === undefined ? [] : [[c.step, c.splits[split]?.[metric] as number] as const])) }));
+  const metricSeries = plan.eval.splits.map((split, i) => ({
+    name: `${split}.${metric}`,
+    color: [BLUE, ORANGE, GREEN][i % 3] as string,
+    points: checkpoints.flatMap((c) =>
+      c.splits[split]?.[metric] === undefined ? [] : [[c.step, c.splits[split]?.[metric] as number] as const],
+    ),
+  }));
   const sections = [
     `<h1>${escape(plan.name)}</h1>`,
     `<p class="meta">${escape(plan.task)} · ${escape(plan.model.base)} · LoRA r ${plan.lora.r}, alpha ${plan.lora.alpha} · ${escape(stateLine(report))}</p>`,
-    best?.checkpoint ? `<p><strong>Best checkpoint:</strong> step ${best.step}${best.value !== null && best.split ? ` — ${escape(best.metric)} on ${escape(best.split)} = ${best.value.toFixed(4)}` : " (the newest)"}</p>` : "",
-    best && best.gates.length > 0 ? `<ul class="gates">${best.gates.map((g) => `<li class="${g.passed ? "pass" : "fail"}">${escape(g.text)}: ${g.passed ? "passed" : "failed"} (${g.value === null ? "not evaluated" : g.value.toFixed(4)})</li>`).join("")}</ul>` : "",
-    `<h2>Training</h2><div class="charts">${lineChart("Loss", [{ name: "train loss", color: BLUE, points: losses }, { name: `${plan.eval.selection_split ?? "eval"} loss`, color: RED, points: evalLoss }])}${lineChart("Learning rate", [{ name: "lr", color: GREEN, points: rates }])}${lineChart(`${metric} per checkpoint`, metricSeries)}</div>`,
+    best?.checkpoint
+      ? `<p><strong>Best checkpoint:</strong> step ${best.step}${best.value !== null && best.split ? ` — ${escape(best.metric)} on ${escape(best.split)} = ${best.value.toFixed(4)}` : " (the newest)"}</p>`
+      : "",
+    best && best.gates.length > 0
+      ? `<ul class="gates">${best.gates.map((g) => `<li class="${g.passed ? "pass" : "fail"}">${escape(g.text)}: ${g.passed ? "passed" : "failed"} (${g.value === null ? "not evaluated" : g.value.toFixed(4)})</li>`).join("")}</ul>`
+      : "",
+    `<h2>Training</h2><div class="charts">${lineChart("Loss", [
+      { name: "train loss", color: BLUE, points: losses },
+      { name: `${plan.eval.selection_split ?? "eval"} loss`, color: RED, points: evalLoss },
+    ])}${lineChart("Learning rate", [{ name: "lr", color: GREEN, points: rates }])}${lineChart(`${metric} per checkpoint`, metricSeries)}</div>`,
     checkpointTable(report),
     ...Object.entries(report.bestEvaluations).flatMap(([split, evaluation]) =>
-      evaluation?.report ? [`<h2>${escape(split)} — best checkpoint (${evaluation.examples} examples${evaluation.unparsed ? `, ${evaluation.unparsed} answers matched no label` : ""})</h2><div class="split">${reportTable(evaluation.report)}${confusionTable(evaluation.report)}${evaluation.distribution ? distributionChart(evaluation.distribution) : ""}${subgroupTables(evaluation.subgroups ?? {})}</div>`] : [],
+      evaluation?.report
+        ? [
+            `<h2>${escape(split)} — best checkpoint (${evaluation.examples} examples${evaluation.unparsed ? `, ${evaluation.unparsed} answers matched no label` : ""})</h2><div class="split">${reportTable(evaluation.report)}${confusionTable(evaluation.report)}${evaluation.distribution ? distributionChart(evaluation.distribution) : ""}${subgroupTables(evaluation.subgroups ?? {})}</div>`,
+          ]
+        : [],
     ),
   ];
   return `<!doctype html>
@@ -85,7 +108,10 @@ function lineChart(title: string, series: Series[]): string {
       ? `<circle cx="${x(s.points[0]?.[0] ?? 0).toFixed(1)}" cy="${y(s.points[0]?.[1] ?? 0).toFixed(1)}" r="3" fill="${s.color}"/>`
       : `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.points.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(" ")}"/>`,
   );
-  const legend = shown.map((s, i) => `<rect x="${left + i * 130}" y="${height - 14}" width="10" height="10" fill="${s.color}"/><text x="${left + 14 + i * 130}" y="${height - 5}">${escape(s.name)}</text>`);
+  const legend = shown.map(
+    (s, i) =>
+      `<rect x="${left + i * 130}" y="${height - 14}" width="10" height="10" fill="${s.color}"/><text x="${left + 14 + i * 130}" y="${height - 5}">${escape(s.name)}</text>`,
+  );
   return `<svg width="${width}" height="${height}" role="img" aria-label="${escape(title)}"><text x="${left}" y="14" font-weight="600">${escape(title)}</text>
 <line x1="${left}" y1="${height - bottom}" x2="${width - right}" y2="${height - bottom}" stroke="#999"/><line x1="${left}" y1="${top}" x2="${left}" y2="${height - bottom}" stroke="#999"/>
 <text x="${left - 4}" y="${top + 4}" text-anchor="end">${label(maxY)}</text><text x="${left - 4}" y="${height - bottom}" text-anchor="end">${label(minY)}</text>
@@ -96,15 +122,21 @@ ${legend.join("")}</svg>`;
 
 function checkpointTable(report: RunReport): string {
   const { plan, checkpoints, best } = report;
-  const columns = plan.eval.splits.flatMap((split) => [...new Set([...plan.eval.metrics, "loss" as const])].map((metric) => [split, metric] as const)).filter(([split, metric]) => checkpoints.some((c) => c.splits[split]?.[metric] !== undefined));
+  const columns = plan.eval.splits
+    .flatMap((split) => [...new Set([...plan.eval.metrics, "loss" as const])].map((metric) => [split, metric] as const))
+    .filter(([split, metric]) => checkpoints.some((c) => c.splits[split]?.[metric] !== undefined));
   if (columns.length === 0) return "";
   const head = `<tr><th>step</th>${columns.map(([split, metric]) => `<th>${escape(split)}.${escape(metric)}</th>`).join("")}</tr>`;
-  const rows = checkpoints.map((c) => `<tr${c.dir === best?.checkpoint ? ' class="best"' : ""}><td>${c.step}${c.dir === best?.checkpoint ? " (best)" : ""}</td>${columns.map(([split, metric]) => `<td>${c.splits[split]?.[metric]?.toFixed(4) ?? "–"}</td>`).join("")}</tr>`);
+  const rows = checkpoints.map(
+    (c) =>
+      `<tr${c.dir === best?.checkpoint ? ' class="best"' : ""}><td>${c.step}${c.dir === best?.checkpoint ? " (best)" : ""}</td>${columns.map(([split, metric]) => `<td>${c.splits[split]?.[metric]?.toFixed(4) ?? "–"}</td>`).join("")}</tr>`,
+  );
   return `<h2>Checkpoints</h2><table>${head}${rows.join("")}</table>`;
 }
 
 function reportTable(report: ClassificationReport): string {
-  const row = (name: string, p: number, r: number, f: number, support: number) => `<tr><td>${escape(name)}</td><td>${p.toFixed(4)}</td><td>${r.toFixed(4)}</td><td>${f.toFixed(4)}</td><td>${support}</td></tr>`;
+  const row = (name: string, p: number, r: number, f: number, support: number) =>
+    `<tr><td>${escape(name)}</td><td>${p.toFixed(4)}</td><td>${r.toFixed(4)}</td><td>${f.toFixed(4)}</td><td>${support}</td></tr>`;
   const perClass = report.labels.map((label) => {
     const c = report.perClass[label];
     return c ? row(label, c.precision, c.recall, c.f1, c.support) : "";
@@ -127,7 +159,10 @@ function confusionTable(report: ClassificationReport): string {
 /** Per subgroup column: each value's size and distances between true and predicted label shares. */
 function subgroupTables(subgroups: NonNullable<SplitEvaluation["subgroups"]>): string {
   return Object.entries(subgroups)
-    .map(([column, groups]) => `<table><caption>Label shares by ${escape(column)}</caption><tr><th>${escape(column)}</th><th>examples</th><th>TV</th><th>JS</th></tr>${groups.map((g) => `<tr><td>${escape(g.value)}</td><td>${g.examples}</td><td>${g.distribution.totalVariation.toFixed(3)}</td><td>${g.distribution.jsDistance.toFixed(3)}</td></tr>`).join("")}</table>`)
+    .map(
+      ([column, groups]) =>
+        `<table><caption>Label shares by ${escape(column)}</caption><tr><th>${escape(column)}</th><th>examples</th><th>TV</th><th>JS</th></tr>${groups.map((g) => `<tr><td>${escape(g.value)}</td><td>${g.examples}</td><td>${g.distribution.totalVariation.toFixed(3)}</td><td>${g.distribution.jsDistance.toFixed(3)}</td></tr>`).join("")}</table>`,
+    )
     .join("");
 }
 
@@ -140,7 +175,10 @@ function distributionChart(distribution: DistributionComparison): string {
     const h = share * (height - top - bottom);
     return `<rect x="${(left + i * band + offset).toFixed(1)}" y="${(height - bottom - h).toFixed(1)}" width="${(band / 2 - 4).toFixed(1)}" height="${h.toFixed(1)}" fill="${color}"/>`;
   };
-  const bars = labels.map((label, i) => `${bar(distribution.gold[label] ?? 0, i, 2, BLUE)}${bar(distribution.predicted[label] ?? 0, i, band / 2, ORANGE)}<text x="${(left + i * band + band / 2).toFixed(1)}" y="${height - bottom + 14}" text-anchor="middle">${escape(label)}</text>`);
+  const bars = labels.map(
+    (label, i) =>
+      `${bar(distribution.gold[label] ?? 0, i, 2, BLUE)}${bar(distribution.predicted[label] ?? 0, i, band / 2, ORANGE)}<text x="${(left + i * band + band / 2).toFixed(1)}" y="${height - bottom + 14}" text-anchor="middle">${escape(label)}</text>`,
+  );
   return `<svg width="${width}" height="${height}" role="img" aria-label="label distribution"><text x="${left}" y="14" font-weight="600">Label shares: TV ${distribution.totalVariation.toFixed(3)}, JS ${distribution.jsDistance.toFixed(3)}</text>
 <line x1="${left}" y1="${height - bottom}" x2="${width - 10}" y2="${height - bottom}" stroke="#999"/>
 ${bars.join("")}
@@ -148,5 +186,8 @@ ${bars.join("")}
 }
 
 function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string,
+  );
 }

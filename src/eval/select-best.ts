@@ -60,6 +60,12 @@ export function judgeGates(gates: readonly Gate[], checkpoint: CheckpointMetrics
 function judge(gate: Gate, best: CheckpointMetrics | null): GateResult {
   const value = best?.splits[gate.split]?.[gate.metric] ?? null;
   if (value === null) return { text: gate.text, value, passed: false };
-  const passed = { ">=": value >= gate.value, ">": value > gate.value, "<=": value <= gate.value, "<": value < gate.value, "==": value === gate.value }[gate.op];
+  const passed = {
+    ">=": value >= gate.value,
+    ">": value > gate.value,
+    "<=": value <= gate.value,
+    "<": value < gate.value,
+    "==": value === gate.value,
+  }[gate.op];
   return { text: gate.text, value, passed };
 }

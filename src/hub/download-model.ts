@@ -54,14 +54,24 @@ export function neededFiles(entries: readonly ListFileEntry[], id: string): List
   const files = entries.filter((e) => e.type === "file" && !e.path.includes("/"));
   const needed = files.filter((e) => NEEDED.some((pattern) => pattern.test(e.path)));
   if (!needed.some((e) => e.path === "config.json")) {
-    throw TuneError.single({ code: "model-config-missing", message: `${id} has no config.json at its top level, so it is not a transformers model repo`, hint: "Check the repo id (a model is `owner/name`; adapters and datasets are not base models)." }, ExitCode.user);
+    throw TuneError.single(
+      {
+        code: "model-config-missing",
+        message: `${id} has no config.json at its top level, so it is not a transformers model repo`,
+        hint: "Check the repo id (a model is `owner/name`; adapters and datasets are not base models).",
+      },
+      ExitCode.user,
+    );
   }
   if (!needed.some((e) => e.path.endsWith(".safetensors"))) {
     const pickles = files.filter((e) => PICKLES.test(e.path)).map((e) => e.path);
     throw TuneError.single(
       {
         code: pickles.length > 0 ? "weights-pickle-only" : "weights-missing",
-        message: pickles.length > 0 ? `${id} has only pickle weights (${pickles.join(", ")}), which tune refuses to load: unpickling runs code from the file` : `${id} has no model.safetensors or model.safetensors.index.json`,
+        message:
+          pickles.length > 0
+            ? `${id} has only pickle weights (${pickles.join(", ")}), which tune refuses to load: unpickling runs code from the file`
+            : `${id} has no model.safetensors or model.safetensors.index.json`,
         hint: "Use a repo with safetensors weights (most have a safetensors revision or a converted copy), or convert once where you trust the file and point model.base at the folder.",
       },
       ExitCode.user,
@@ -73,7 +83,15 @@ export function neededFiles(entries: readonly ListFileEntry[], id: string): List
 /** The id and revision name cache folders; anything but a real Hub id and revision is refused before one is made. */
 function refuseUnsafeNames(id: string, revision: string): void {
   const why = hubIdProblem(id) ?? revisionProblem(revision);
-  if (why) throw TuneError.single({ code: "hub-id-invalid", message: `cannot download ${JSON.stringify(id)} at revision ${JSON.stringify(revision)}: ${why}`, hint: "Check model.base and model.revision (or --base)." }, ExitCode.user);
+  if (why)
+    throw TuneError.single(
+      {
+        code: "hub-id-invalid",
+        message: `cannot download ${JSON.stringify(id)} at revision ${JSON.stringify(revision)}: ${why}`,
+        hint: "Check model.base and model.revision (or --base).",
+      },
+      ExitCode.user,
+    );
 }
 
 /**
@@ -84,33 +102,55 @@ function refuseUnsafeNames(id: string, revision: string): void {
  * Hub sends is checked before it becomes a path. With HF_HUB_OFFLINE=1, or when the Hub cannot
  * be reached and an earlier download exists, the cache alone answers.
  */
-export async function downloadModel(id: string, revision: string, options: DownloadOptions = {}): Promise<DownloadedModel> {
+export async function downloadModel(
+  id: string,
+  revision: string,
+  options: DownloadOptions = {},
+): Promise<DownloadedModel> {
   refuseUnsafeNames(id, revision);
   const cacheDir = hubCacheDir();
   const cached = () => cachedSnapshot(cacheDir, id, revision);
   if (hubOffline()) {
     const found = cached();
     if (found) return { ...found, fetched: [] };
-    throw TuneError.single({ code: "model-not-cached", message: `${id} (revision ${revision}) is not in the Hugging Face cache at ${cacheDir}, and HF_HUB_OFFLINE=1 forbids downloading it`, hint: "Run once without HF_HUB_OFFLINE (or on a machine with access, then copy the cache), or point model.base at a local folder." }, ExitCode.environment);
+    throw TuneError.single(
+      {
+        code: "model-not-cached",
+        message: `${id} (revision ${revision}) is not in the Hugging Face cache at ${cacheDir}, and HF_HUB_OFFLINE=1 forbids downloading it`,
+        hint: "Run once without HF_HUB_OFFLINE (or on a machine with access, then copy the cache), or point model.base at a local folder.",
+      },
+      ExitCode.environment,
+    );
   }
   const session = openHubSession(options);
-  const context: HubContext = { endpoint: session.endpoint, repo: id, revision, token: session.token, action: "download" };
+  const context: HubContext = {
+    endpoint: session.endpoint,
+    repo: id,
+    revision,
+    token: session.token,
+    action: "download",
+  };
   const check = hubReplyChecker(session.endpoint, id);
   const common = session.client;
 
   let commit: string;
   let entries: ListFileEntry[];
   try {
-    commit = check.commit((await modelInfo({ ...common, name: id, revision, additionalFields: ["sha"] })).sha, `commit id for revision ${revision}`);
+    commit = check.commit(
+      (await modelInfo({ ...common, name: id, revision, additionalFields: ["sha"] })).sha,
+      `commit id for revision ${revision}`,
+    );
     entries = [];
     for await (const entry of listFiles({ ...common, repo: id, revision: commit })) {
-      if (entries.length >= MAX_ENTRIES) throw hubSentInvalid(session.endpoint, id, "file listing (it does not end)", `${MAX_ENTRIES}+ entries`);
+      if (entries.length >= MAX_ENTRIES)
+        throw hubSentInvalid(session.endpoint, id, "file listing (it does not end)", `${MAX_ENTRIES}+ entries`);
       entries.push(entry);
     }
   } catch (error) {
     const failure = hubFailure(error, context);
     const found = cached();
-    if (found && failure.problems[0]?.code === "hub-unreachable") return { ...found, fetched: [], offlineReason: failure.problems[0].message };
+    if (found && failure.problems[0]?.code === "hub-unreachable")
+      return { ...found, fetched: [], offlineReason: failure.problems[0].message };
     throw failure;
   }
 
@@ -123,7 +163,9 @@ export async function downloadModel(id: string, revision: string, options: Downl
     const blob = blobPath(cacheDir, id, entry.etag);
     if (!cachedBlobMatches(blob, entry)) {
       try {
-        await fetchBlob(entry, blob, { session, id, commit }, (bytes) => options.onProgress?.({ file: entry.path, done: done + bytes, total }));
+        await fetchBlob(entry, blob, { session, id, commit }, (bytes) =>
+          options.onProgress?.({ file: entry.path, done: done + bytes, total }),
+        );
       } catch (error) {
         throw hubFailure(error, context);
       }
@@ -170,13 +212,24 @@ class ContentMismatch extends Error {}
  * listing (stopping as soon as more bytes arrive than listed), and renames it into place. A
  * dropped connection or a mismatch starts that file again (a few times) before failing.
  */
-async function fetchBlob(entry: ListedFile, blob: string, params: FetchParams, onBytes: (bytes: number) => void): Promise<void> {
+async function fetchBlob(
+  entry: ListedFile,
+  blob: string,
+  params: FetchParams,
+  onBytes: (bytes: number) => void,
+): Promise<void> {
   makeFolders(dirname(blob));
   const incomplete = `${blob}.incomplete`;
   const { endpoint } = params.session;
   for (let attempt = 1; ; attempt++) {
     try {
-      const file = await downloadFile({ ...params.session.client, repo: params.id, path: entry.path, revision: params.commit, xet: speaksXet(endpoint) });
+      const file = await downloadFile({
+        ...params.session.client,
+        repo: params.id,
+        path: entry.path,
+        revision: params.commit,
+        xet: speaksXet(endpoint),
+      });
       if (!file) throw hubSentInvalid(endpoint, params.id, `answer for ${entry.path}, which it listed`, "not found");
       const sha256 = createHash("sha256");
       const gitSha1 = gitBlobHash(entry.size);
@@ -191,9 +244,16 @@ async function fetchBlob(entry: ListedFile, blob: string, params: FetchParams, o
           callback(null, chunk);
         },
       });
-      await pipeline(Readable.fromWeb(file.stream() as WebReadableStream<Uint8Array>), count, createWriteStream(incomplete));
+      await pipeline(
+        Readable.fromWeb(file.stream() as WebReadableStream<Uint8Array>),
+        count,
+        createWriteStream(incomplete),
+      );
       if (bytes !== entry.size) throw new ContentMismatch(`${bytes} bytes, not the ${entry.size} listed`);
-      if (entry.sha256 ? sha256.digest("hex") !== entry.sha256 : gitSha1.digest("hex") !== entry.gitOid) throw new ContentMismatch(entry.sha256 ? "bytes whose sha256 is not the listed one" : "bytes whose git blob sha1 is not the listed one");
+      if (entry.sha256 ? sha256.digest("hex") !== entry.sha256 : gitSha1.digest("hex") !== entry.gitOid)
+        throw new ContentMismatch(
+          entry.sha256 ? "bytes whose sha256 is not the listed one" : "bytes whose git blob sha1 is not the listed one",
+        );
       renameSync(incomplete, blob);
       return;
     } catch (error) {
@@ -213,4 +273,3 @@ async function fetchBlob(entry: ListedFile, blob: string, params: FetchParams, o
     }
   }
 }
-

@@ -13,9 +13,17 @@ export function repoCacheFolder(cacheDir: string, id: string): string {
  * The snapshot a revision (branch, tag or commit) points at, if the cache has it. A ref file is
  * read like any other input: only a commit id in it becomes a folder name.
  */
-export function cachedSnapshot(cacheDir: string, id: string, revision: string): { dir: string; commit: string } | undefined {
+export function cachedSnapshot(
+  cacheDir: string,
+  id: string,
+  revision: string,
+): { dir: string; commit: string } | undefined {
   const refFile = join(repoCacheFolder(cacheDir, id), "refs", revision);
-  const commit = COMMIT.test(revision) ? revision : existsSync(refFile) ? readFileSync(refFile, "utf8").trim() : undefined;
+  const commit = COMMIT.test(revision)
+    ? revision
+    : existsSync(refFile)
+      ? readFileSync(refFile, "utf8").trim()
+      : undefined;
   if (!commit || !COMMIT.test(commit)) return undefined;
   const dir = snapshotFolder(cacheDir, id, commit);
   return existsSync(join(dir, "config.json")) ? { dir, commit } : undefined;

@@ -18,7 +18,14 @@ export function hubEndpoint(): string {
   } catch {
     url = undefined;
   }
-  if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || url.username || url.password || url.search || url.hash) {
+  if (
+    !url ||
+    (url.protocol !== "https:" && url.protocol !== "http:") ||
+    url.username ||
+    url.password ||
+    url.search ||
+    url.hash
+  ) {
     throw TuneError.single(
       {
         code: "hub-endpoint-invalid",
@@ -100,7 +107,15 @@ function rawToken(): HubToken | undefined {
   try {
     value = readFileSync(file, "utf8").trim();
   } catch (error) {
-    throw TuneError.single({ code: "hub-token-unreadable", message: `cannot read the Hugging Face token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, location: { file }, hint: "Fix its permissions, set HF_TOKEN instead, or point HF_TOKEN_PATH elsewhere." }, ExitCode.environment);
+    throw TuneError.single(
+      {
+        code: "hub-token-unreadable",
+        message: `cannot read the Hugging Face token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        location: { file },
+        hint: "Fix its permissions, set HF_TOKEN instead, or point HF_TOKEN_PATH elsewhere.",
+      },
+      ExitCode.environment,
+    );
   }
   return value ? { value, source: file } : undefined;
 }

@@ -32,43 +32,86 @@ export function hubFailure(error: unknown, context: HubContext): TuneError {
   if (error instanceof HubApiError) {
     // A body that is not JSON reaches the message only through `data` (proxies answer in HTML or text).
     const text = (error.data as { message?: unknown } | undefined)?.message;
-    const said = serverSaid(/^Api error with status \d+/.test(error.message) && typeof text === "string" && text.trim() ? text.trim().replace(/\s+/g, " ") : error.message);
+    const said = serverSaid(
+      /^Api error with status \d+/.test(error.message) && typeof text === "string" && text.trim()
+        ? text.trim().replace(/\s+/g, " ")
+        : error.message,
+    );
     if (error.statusCode === 401) {
       return TuneError.single(
         token
-          ? { code: "hub-token-rejected", message: `the Hub rejected the token from ${token.source} (HTTP 401 for ${repo})`, hint: "The token is wrong, expired or revoked: create one at https://huggingface.co/settings/tokens and set HF_TOKEN, or run `huggingface-cli login`." }
-          : { code: "hub-token-missing", message: `${where} needs a token (HTTP 401): the repo is private or gated, or does not exist`, hint: "Set HF_TOKEN (or run `huggingface-cli login`) with a token that can read it, and check the repo id." },
+          ? {
+              code: "hub-token-rejected",
+              message: `the Hub rejected the token from ${token.source} (HTTP 401 for ${repo})`,
+              hint: "The token is wrong, expired or revoked: create one at https://huggingface.co/settings/tokens and set HF_TOKEN, or run `huggingface-cli login`.",
+            }
+          : {
+              code: "hub-token-missing",
+              message: `${where} needs a token (HTTP 401): the repo is private or gated, or does not exist`,
+              hint: "Set HF_TOKEN (or run `huggingface-cli login`) with a token that can read it, and check the repo id.",
+            },
         ExitCode.environment,
       );
     }
     if (error.statusCode === 403) {
       const gated = /gated|restricted|access to model|awaiting a review|authorized list/i.test(said);
       if (gated) {
-        return TuneError.single({ code: "hub-gated", message: `${repo} is a gated model and this account has no access to it (${said})`, hint: `Request access at ${where}, wait for approval, and use a token of that account (from ${token?.source ?? "HF_TOKEN"}).` }, ExitCode.environment);
+        return TuneError.single(
+          {
+            code: "hub-gated",
+            message: `${repo} is a gated model and this account has no access to it (${said})`,
+            hint: `Request access at ${where}, wait for approval, and use a token of that account (from ${token?.source ?? "HF_TOKEN"}).`,
+          },
+          ExitCode.environment,
+        );
       }
       return TuneError.single(
         {
           code: "hub-forbidden",
           message: `the Hub refused to ${action === "push" ? "let this token write to" : "serve"} ${repo} (HTTP 403: ${said})`,
-          hint: action === "push" ? `Use a token with write access to ${repo} (a fine-grained token needs "write" on that repo or its organisation).` : "Check that the token's account may read this repo.",
+          hint:
+            action === "push"
+              ? `Use a token with write access to ${repo} (a fine-grained token needs "write" on that repo or its organisation).`
+              : "Check that the token's account may read this repo.",
         },
         ExitCode.environment,
       );
     }
     if (error.statusCode === 404) {
       const what = context.revision ? `${repo} at revision ${context.revision}` : repo;
-      return TuneError.single({ code: "hub-not-found", message: `${what} does not exist on ${endpoint} (HTTP 404)`, hint: "Check the repo id and revision for typos (ids are owner/name)." }, ExitCode.user);
+      return TuneError.single(
+        {
+          code: "hub-not-found",
+          message: `${what} does not exist on ${endpoint} (HTTP 404)`,
+          hint: "Check the repo id and revision for typos (ids are owner/name).",
+        },
+        ExitCode.user,
+      );
     }
-    return TuneError.single({ code: "hub-error", message: `the Hub answered HTTP ${error.statusCode} for ${repo}: ${said}`, hint: "The Hub may be having trouble; run the same command again later." }, ExitCode.environment);
+    return TuneError.single(
+      {
+        code: "hub-error",
+        message: `the Hub answered HTTP ${error.statusCode} for ${repo}: ${said}`,
+        hint: "The Hub may be having trouble; run the same command again later.",
+      },
+      ExitCode.environment,
+    );
   }
   const cause = (error as { cause?: { code?: unknown } }).cause?.code;
   const message = error instanceof Error ? error.message : String(error);
-  if ((typeof cause === "string" && NETWORK_CODES.test(cause)) || message === "fetch failed" || (error as Error).name === "AbortError") {
+  if (
+    (typeof cause === "string" && NETWORK_CODES.test(cause)) ||
+    message === "fetch failed" ||
+    (error as Error).name === "AbortError"
+  ) {
     return TuneError.single(
       {
         code: "hub-unreachable",
         message: `cannot reach ${endpoint} to ${action} ${repo}: ${typeof cause === "string" ? cause : serverSaid(message)}`,
-        hint: action === "download" ? "Check the network or HF_ENDPOINT; with HF_HUB_OFFLINE=1 tune uses only the local cache." : "Check the network or HF_ENDPOINT, then run the same command again.",
+        hint:
+          action === "download"
+            ? "Check the network or HF_ENDPOINT; with HF_HUB_OFFLINE=1 tune uses only the local cache."
+            : "Check the network or HF_ENDPOINT, then run the same command again.",
       },
       ExitCode.environment,
     );

@@ -35,7 +35,8 @@ export function repoPathProblem(path: unknown): string | undefined {
   if (path.length > MAX_PATH) return "longer than any real file path";
   if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) return "absolute";
   if (/[\\\0-\x1f\x7f]/.test(path)) return "holds a backslash or a control character";
-  if (path.split("/").some((part) => part === "" || part === "." || part === "..")) return "has an empty, '.' or '..' segment";
+  if (path.split("/").some((part) => part === "" || part === "." || part === ".."))
+    return "has an empty, '.' or '..' segment";
   return undefined;
 }
 
@@ -69,14 +70,22 @@ export function hubReplyChecker(endpoint: string, repo: string) {
       const problem = repoPathProblem(entry.path);
       if (problem) throw refuse(`file path (${problem})`, entry.path);
       if (entry.type !== "file") return { path: entry.path, size: 0, gitOid: "", etag: "" };
-      if (typeof entry.oid !== "string" || !GIT_OID.test(entry.oid)) throw refuse(`git oid of ${entry.path}`, entry.oid);
+      if (typeof entry.oid !== "string" || !GIT_OID.test(entry.oid))
+        throw refuse(`git oid of ${entry.path}`, entry.oid);
       if (!Number.isSafeInteger(entry.size) || entry.size < 0) throw refuse(`size of ${entry.path}`, entry.size);
       if (entry.lfs) {
-        if (typeof entry.lfs.oid !== "string" || !LFS_OID.test(entry.lfs.oid)) throw refuse(`LFS sha256 of ${entry.path}`, entry.lfs.oid);
+        if (typeof entry.lfs.oid !== "string" || !LFS_OID.test(entry.lfs.oid))
+          throw refuse(`LFS sha256 of ${entry.path}`, entry.lfs.oid);
         if (entry.lfs.size !== entry.size) throw refuse(`LFS size of ${entry.path}`, entry.lfs.size);
       }
       const sha256 = entry.lfs?.oid;
-      return { path: entry.path, size: entry.size, gitOid: entry.oid, ...(sha256 ? { sha256 } : {}), etag: sha256 ?? entry.oid };
+      return {
+        path: entry.path,
+        size: entry.size,
+        gitOid: entry.oid,
+        ...(sha256 ? { sha256 } : {}),
+        etag: sha256 ?? entry.oid,
+      };
     },
   };
 }

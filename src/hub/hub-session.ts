@@ -32,9 +32,14 @@ export function openHubSession(options: RetryOptions = {}): HubSession {
     const headers = new Headers(input instanceof Request ? input.headers : undefined);
     new Headers(init?.headers).forEach((value, key) => headers.set(key, value));
     const stood = headers.get("authorization") === `Bearer ${STAND_IN}`;
-    if (url.origin === origin && token && (stood || !headers.has("authorization"))) headers.set("authorization", `Bearer ${token.value}`);
+    if (url.origin === origin && token && (stood || !headers.has("authorization")))
+      headers.set("authorization", `Bearer ${token.value}`);
     else if (stood) headers.delete("authorization");
     return retrying(input, { ...init, headers });
   };
-  return { endpoint, token, client: { hubUrl: endpoint, fetch: authorized, accessToken: token ? STAND_IN : undefined } };
+  return {
+    endpoint,
+    token,
+    client: { hubUrl: endpoint, fetch: authorized, accessToken: token ? STAND_IN : undefined },
+  };
 }

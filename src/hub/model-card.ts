@@ -65,21 +65,35 @@ function classifier(input: CardInput): boolean {
 /** Each evaluated split's metrics, limited to those the recipe reports (and loss). */
 function reportedSplits(input: CardInput): Array<[string, Record<string, number>]> {
   const wanted = input.plan ? new Set<string>([...input.plan.eval.metrics, "loss"]) : undefined;
-  return Object.entries(input.metrics?.splits ?? {}).map(([split, values]) => [split, Object.fromEntries(Object.entries(values ?? {}).filter(([metric]) => !wanted || wanted.has(metric))) as Record<string, number>]);
+  return Object.entries(input.metrics?.splits ?? {}).map(([split, values]) => [
+    split,
+    Object.fromEntries(Object.entries(values ?? {}).filter(([metric]) => !wanted || wanted.has(metric))) as Record<
+      string,
+      number
+    >,
+  ]);
 }
 
 function frontMatter(input: CardInput): Record<string, unknown> {
   const base = hubBase(input);
   const pipeline = classifier(input) ? "text-classification" : "text-generation";
   const splits = reportedSplits(input);
-  const metricNames = [...new Set(splits.flatMap(([, values]) => Object.keys(values ?? {})))].filter((m) => m in METRIC_TYPES);
+  const metricNames = [...new Set(splits.flatMap(([, values]) => Object.keys(values ?? {})))].filter(
+    (m) => m in METRIC_TYPES,
+  );
   const dataName = input.plan ? basename(input.plan.data.file ?? input.plan.data.train ?? input.plan.name) : "data";
   const card: Record<string, unknown> = {
     ...(base ? { base_model: base } : {}),
     library_name: input.kind === "adapter" ? "peft" : "transformers",
     pipeline_tag: pipeline,
     ...(input.license ? { license: input.license } : {}),
-    tags: ["tune", input.kind === "adapter" ? "lora" : "merged-lora", ...(input.adapter.use_dora ? ["dora"] : []), ...(input.plan?.quantization ? ["qlora"] : []), ...(base ? [`base_model:${input.kind === "adapter" ? "adapter" : "finetune"}:${base}`] : [])],
+    tags: [
+      "tune",
+      input.kind === "adapter" ? "lora" : "merged-lora",
+      ...(input.adapter.use_dora ? ["dora"] : []),
+      ...(input.plan?.quantization ? ["qlora"] : []),
+      ...(base ? [`base_model:${input.kind === "adapter" ? "adapter" : "finetune"}:${base}`] : []),
+    ],
     ...(metricNames.length > 0 ? { metrics: [...new Set(metricNames.map((m) => METRIC_TYPES[m]?.type))] } : {}),
   };
   if (splits.length > 0) {
@@ -91,7 +105,11 @@ function frontMatter(input: CardInput): Record<string, unknown> {
           dataset: { type: dataName, name: dataName, split },
           metrics: Object.entries(values ?? {})
             .filter(([metric]) => metric in METRIC_TYPES)
-            .map(([metric, value]) => ({ type: METRIC_TYPES[metric]?.type, value: Number((value as number).toFixed(4)), name: `${split} ${METRIC_TYPES[metric]?.name}` })),
+            .map(([metric, value]) => ({
+              type: METRIC_TYPES[metric]?.type,
+              value: Number((value as number).toFixed(4)),
+              name: `${split} ${METRIC_TYPES[metric]?.name}`,
+            })),
         })),
       },
     ];
@@ -102,7 +120,9 @@ function frontMatter(input: CardInput): Record<string, unknown> {
 function usage(input: CardInput): string {
   const hub = hubBase(input);
   const base = hub ?? "path/to/base-model";
-  const where = hub ? "" : `# The base model is not on the Hub: it was ${baseLabel(input)}. Point the path below at a copy of it.\n`;
+  const where = hub
+    ? ""
+    : `# The base model is not on the Hub: it was ${baseLabel(input)}. Point the path below at a copy of it.\n`;
   const labels = input.plan?.data.labels;
   if (input.kind === "merged") {
     return classifier(input)
@@ -111,7 +131,9 @@ function usage(input: CardInput): string {
   }
   if (classifier(input)) {
     const names = labels ? `\nlabels = ${JSON.stringify(labels)}` : "";
-    const mapping = labels ? `,\n    id2label=dict(enumerate(labels)),\n    label2id={label: i for i, label in enumerate(labels)},` : ",";
+    const mapping = labels
+      ? `,\n    id2label=dict(enumerate(labels)),\n    label2id={label: i for i, label in enumerate(labels)},`
+      : ",";
     return `${where}import torch
 from peft import PeftModel
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -139,7 +161,11 @@ print(tokenizer.decode(model.generate(**inputs, max_new_tokens=${input.plan?.gen
 }
 
 function table(header: string[], rows: string[][]): string {
-  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  return [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
 }
 
 function body(input: CardInput): string {
@@ -147,7 +173,11 @@ function body(input: CardInput): string {
   const base = baseLabel(input);
   const out: string[] = [];
   out.push(`# ${input.repo.split("/").at(-1)}`, "");
-  out.push(input.kind === "adapter" ? `A LoRA adapter for \`${base}\`, trained with tune ${TUNE_VERSION}.` : `\`${base}\` with a LoRA adapter merged into its weights by tune ${TUNE_VERSION}; it loads without PEFT.`);
+  out.push(
+    input.kind === "adapter"
+      ? `A LoRA adapter for \`${base}\`, trained with tune ${TUNE_VERSION}.`
+      : `\`${base}\` with a LoRA adapter merged into its weights by tune ${TUNE_VERSION}; it loads without PEFT.`,
+  );
   if (plan?.description) out.push("", plan.description);
   out.push("", "## Intended use", "");
   out.push(
@@ -155,15 +185,53 @@ function body(input: CardInput): string {
       ? `Text classification${plan?.data.labels ? ` into ${plan.data.labels.length} classes` : ""}, on texts like those it was trained on${plan ? ` (${basename(plan.data.file ?? plan.data.train ?? "the training data")})` : ""}. Check the per-class scores below before relying on it for a class, and re-evaluate it on your own data.`
       : `Text generation in the style and format of its training data${plan ? ` (${basename(plan.data.file ?? plan.data.train ?? "the training data")})` : ""}. It inherits the base model's limitations and licence.`,
   );
-  if (plan?.data.labels) out.push("", "## Labels", "", table(["id", "label"], plan.data.labels.map((label, i) => [String(i), label])));
+  if (plan?.data.labels)
+    out.push(
+      "",
+      "## Labels",
+      "",
+      table(
+        ["id", "label"],
+        plan.data.labels.map((label, i) => [String(i), label]),
+      ),
+    );
   out.push("", "## Usage", "", "```python", usage(input), "```");
 
   out.push("", "## LoRA configuration", "");
-  const targets = Array.isArray(adapter.target_modules) ? adapter.target_modules.join(", ") : String(adapter.target_modules ?? "");
-  out.push(table(["setting", "value"], [["r", String(adapter.r)], ["alpha", String(adapter.lora_alpha)], ["dropout", String(adapter.lora_dropout ?? 0)], ["target modules", targets], ["rsLoRA", String(adapter.use_rslora ?? false)], ["DoRA", String(adapter.use_dora ?? false)], ...(plan ? [["modules trained in full", plan.task === "sequence-classification" ? "classification head" : plan.lora.modules_to_save.join(", ") || "none"]] : [])]));
+  const targets = Array.isArray(adapter.target_modules)
+    ? adapter.target_modules.join(", ")
+    : String(adapter.target_modules ?? "");
+  out.push(
+    table(
+      ["setting", "value"],
+      [
+        ["r", String(adapter.r)],
+        ["alpha", String(adapter.lora_alpha)],
+        ["dropout", String(adapter.lora_dropout ?? 0)],
+        ["target modules", targets],
+        ["rsLoRA", String(adapter.use_rslora ?? false)],
+        ["DoRA", String(adapter.use_dora ?? false)],
+        ...(plan
+          ? [
+              [
+                "modules trained in full",
+                plan.task === "sequence-classification"
+                  ? "classification head"
+                  : plan.lora.modules_to_save.join(", ") || "none",
+              ],
+            ]
+          : []),
+      ],
+    ),
+  );
   if (plan?.quantization) {
     const q = plan.quantization;
-    out.push("", "## Quantization", "", `The base model was loaded in ${q.bits}-bit${q.bits === 4 ? ` ${q.type.toUpperCase()}${q.double_quant ? " with double quantization" : ""}` : ""}, compute dtype ${q.compute_dtype} (QLoRA).${input.kind === "merged" ? " The adapter was merged into the full-precision weights, so outputs differ slightly from the quantized model it was evaluated with." : ""}`);
+    out.push(
+      "",
+      "## Quantization",
+      "",
+      `The base model was loaded in ${q.bits}-bit${q.bits === 4 ? ` ${q.type.toUpperCase()}${q.double_quant ? " with double quantization" : ""}` : ""}, compute dtype ${q.compute_dtype} (QLoRA).${input.kind === "merged" ? " The adapter was merged into the full-precision weights, so outputs differ slightly from the quantized model it was evaluated with." : ""}`,
+    );
   }
   if (plan) {
     const t = plan.training;
@@ -174,9 +242,15 @@ function body(input: CardInput): string {
         [
           ["epochs", String(t.epochs ?? "-")],
           ["max steps", String(t.max_steps ?? t.total_steps ?? "-")],
-          ["batch size (per device × accumulation × processes)", `${t.batch_size} × ${t.gradient_accumulation} × ${plan.distributed?.processes ?? 1} = ${t.effective_batch_size}`],
+          [
+            "batch size (per device × accumulation × processes)",
+            `${t.batch_size} × ${t.gradient_accumulation} × ${plan.distributed?.processes ?? 1} = ${t.effective_batch_size}`,
+          ],
           ["learning rate", String(t.lr)],
-          ["scheduler", `${t.scheduler}${t.warmup_ratio ? `, warmup ratio ${t.warmup_ratio}` : t.warmup_steps ? `, ${t.warmup_steps} warmup steps` : ""}`],
+          [
+            "scheduler",
+            `${t.scheduler}${t.warmup_ratio ? `, warmup ratio ${t.warmup_ratio}` : t.warmup_steps ? `, ${t.warmup_steps} warmup steps` : ""}`,
+          ],
           ["optimizer", `${t.optimizer}, weight decay ${t.weight_decay}`],
           ["max grad norm", String(t.max_grad_norm)],
           ["precision", String(t.precision)],
@@ -190,11 +264,30 @@ function body(input: CardInput): string {
   const splits = reportedSplits(input);
   if (splits.length > 0) {
     const metrics = [...new Set(splits.flatMap(([, values]) => Object.keys(values ?? {})))];
-    out.push("", "## Evaluation", "", table(["split", ...metrics], splits.map(([split, values]) => [split, ...metrics.map((m) => (values[m] === undefined ? "-" : (values[m] as number).toFixed(4)))])));
+    out.push(
+      "",
+      "## Evaluation",
+      "",
+      table(
+        ["split", ...metrics],
+        splits.map(([split, values]) => [
+          split,
+          ...metrics.map((m) => (values[m] === undefined ? "-" : (values[m] as number).toFixed(4))),
+        ]),
+      ),
+    );
   }
-  if (input.gates.length > 0) out.push("", `Gates: ${input.gates.map((g) => `${g.text} ${g.passed ? "passed" : "FAILED"} (${g.value === null ? "not evaluated" : g.value.toFixed(4)})`).join("; ")}.`);
+  if (input.gates.length > 0)
+    out.push(
+      "",
+      `Gates: ${input.gates.map((g) => `${g.text} ${g.passed ? "passed" : "FAILED"} (${g.value === null ? "not evaluated" : g.value.toFixed(4)})`).join("; ")}.`,
+    );
   const engine = (input.provenance?.engine ?? {}) as Record<string, unknown>;
-  const versions = [["tune", TUNE_VERSION], ...Object.entries(engine).filter(([key]) => key !== "processes" && key !== "backend"), ...(adapter.peft_version ? [["peft", adapter.peft_version]] : [])].map(([k, v]) => `- ${String(k) === "name" ? "engine" : String(k)}: ${String(v)}`);
+  const versions = [
+    ["tune", TUNE_VERSION],
+    ...Object.entries(engine).filter(([key]) => key !== "processes" && key !== "backend"),
+    ...(adapter.peft_version ? [["peft", adapter.peft_version]] : []),
+  ].map(([k, v]) => `- ${String(k) === "name" ? "engine" : String(k)}: ${String(v)}`);
   out.push("", "## Framework versions", "", ...versions);
   return out.join("\n");
 }

@@ -20,106 +20,201 @@ export function checkConsistency(recipe: Recipe, raw: unknown, locator: Locator)
   const problems: Problem[] = [];
   const report = (path: PropertyKey[], message: string, hint: string) => {
     const field = formatFieldPath(path);
-    problems.push({ code: "recipe-inconsistent", message: `${field}: ${message}`, field, location: locator.locateValue(path), hint });
+    problems.push({
+      code: "recipe-inconsistent",
+      message: `${field}: ${message}`,
+      field,
+      location: locator.locateValue(path),
+      hint,
+    });
   };
   const wrote = (...path: string[]) => valueAt(raw, path) !== undefined;
   const { data, task, training, template } = recipe;
 
   if (data.file && (data.train || data.eval || data.test)) {
-    report(["data", "file"], "`file` cannot be combined with train/eval/test files", "Give either one `file` (split by `split`) or separate `train`/`eval`/`test` files.");
+    report(
+      ["data", "file"],
+      "`file` cannot be combined with train/eval/test files",
+      "Give either one `file` (split by `split`) or separate `train`/`eval`/`test` files.",
+    );
   } else if (task !== "prompting" && !data.file && !data.train) {
-    report(["data"], "no training data", "Set `data.train` (and optionally `data.eval`, `data.test`), or `data.file` to split one file.");
+    report(
+      ["data"],
+      "no training data",
+      "Set `data.train` (and optionally `data.eval`, `data.test`), or `data.file` to split one file.",
+    );
   } else if (!data.file && !data.train && !data.eval && !data.test) {
-    report(["data"], "no data to prompt with", "Set `data.eval` or `data.test` (and `data.train` to draw few-shot examples from), or `data.file`.");
+    report(
+      ["data"],
+      "no data to prompt with",
+      "Set `data.eval` or `data.test` (and `data.train` to draw few-shot examples from), or `data.file`.",
+    );
   }
   if (wrote("data", "split") && !data.file) {
-    report(["data", "split"], "`split` only applies to `data.file`", "Remove `split`, or use `data.file` instead of separate files.");
+    report(
+      ["data", "split"],
+      "`split` only applies to `data.file`",
+      "Remove `split`, or use `data.file` instead of separate files.",
+    );
   }
   if (data.file && data.split.eval + data.split.test >= 1) {
-    report(["data", "split"], `eval (${data.split.eval}) + test (${data.split.test}) leaves no training rows`, "Make eval + test smaller than 1 (e.g. 0.1 each).");
+    report(
+      ["data", "split"],
+      `eval (${data.split.eval}) + test (${data.split.test}) leaves no training rows`,
+      "Make eval + test smaller than 1 (e.g. 0.1 each).",
+    );
   }
 
   if (CLASSIFYING.has(task) && !data.labels) {
-    report(["data", "labels"], `task ${task} needs the label names`, "List them in id order, e.g. `labels: [negative, positive]`.");
+    report(
+      ["data", "labels"],
+      `task ${task} needs the label names`,
+      "List them in id order, e.g. `labels: [negative, positive]`.",
+    );
   }
   if (data.labels) {
     const seen = new Set<string>();
     data.labels.forEach((label, i) => {
-      if (seen.has(label)) report(["data", "labels", i], `label "${label}" is listed twice`, "Each label name must be unique.");
+      if (seen.has(label))
+        report(["data", "labels", i], `label "${label}" is listed twice`, "Each label name must be unique.");
       seen.add(label);
     });
     for (const [code, label] of Object.entries(data.label_map ?? {})) {
       if (!seen.has(label)) {
         const close = didYouMean(label, data.labels);
-        report(["data", "label_map", code], `maps to "${label}", which is not in data.labels`, close ? `Did you mean "${close}"?` : `Use one of: ${data.labels.join(", ")}.`);
+        report(
+          ["data", "label_map", code],
+          `maps to "${label}", which is not in data.labels`,
+          close ? `Did you mean "${close}"?` : `Use one of: ${data.labels.join(", ")}.`,
+        );
       }
     }
     if (seen.has(recipe.eval.parse.fallback)) {
-      report(["eval", "parse", "fallback"], `"${recipe.eval.parse.fallback}" is also a label`, "The fallback marks unparseable answers; pick a name that is not a label.");
+      report(
+        ["eval", "parse", "fallback"],
+        `"${recipe.eval.parse.fallback}" is also a label`,
+        "The fallback marks unparseable answers; pick a name that is not a label.",
+      );
     }
   }
 
   if (GENERATING.has(task) && !template?.prompt) {
-    report(["template", "prompt"], `task ${task} needs a prompt`, "Add `template.prompt`, e.g. \"Text: {text}\\nLabel:\".");
+    report(
+      ["template", "prompt"],
+      `task ${task} needs a prompt`,
+      'Add `template.prompt`, e.g. "Text: {text}\\nLabel:".',
+    );
   }
   if (task === "sequence-classification" && wrote("template", "completion")) {
-    report(["template", "completion"], "a classifier head predicts labels; it has no completion", "Remove `completion`, or use task generative-classification.");
+    report(
+      ["template", "completion"],
+      "a classifier head predicts labels; it has no completion",
+      "Remove `completion`, or use task generative-classification.",
+    );
   }
   if (template?.few_shot && !GENERATING.has(task)) {
-    report(["template", "few_shot"], `few-shot examples are for prompting and generative-classification, not ${task}`, "Remove `few_shot`.");
+    report(
+      ["template", "few_shot"],
+      `few-shot examples are for prompting and generative-classification, not ${task}`,
+      "Remove `few_shot`.",
+    );
   }
   if (template?.few_shot && !data.file && !data.train) {
-    report(["template", "few_shot"], "few-shot examples are drawn from the train split, and this recipe has none", "Add `data.train`, or use `data.file` with a split.");
+    report(
+      ["template", "few_shot"],
+      "few-shot examples are drawn from the train split, and this recipe has none",
+      "Add `data.train`, or use `data.file` with a split.",
+    );
   }
   if (template?.few_shot?.placement === "placeholder" && !template.prompt?.includes("{examples}")) {
-    report(["template", "few_shot", "placement"], "the prompt has no `{examples}` placeholder", "Add `{examples}` to the prompt, or use placement: before-prompt.");
+    report(
+      ["template", "few_shot", "placement"],
+      "the prompt has no `{examples}` placeholder",
+      "Add `{examples}` to the prompt, or use placement: before-prompt.",
+    );
   }
   if (template?.options && !template.prompt?.includes("{options}")) {
-    report(["template", "options"], "the prompt has no `{options}` placeholder", "Add `{options}` where the answer options should be listed.");
+    report(
+      ["template", "options"],
+      "the prompt has no `{options}` placeholder",
+      "Add `{options}` where the answer options should be listed.",
+    );
   }
 
   if (training.epochs !== undefined && training.max_steps !== undefined) {
     report(["training", "max_steps"], "set either `epochs` or `max_steps`, not both", "Remove one of them.");
   }
   if (training.warmup_steps !== undefined && training.warmup_ratio !== undefined) {
-    report(["training", "warmup_ratio"], "set either `warmup_steps` or `warmup_ratio`, not both", "Remove one of them.");
+    report(
+      ["training", "warmup_ratio"],
+      "set either `warmup_steps` or `warmup_ratio`, not both",
+      "Remove one of them.",
+    );
   }
 
   if (task === "prompting") {
     for (const section of ["lora", "training", "checkpoints", "hub", "merge"]) {
-      if (wrote(section)) report([section], "prompting trains nothing, so this section has no effect", `Remove \`${section}\`, or use task generative-classification to fine-tune.`);
+      if (wrote(section))
+        report(
+          [section],
+          "prompting trains nothing, so this section has no effect",
+          `Remove \`${section}\`, or use task generative-classification to fine-tune.`,
+        );
     }
   }
   if (recipe.distributed && recipe.engine === "tfjs") {
-    report(["distributed"], "the tfjs engine trains in one process", "Use `engine: torch` for several processes, or remove `distributed`.");
+    report(
+      ["distributed"],
+      "the tfjs engine trains in one process",
+      "Use `engine: torch` for several processes, or remove `distributed`.",
+    );
   }
   if (recipe.distributed?.zero_stage !== undefined && recipe.distributed.strategy !== "deepspeed") {
-    report(["distributed", "zero_stage"], `zero_stage applies to strategy deepspeed, not ${recipe.distributed.strategy}`, "Set `strategy: deepspeed`, or remove `zero_stage`.");
+    report(
+      ["distributed", "zero_stage"],
+      `zero_stage applies to strategy deepspeed, not ${recipe.distributed.strategy}`,
+      "Set `strategy: deepspeed`, or remove `zero_stage`.",
+    );
   }
   if (recipe.quantization && recipe.engine === "tfjs") {
-    report(["quantization"], "the tfjs engine cannot load quantized models", "Use `engine: torch` (PyTorch, with bitsandbytes where installed) or remove `quantization`.");
+    report(
+      ["quantization"],
+      "the tfjs engine cannot load quantized models",
+      "Use `engine: torch` (PyTorch, with bitsandbytes where installed) or remove `quantization`.",
+    );
   }
 
   const allowed = METRICS_BY_TASK[task];
   recipe.eval.metrics?.forEach((metric, i) => {
-    if (!allowed.has(metric)) report(["eval", "metrics", i], `${metric} is not available for task ${task}`, `Use: ${[...allowed].join(", ")}.`);
+    if (!allowed.has(metric))
+      report(["eval", "metrics", i], `${metric} is not available for task ${task}`, `Use: ${[...allowed].join(", ")}.`);
   });
   if (recipe.eval.best_metric && !allowed.has(recipe.eval.best_metric)) {
-    report(["eval", "best_metric"], `${recipe.eval.best_metric} is not available for task ${task}`, `Use: ${[...allowed].join(", ")}.`);
+    report(
+      ["eval", "best_metric"],
+      `${recipe.eval.best_metric} is not available for task ${task}`,
+      `Use: ${[...allowed].join(", ")}.`,
+    );
   }
   const present = presentSplits(recipe);
   recipe.eval.splits?.forEach((split, i) => {
-    if (!present.has(split)) report(["eval", "splits", i], `this recipe has no ${split} split`, `Its splits are: ${[...present].join(", ")}.`);
+    if (!present.has(split))
+      report(["eval", "splits", i], `this recipe has no ${split} split`, `Its splits are: ${[...present].join(", ")}.`);
   });
   recipe.eval.gates.forEach((gate, i) => {
     const match = GATE_PATTERN.exec(gate);
     const metric = match?.[2];
     if (metric && !allowed.has(metric)) {
       const close = didYouMean(metric, [...allowed]);
-      report(["eval", "gates", i], `unknown metric "${metric}" for task ${task}`, close ? `Did you mean "${close}"?` : `Use: ${[...allowed].join(", ")}.`);
+      report(
+        ["eval", "gates", i],
+        `unknown metric "${metric}" for task ${task}`,
+        close ? `Did you mean "${close}"?` : `Use: ${[...allowed].join(", ")}.`,
+      );
     }
     const split = match?.[1] as SplitName | undefined;
-    if (split && !present.has(split)) report(["eval", "gates", i], `this recipe has no ${split} split`, `Its splits are: ${[...present].join(", ")}.`);
+    if (split && !present.has(split))
+      report(["eval", "gates", i], `this recipe has no ${split} split`, `Its splits are: ${[...present].join(", ")}.`);
   });
 
   return problems;

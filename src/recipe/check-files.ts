@@ -18,7 +18,13 @@ export function checkFiles(raw: unknown, baseDir: string, locator: Locator): Pro
   const problems: Problem[] = [];
   const report = (path: string[], message: string, hint: string) => {
     const field = formatFieldPath(path);
-    problems.push({ code: "recipe-missing-file", message: `${field}: ${message}`, field, location: locator.locateValue(path), hint });
+    problems.push({
+      code: "recipe-missing-file",
+      message: `${field}: ${message}`,
+      field,
+      location: locator.locateValue(path),
+      hint,
+    });
   };
 
   const base = recipe.model?.base;
@@ -26,12 +32,27 @@ export function checkFiles(raw: unknown, baseDir: string, locator: Locator): Pro
     const ref = classifyModelRef(base, baseDir);
     if (ref.kind === "builtin" && !(BUILTIN_MODELS as readonly string[]).includes(ref.name)) {
       const close = didYouMean(ref.name, BUILTIN_MODELS);
-      report(["model", "base"], `no built-in model "${ref.name}"`, close ? `Did you mean "builtin:${close}"?` : `Built-in models: ${BUILTIN_MODELS.map((m) => `builtin:${m}`).join(", ")}.`);
+      report(
+        ["model", "base"],
+        `no built-in model "${ref.name}"`,
+        close
+          ? `Did you mean "builtin:${close}"?`
+          : `Built-in models: ${BUILTIN_MODELS.map((m) => `builtin:${m}`).join(", ")}.`,
+      );
     } else if (ref.kind === "local" && pathKind(ref.path) !== "folder") {
-      report(["model", "base"], `model folder not found: ${ref.path}`, "Local paths are relative to the recipe's folder; a Hub id looks like `owner/name`.");
+      report(
+        ["model", "base"],
+        `model folder not found: ${ref.path}`,
+        "Local paths are relative to the recipe's folder; a Hub id looks like `owner/name`.",
+      );
     } else if (ref.kind === "hub") {
       const why = hubIdProblem(ref.id);
-      if (why) report(["model", "base"], `"${ref.id}" is neither a local folder nor a Hub id: ${why}`, "Use a Hub id (`meta-llama/Llama-3.2-1B`) or a path starting with ./ or /.");
+      if (why)
+        report(
+          ["model", "base"],
+          `"${ref.id}" is neither a local folder nor a Hub id: ${why}`,
+          "Use a Hub id (`meta-llama/Llama-3.2-1B`) or a path starting with ./ or /.",
+        );
     }
   }
 
@@ -40,9 +61,20 @@ export function checkFiles(raw: unknown, baseDir: string, locator: Locator): Pro
     if (typeof value !== "string" || value.length === 0) continue;
     const path = isAbsolute(value) ? value : resolve(baseDir, value);
     const kind = pathKind(path);
-    if (kind === "missing") report(["data", name], `file not found: ${path}`, `Paths are relative to the recipe's folder (${baseDir}).`);
-    else if (kind === "folder") report(["data", name], `${path} is a folder, not a data file`, "Name a .csv, .jsonl, .json or .parquet file inside it.");
-    else if (kind !== "file") report(["data", name], `cannot read ${path}: ${kind.unreadable}`, "Check the path: a name too long for the file system, or a folder without permission, cannot be read.");
+    if (kind === "missing")
+      report(["data", name], `file not found: ${path}`, `Paths are relative to the recipe's folder (${baseDir}).`);
+    else if (kind === "folder")
+      report(
+        ["data", name],
+        `${path} is a folder, not a data file`,
+        "Name a .csv, .jsonl, .json or .parquet file inside it.",
+      );
+    else if (kind !== "file")
+      report(
+        ["data", name],
+        `cannot read ${path}: ${kind.unreadable}`,
+        "Check the path: a name too long for the file system, or a folder without permission, cannot be read.",
+      );
   }
   return problems;
 }
@@ -56,4 +88,3 @@ function pathKind(path: string): "file" | "folder" | "missing" | { unreadable: s
     return { unreadable: (error as NodeJS.ErrnoException).code ?? (error as Error).message };
   }
 }
-

@@ -108,7 +108,9 @@ function describeUnion(issue: Extract<Issue, { code: "invalid_union" }>, locator
 
 function describeBound(issue: Extract<Issue, { code: "too_small" | "too_big" }>): string {
   const small = issue.code === "too_small";
-  const limit = small ? (issue as { minimum: number | bigint }).minimum : (issue as { maximum: number | bigint }).maximum;
+  const limit = small
+    ? (issue as { minimum: number | bigint }).minimum
+    : (issue as { maximum: number | bigint }).maximum;
   const inclusive = issue.inclusive !== false;
   switch (issue.origin) {
     case "array":

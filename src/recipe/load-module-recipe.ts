@@ -15,12 +15,22 @@ const packageEntry = [".js", ".ts"]
  * promise that rejects is the user's error, reported at the module's own file:line:column.
  */
 export async function loadModuleRecipe(file: string): Promise<unknown> {
-  const jiti = createJiti(import.meta.url, { interopDefault: false, moduleCache: false, fsCache: false, alias: packageEntry ? { tune: packageEntry } : {} });
+  const jiti = createJiti(import.meta.url, {
+    interopDefault: false,
+    moduleCache: false,
+    fsCache: false,
+    alias: packageEntry ? { tune: packageEntry } : {},
+  });
   let module: Record<string, unknown>;
   try {
     module = (await jiti.import(file)) as Record<string, unknown>;
   } catch (error) {
-    throw moduleFailed(file, "could not load the recipe module", error, "Fix the error in the module (run it with `npx tsc --noEmit` for type errors).");
+    throw moduleFailed(
+      file,
+      "could not load the recipe module",
+      error,
+      "Fix the error in the module (run it with `npx tsc --noEmit` for type errors).",
+    );
   }
   const value = module.default ?? module.recipe;
   if (value === undefined) {
@@ -34,7 +44,12 @@ export async function loadModuleRecipe(file: string): Promise<unknown> {
   try {
     return await value;
   } catch (error) {
-    throw moduleFailed(file, "the recipe module's default export is a promise that rejected", error, "Fix what the module computes before it exports the recipe.");
+    throw moduleFailed(
+      file,
+      "the recipe module's default export is a promise that rejected",
+      error,
+      "Fix what the module computes before it exports the recipe.",
+    );
   }
 }
 
@@ -58,7 +73,8 @@ function whereIn(file: string, error: unknown): SourceLocation {
   const lines = readFileSync(file, "utf8").split("\n");
   for (const match of text.matchAll(/(?:file:\/\/)?(\/[^\s():]+):(\d+):(\d+)/g)) {
     const [line, column] = [Number(match[2]), Number(match[3])];
-    if (match[1] === file && line <= lines.length && column <= (lines[line - 1]?.length ?? 0) + 1) return { file, line, column };
+    if (match[1] === file && line <= lines.length && column <= (lines[line - 1]?.length ?? 0) + 1)
+      return { file, line, column };
   }
   return { file };
 }

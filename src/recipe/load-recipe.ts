@@ -81,7 +81,10 @@ export async function loadRecipe(path: string, overrides: RecipeOverrides = {}):
   }
 
   const applied = applyOverrides(value, overrides);
-  const validation = validateRecipe(applied, { baseDir: dirname(file), locator: overriddenLocator(locator, overrides) });
+  const validation = validateRecipe(applied, {
+    baseDir: dirname(file),
+    locator: overriddenLocator(locator, overrides),
+  });
   if (!validation.ok) throw new TuneError(validation.problems);
   const recipe = { ...validation.recipe, name: validation.recipe.name ?? defaultName(file) };
   return {
@@ -104,12 +107,22 @@ const MAX_RECIPE_BYTES = 4 * 1024 * 1024;
 function readRecipeText(file: string, shown: string): string {
   const size = statSync(file).size;
   if (size > MAX_RECIPE_BYTES) {
-    throw TuneError.single({ code: "recipe-too-large", message: `the recipe is ${(size / 1024 / 1024).toFixed(1)} MB; recipes are a few kB`, location: { file: shown }, hint: "Check that this is the recipe and not a data file; data goes in `data.file` or `data.train`." });
+    throw TuneError.single({
+      code: "recipe-too-large",
+      message: `the recipe is ${(size / 1024 / 1024).toFixed(1)} MB; recipes are a few kB`,
+      location: { file: shown },
+      hint: "Check that this is the recipe and not a data file; data goes in `data.file` or `data.train`.",
+    });
   }
   const bytes = readFileSync(file);
   const invalid = invalidUtf8Position(bytes);
   if (invalid) {
-    throw TuneError.single({ code: "recipe-encoding", message: "the recipe is not valid UTF-8 here (a byte from another encoding, such as Latin-1 or Windows-1252)", location: { file: shown, ...invalid }, hint: "Save the recipe as UTF-8 (any editor's \"Save with encoding\")." });
+    throw TuneError.single({
+      code: "recipe-encoding",
+      message: "the recipe is not valid UTF-8 here (a byte from another encoding, such as Latin-1 or Windows-1252)",
+      location: { file: shown, ...invalid },
+      hint: 'Save the recipe as UTF-8 (any editor\'s "Save with encoding").',
+    });
   }
   return bytes.toString("utf8");
 }
@@ -124,7 +137,10 @@ function applyOverrides(value: unknown, overrides: RecipeOverrides): unknown {
   if (overrides.engine !== undefined) recipe.engine = overrides.engine;
   // A prompting recipe trains nothing: there is no length to cap.
   if (overrides.maxSteps !== undefined && recipe.task !== "prompting") {
-    const training = typeof recipe.training === "object" && recipe.training !== null ? (recipe.training as Record<string, unknown>) : {};
+    const training =
+      typeof recipe.training === "object" && recipe.training !== null
+        ? (recipe.training as Record<string, unknown>)
+        : {};
     const capped: Record<string, unknown> = { ...training, max_steps: overrides.maxSteps };
     delete capped.epochs;
     recipe.training = capped;
@@ -154,4 +170,3 @@ function defaultName(file: string): string {
   const stem = basename(file, extname(file)).replace(/[^A-Za-z0-9._-]/g, "-");
   return /^[A-Za-z0-9]/.test(stem) ? stem : `run-${stem}`;
 }
-

@@ -6,9 +6,7 @@ export const BUILTIN_MODELS = ["tiny-llama", "tiny-bert"] as const;
 
 /** Where a recipe's `model.base` comes from, decided once so validation and resolution agree. */
 export type ModelRef =
-  | { kind: "builtin"; name: string }
-  | { kind: "local"; path: string }
-  | { kind: "hub"; id: string };
+  { kind: "builtin"; name: string } | { kind: "local"; path: string } | { kind: "hub"; id: string };
 
 const HUB_ID = /^(?:[A-Za-z0-9][\w.-]{0,95}\/)?[A-Za-z0-9][\w.-]{0,95}$/;
 
@@ -38,8 +36,11 @@ export function hubIdProblem(id: string): string | undefined {
  * comes in: a recipe, a flag, an adapter's metadata.
  */
 export function revisionProblem(revision: string): string | undefined {
-  if (!/^[A-Za-z0-9._/-]{1,200}$/.test(revision)) return "a revision is a branch, tag or commit using letters, digits, '.', '_', '-' and '/'";
-  if (revision.startsWith("/") || revision.endsWith("/") || revision.endsWith(".") || revision.endsWith(".lock")) return "a revision cannot start or end with '/', or end with '.' or '.lock'";
-  if (revision.split("/").some((part) => part === "" || part.startsWith("."))) return "a revision cannot have an empty part or a part starting with '.' (such as '..')";
+  if (!/^[A-Za-z0-9._/-]{1,200}$/.test(revision))
+    return "a revision is a branch, tag or commit using letters, digits, '.', '_', '-' and '/'";
+  if (revision.startsWith("/") || revision.endsWith("/") || revision.endsWith(".") || revision.endsWith(".lock"))
+    return "a revision cannot start or end with '/', or end with '.' or '.lock'";
+  if (revision.split("/").some((part) => part === "" || part.startsWith(".")))
+    return "a revision cannot have an empty part or a part starting with '.' (such as '..')";
   return undefined;
 }

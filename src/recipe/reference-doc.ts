@@ -31,7 +31,10 @@ export function recipeReferenceMarkdown(): string {
     for (const [name, child] of fields) visit(`${path}.${name}`, child);
   };
   for (const [name, node] of sections) visit(name, node);
-  return `${lines.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;
+  return `${lines
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trimEnd()}\n`;
 }
 
 function table(fields: [string, JsonSchemaNode][], required: string[]): string[] {
@@ -39,7 +42,11 @@ function table(fields: [string, JsonSchemaNode][], required: string[]): string[]
     "| field | type | default | description |",
     "| --- | --- | --- | --- |",
     ...fields.map(([name, node]) => {
-      const fallback = required.includes(name) ? "**required**" : node.default === undefined ? "" : `\`${JSON.stringify(node.default)}\``;
+      const fallback = required.includes(name)
+        ? "**required**"
+        : node.default === undefined
+          ? ""
+          : `\`${JSON.stringify(node.default)}\``;
       return `| \`${name}\` | ${typeOf(node)} | ${fallback} | ${(node.description ?? "").replaceAll("|", "\\|")} |`;
     }),
   ];

@@ -84,7 +84,8 @@ const DEFAULT_EPOCHS = 3;
 export function resolvePlan(loaded: LoadedRecipe, options: ResolveOptions = {}): RunPlan {
   const { recipe, baseDir } = loaded;
   const { name } = recipe;
-  const absolute = (path: string | undefined) => (path === undefined ? null : isAbsolute(path) ? path : resolvePath(baseDir, path));
+  const absolute = (path: string | undefined) =>
+    path === undefined ? null : isAbsolute(path) ? path : resolvePath(baseDir, path);
   const { train, eval: evalFile, test, file, labels, sample, ...dataRest } = recipe.data;
   const splits = [...presentSplits(recipe)];
   const training = recipe.training;

@@ -10,12 +10,7 @@ import { revisionProblem } from "./model-ref.js";
  * `check-consistency.ts`, next to nothing else, so each is easy to find by field name.
  */
 
-export const TASKS = [
-  "sequence-classification",
-  "causal-lm",
-  "generative-classification",
-  "prompting",
-] as const;
+export const TASKS = ["sequence-classification", "causal-lm", "generative-classification", "prompting"] as const;
 
 export const METRICS = [
   "accuracy",
@@ -33,23 +28,11 @@ export const METRICS = [
 ] as const;
 
 /** Metrics where smaller is better; best-checkpoint selection and gates read this. */
-export const LOWER_IS_BETTER: ReadonlySet<string> = new Set([
-  "loss",
-  "error_rate",
-  "total_variation",
-  "js_distance",
-]);
+export const LOWER_IS_BETTER: ReadonlySet<string> = new Set(["loss", "error_rate", "total_variation", "js_distance"]);
 
 export const SPLITS = ["train", "eval", "test"] as const;
 
-export const OPTIMIZERS = [
-  "adamw",
-  "adamw_8bit",
-  "paged_adamw_32bit",
-  "paged_adamw_8bit",
-  "adafactor",
-  "sgd",
-] as const;
+export const OPTIMIZERS = ["adamw", "adamw_8bit", "paged_adamw_32bit", "paged_adamw_8bit", "adafactor", "sgd"] as const;
 
 /** `<split>.<metric> <op> <number>`, the split optional (defaults to the selection split). */
 export const GATE_PATTERN =
@@ -88,10 +71,7 @@ const ModelSchema = z
 const QuantizationSchema = z
   .strictObject({
     bits: z.literal([4, 8]).describe("Weight precision of the frozen base model."),
-    type: z
-      .enum(["nf4", "fp4"])
-      .default("nf4")
-      .describe("4-bit data type (ignored for 8-bit)."),
+    type: z.enum(["nf4", "fp4"]).default("nf4").describe("4-bit data type (ignored for 8-bit)."),
     double_quant: z
       .boolean()
       .default(false)
@@ -110,20 +90,23 @@ const QuantizationSchema = z
 const LoraSchema = z
   .strictObject({
     r: positiveInt().max(4096).default(16).describe("Rank of the low-rank update."),
-    alpha: z.number().positive().default(32).describe("Scale numerator: the update is scaled by alpha/r (alpha/sqrt(r) with rslora)."),
+    alpha: z
+      .number()
+      .positive()
+      .default(32)
+      .describe("Scale numerator: the update is scaled by alpha/r (alpha/sqrt(r) with rslora)."),
     dropout: z.number().min(0).lt(1).default(0.05).describe("Dropout on the LoRA input."),
     target_modules: z
       .union([z.literal("all-linear"), z.array(z.string().min(1)).min(1)])
       .default("all-linear")
-      .describe("Module names to adapt (`q_proj`, `v_proj`, ...) or `all-linear` (every linear layer but the output head)."),
+      .describe(
+        "Module names to adapt (`q_proj`, `v_proj`, ...) or `all-linear` (every linear layer but the output head).",
+      ),
     modules_to_save: z
       .array(z.string().min(1))
       .default([])
       .describe("Modules trained in full and saved with the adapter. A classification head is always trained."),
-    bias: z
-      .enum(["none", "all", "lora_only"])
-      .default("none")
-      .describe("Which biases are trained."),
+    bias: z.enum(["none", "all", "lora_only"]).default("none").describe("Which biases are trained."),
     rslora: z.boolean().default(false).describe("Rank-stabilised scaling alpha/sqrt(r)."),
     dora: z.boolean().default(false).describe("Weight-decomposed LoRA (DoRA)."),
     init: z
@@ -137,7 +120,12 @@ const SplitSchema = z
   .strictObject({
     eval: z.number().gt(0).lt(1).default(0.1).describe("Share of rows held out for evaluation."),
     test: z.number().min(0).lt(1).default(0.1).describe("Share of rows held out for the final test."),
-    seed: z.number().int().min(0).default(42).describe("Seed of the shuffle; the same seed gives the same split on every machine."),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .default(42)
+      .describe("Seed of the shuffle; the same seed gives the same split on every machine."),
     stratify: z.boolean().default(true).describe("Keep label proportions equal across splits."),
   })
   .describe("How `data.file` is split into train/eval/test.");
@@ -146,7 +134,11 @@ const ColumnsSchema = z
   .strictObject({
     text: z.string().min(1).default("text").describe("Column with the input text."),
     label: z.string().min(1).default("label").describe("Column with the gold label."),
-    messages: z.string().min(1).default("messages").describe("Column with a chat conversation (list of {role, content})."),
+    messages: z
+      .string()
+      .min(1)
+      .default("messages")
+      .describe("Column with a chat conversation (list of {role, content})."),
     id: z.string().min(1).optional().describe("Column with a row id (defaults to the row number)."),
   })
   .describe("Which columns hold what. Other columns stay available to templates by name.");
@@ -156,7 +148,10 @@ const CleaningSchema = z
     strip_urls: z.boolean().default(false).describe("Remove http(s):// and www. links from texts."),
     strip_mentions: z.boolean().default(false).describe("Remove @user mentions from texts."),
     normalize_whitespace: z.boolean().default(true).describe("Collapse runs of whitespace and trim."),
-    drop_empty: z.boolean().default(true).describe("Drop rows whose text is empty after cleaning (counted and reported)."),
+    drop_empty: z
+      .boolean()
+      .default(true)
+      .describe("Drop rows whose text is empty after cleaning (counted and reported)."),
   })
   .describe("Text cleaning applied before templates.");
 
@@ -172,7 +167,11 @@ const DataSchema = z
     train: z.string().min(1).optional().describe("Training file (CSV, JSONL, JSON or Parquet)."),
     eval: z.string().min(1).optional().describe("Evaluation file, used to pick the best checkpoint."),
     test: z.string().min(1).optional().describe("Test file, evaluated and reported, never used for selection."),
-    file: z.string().min(1).optional().describe("One file split into train/eval/test by `split` (instead of train/eval/test)."),
+    file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("One file split into train/eval/test by `split` (instead of train/eval/test)."),
     split: SplitSchema.prefault({}),
     sample: SampleSchema.optional(),
     format: z
@@ -199,7 +198,10 @@ const DataSchema = z
       .enum(["none", "undersample", "oversample"])
       .default("none")
       .describe("Balance the training split's classes."),
-    max_length: positiveInt().max(1_048_576).default(512).describe("Tokens per example; longer ones are truncated and counted."),
+    max_length: positiveInt()
+      .max(1_048_576)
+      .default(512)
+      .describe("Tokens per example; longer ones are truncated and counted."),
   })
   .describe("Where the data is and how to read and shape it.");
 
@@ -265,18 +267,34 @@ const GenerationSchema = z
 
 const TrainingSchema = z
   .strictObject({
-    epochs: z.number().positive().max(10_000).optional().describe("Passes over the training data (default 3 when max_steps is not set)."),
+    epochs: z
+      .number()
+      .positive()
+      .max(10_000)
+      .optional()
+      .describe("Passes over the training data (default 3 when max_steps is not set)."),
     max_steps: positiveInt().optional().describe("Optimizer steps to run; overrides epochs."),
     batch_size: positiveInt().max(65_536).default(8).describe("Examples per micro-batch per device."),
-    eval_batch_size: positiveInt().max(65_536).optional().describe("Examples per evaluation batch (default: batch_size)."),
+    eval_batch_size: positiveInt()
+      .max(65_536)
+      .optional()
+      .describe("Examples per evaluation batch (default: batch_size)."),
     gradient_accumulation: positiveInt().max(65_536).default(1).describe("Micro-batches per optimizer step."),
     lr: z.number().positive().max(1).default(2e-4).describe("Peak learning rate."),
     scheduler: z.enum(["linear", "cosine", "constant"]).default("linear").describe("Learning-rate decay after warmup."),
     warmup_steps: z.number().int().min(0).optional().describe("Steps of linear warmup."),
-    warmup_ratio: z.number().min(0).lt(1).optional().describe("Warmup as a share of all steps (instead of warmup_steps)."),
+    warmup_ratio: z
+      .number()
+      .min(0)
+      .lt(1)
+      .optional()
+      .describe("Warmup as a share of all steps (instead of warmup_steps)."),
     weight_decay: z.number().min(0).max(1).default(0).describe("Decoupled weight decay."),
     max_grad_norm: z.number().min(0).default(1).describe("Gradient clipping norm; 0 turns clipping off."),
-    optimizer: z.enum(OPTIMIZERS).default("adamw").describe("Paged and 8-bit variants need bitsandbytes (torch engine)."),
+    optimizer: z
+      .enum(OPTIMIZERS)
+      .default("adamw")
+      .describe("Paged and 8-bit variants need bitsandbytes (torch engine)."),
     precision: z
       .enum(["auto", "fp32", "fp16", "bf16"])
       .default("auto")
@@ -325,12 +343,16 @@ const EvalSchema = z
     gates: z
       .array(z.string().regex(GATE_PATTERN, "a gate looks like `f1_weighted >= 0.9` or `test.accuracy > 0.8`"))
       .default([])
-      .describe("Conditions the best checkpoint must meet, e.g. `f1_weighted >= 0.9`; a failed gate exits with code 3."),
+      .describe(
+        "Conditions the best checkpoint must meet, e.g. `f1_weighted >= 0.9`; a failed gate exits with code 3.",
+      ),
     parse: ParseSchema.prefault({}),
     subgroups: z
       .array(z.string().min(1))
       .default([])
-      .describe("Columns whose values split the comparison of predicted and true label shares, e.g. gender and region in a survey."),
+      .describe(
+        "Columns whose values split the comparison of predicted and true label shares, e.g. gender and region in a survey.",
+      ),
   })
   .describe("How checkpoints are judged.");
 
@@ -352,8 +374,14 @@ const HubSchema = z
       .regex(/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/, "a Hub repo id looks like `user/name`")
       .describe("Target repository, `user/name` or `org/name`."),
     private: z.boolean().default(true).describe("Create the repo private."),
-    push: z.enum(["adapter", "merged"]).default("adapter").describe("Push the adapter, or the base model with the adapter merged in."),
-    when: z.enum(["best", "end", "every"]).default("best").describe("Push the best checkpoint at the end, the last one, or every checkpoint."),
+    push: z
+      .enum(["adapter", "merged"])
+      .default("adapter")
+      .describe("Push the adapter, or the base model with the adapter merged in."),
+    when: z
+      .enum(["best", "end", "every"])
+      .default("best")
+      .describe("Push the best checkpoint at the end, the last one, or every checkpoint."),
     revision: z
       .string()
       .min(1)
@@ -380,7 +408,9 @@ export const RecipeSchema = z
       .optional()
       .describe("Run name; the run directory is `<out>/<name>`. Defaults to the recipe's file name."),
     description: z.string().optional().describe("Free text, copied into the model card."),
-    task: z.enum(TASKS).describe("What is trained: a classifier head, a causal LM (SFT), a generated label, or nothing (prompting)."),
+    task: z
+      .enum(TASKS)
+      .describe("What is trained: a classifier head, a causal LM (SFT), a generated label, or nothing (prompting)."),
     engine: z
       .enum(["auto", "torch", "tfjs"])
       .default("auto")

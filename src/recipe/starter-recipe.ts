@@ -1,6 +1,11 @@
 import type { Task } from "./schema.js";
 
-export const STARTER_TASKS: readonly Task[] = ["sequence-classification", "generative-classification", "causal-lm", "prompting"];
+export const STARTER_TASKS: readonly Task[] = [
+  "sequence-classification",
+  "generative-classification",
+  "causal-lm",
+  "prompting",
+];
 
 export interface Starter {
   /** The commented recipe, valid as written once its data file exists. */

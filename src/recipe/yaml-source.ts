@@ -1,4 +1,14 @@
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Pair, type YAMLMap } from "yaml";
+import {
+  LineCounter,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type Document,
+  type Node,
+  type Pair,
+  type YAMLMap,
+} from "yaml";
 import { formatFieldPath, type Problem, type SourceLocation } from "../errors/index.js";
 
 /** A parsed YAML recipe that can say where any field path sits in the text. */
@@ -87,7 +97,12 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (error) {
-      problems.push({ code: "yaml-aliases", message: `YAML: ${firstLine((error as Error).message)}`, location: { file }, hint: `A recipe may expand at most ${MAX_ALIAS_COUNT} aliases (*name); write the values out instead.` });
+      problems.push({
+        code: "yaml-aliases",
+        message: `YAML: ${firstLine((error as Error).message)}`,
+        location: { file },
+        hint: `A recipe may expand at most ${MAX_ALIAS_COUNT} aliases (*name); write the values out instead.`,
+      });
     }
   }
 
@@ -124,13 +139,25 @@ function duplicateKeys(doc: Document, at: (offset: number | undefined) => Source
         const name = keyText(pair.key);
         if (name === undefined) {
           const field = formatFieldPath(path);
-          problems.push({ code: "yaml-complex-key", message: `${field || "recipe"}: a key here is a mapping or a list; recipe keys are plain names`, ...(field ? { field } : {}), location: at((pair.key as Node | null)?.range?.[0] ?? node.range?.[0]), hint: "Write `name: value`; a `{`, `[` or `?` where a key belongs is usually a stray character." });
+          problems.push({
+            code: "yaml-complex-key",
+            message: `${field || "recipe"}: a key here is a mapping or a list; recipe keys are plain names`,
+            ...(field ? { field } : {}),
+            location: at((pair.key as Node | null)?.range?.[0] ?? node.range?.[0]),
+            hint: "Write `name: value`; a `{`, `[` or `?` where a key belongs is usually a stray character.",
+          });
           continue;
         }
         const earlier = first.get(name);
         if (earlier) {
           const field = formatFieldPath([...path, name]);
-          problems.push({ code: "yaml-duplicate-key", message: `${field}: this key appears twice in the same mapping (first at line ${at((earlier.key as Node).range?.[0]).line})`, field, location: at((pair.key as Node).range?.[0]), hint: "Keep one of the two; a YAML reader would silently use only one." });
+          problems.push({
+            code: "yaml-duplicate-key",
+            message: `${field}: this key appears twice in the same mapping (first at line ${at((earlier.key as Node).range?.[0]).line})`,
+            field,
+            location: at((pair.key as Node).range?.[0]),
+            hint: "Keep one of the two; a YAML reader would silently use only one.",
+          });
         } else first.set(name, pair);
         visit(pair.value, [...path, name]);
       }

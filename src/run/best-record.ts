@@ -33,11 +33,20 @@ const BestShape = z.object({
   passed: z.boolean(),
 });
 
-const HINT = "Run the recipe again (it rewrites best.json after judging every checkpoint), or name the checkpoint folder itself.";
+const HINT =
+  "Run the recipe again (it rewrites best.json after judging every checkpoint), or name the checkpoint folder itself.";
 
 /** The record of a selection, as the `best` event carries it (absolute checkpoint path). */
 export function bestRecord(selection: Selection): BestRecord {
-  return { checkpoint: selection.best?.dir ?? null, step: selection.best?.step ?? null, metric: selection.metric, split: selection.split, value: selection.value, gates: selection.gates, passed: selection.passed };
+  return {
+    checkpoint: selection.best?.dir ?? null,
+    step: selection.best?.step ?? null,
+    metric: selection.metric,
+    split: selection.split,
+    value: selection.value,
+    gates: selection.gates,
+    passed: selection.passed,
+  };
 }
 
 /**
@@ -57,5 +66,9 @@ export function writeBestRecord(runDir: string, record: BestRecord): void {
 export function readBestRecord(runDir: string): BestRecord | undefined {
   const record = readStateFile(join(runDir, "best.json"), BestShape, HINT);
   if (!record) return undefined;
-  return { ...record, metric: record.metric as Metric, checkpoint: record.checkpoint === null ? null : join(runDir, folderName(record.checkpoint)) };
+  return {
+    ...record,
+    metric: record.metric as Metric,
+    checkpoint: record.checkpoint === null ? null : join(runDir, folderName(record.checkpoint)),
+  };
 }

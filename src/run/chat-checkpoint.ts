@@ -1,6 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chatTemplate, defaultCacheRoot, loadTokenizer, locateModel, type ChatMessage, type TextTokenizer } from "../data/index.js";
+import {
+  chatTemplate,
+  defaultCacheRoot,
+  loadTokenizer,
+  locateModel,
+  type ChatMessage,
+  type TextTokenizer,
+} from "../data/index.js";
 import type { ReplyGenerator } from "../engine/reply-generator.js";
 import { tfjsReplies } from "../engine/tfjs/index.js";
 import { torchReplies } from "../engine/torch/index.js";
@@ -26,9 +33,18 @@ export interface ChatSession {
 
 /** Token ids that end a reply: the model's EOS ids and its end-of-turn special tokens. */
 function stopIds(modelDir: string, tokenizer: TextTokenizer): number[] {
-  const config = JSON.parse(readFileSync(join(modelDir, "config.json"), "utf8")) as { eos_token_id?: number | number[] };
-  const eos = config.eos_token_id === undefined ? [] : Array.isArray(config.eos_token_id) ? config.eos_token_id : [config.eos_token_id];
-  const turnEnds = tokenizer.allSpecialTokens.filter((token) => /eot|end|<\/s>/i.test(token)).flatMap((token) => tokenizer.encode(token, false));
+  const config = JSON.parse(readFileSync(join(modelDir, "config.json"), "utf8")) as {
+    eos_token_id?: number | number[];
+  };
+  const eos =
+    config.eos_token_id === undefined
+      ? []
+      : Array.isArray(config.eos_token_id)
+        ? config.eos_token_id
+        : [config.eos_token_id];
+  const turnEnds = tokenizer.allSpecialTokens
+    .filter((token) => /eot|end|<\/s>/i.test(token))
+    .flatMap((token) => tokenizer.encode(token, false));
   return [...new Set([...eos, ...(tokenizer.eosId === null ? [] : [tokenizer.eosId]), ...turnEnds])];
 }
 
@@ -46,13 +62,34 @@ function plainPrompt(tokenizer: TextTokenizer, message: string): number[] {
 export async function openChat(checkpointPath: string, options: ChatOptions = {}): Promise<ChatSession> {
   const located = locateCheckpoint(checkpointPath);
   const { plan } = located;
-  if (!plan) throw TuneError.single({ code: "chat-needs-run", message: `${located.checkpoint} is not part of a tune run`, hint: "Pass adapters/<run> or adapters/<run>/checkpoint-<step>." }, ExitCode.user);
-  if (plan.task === "sequence-classification") throw TuneError.single({ code: "chat-not-generative", message: `${plan.name} is a classifier: it labels texts and does not write replies`, hint: `Use \`tune predict ${checkpointPath} --in <file> --out <file>\`.` }, ExitCode.user);
+  if (!plan)
+    throw TuneError.single(
+      {
+        code: "chat-needs-run",
+        message: `${located.checkpoint} is not part of a tune run`,
+        hint: "Pass adapters/<run> or adapters/<run>/checkpoint-<step>.",
+      },
+      ExitCode.user,
+    );
+  if (plan.task === "sequence-classification")
+    throw TuneError.single(
+      {
+        code: "chat-not-generative",
+        message: `${plan.name} is a classifier: it labels texts and does not write replies`,
+        hint: `Use \`tune predict ${checkpointPath} --in <file> --out <file>\`.`,
+      },
+      ExitCode.user,
+    );
   const model = await locateModel(plan, defaultCacheRoot(), options.onDownload);
   const tokenizer = loadTokenizer(model.dir);
-  const template = tokenizer.chatTemplate ? chatTemplate(tokenizer.chatTemplate, tokenizer.specialTokens, tokenizer.dir, tokenizer.allSpecialTokens) : null;
+  const template = tokenizer.chatTemplate
+    ? chatTemplate(tokenizer.chatTemplate, tokenizer.specialTokens, tokenizer.dir, tokenizer.allSpecialTokens)
+    : null;
   const engine = trainingEngine(located.checkpoint);
-  const generator: ReplyGenerator = engine === "torch" ? await torchReplies(plan, model.dir, located.checkpoint) : await tfjsReplies(plan, model.dir, located.checkpoint);
+  const generator: ReplyGenerator =
+    engine === "torch"
+      ? await torchReplies(plan, model.dir, located.checkpoint)
+      : await tfjsReplies(plan, model.dir, located.checkpoint);
   const stops = stopIds(model.dir, tokenizer);
   const history: ChatMessage[] = options.system ? [{ role: "system", content: options.system }] : [];
   return {
@@ -61,7 +98,17 @@ export async function openChat(checkpointPath: string, options: ChatOptions = {}
     async say(message) {
       history.push({ role: "user", content: message });
       const ids = template ? tokenizer.encode(template.render(history, true), false) : plainPrompt(tokenizer, message);
-      const reply = tokenizer.decode(await generator.reply({ ids, stopIds: stops, maxNewTokens: options.maxNewTokens ?? plan.generation.max_new_tokens, temperature: plan.generation.temperature, topP: plan.generation.top_p })).trim();
+      const reply = tokenizer
+        .decode(
+          await generator.reply({
+            ids,
+            stopIds: stops,
+            maxNewTokens: options.maxNewTokens ?? plan.generation.max_new_tokens,
+            temperature: plan.generation.temperature,
+            topP: plan.generation.top_p,
+          }),
+        )
+        .trim();
       history.push({ role: "assistant", content: reply });
       return reply;
     },

@@ -15,7 +15,10 @@ export interface RecipeCheck {
  * Everything `tune validate` checks: the recipe, then every row of its data (columns, labels,
  * conversations), then tokenization and length statistics where the tokenizer is available.
  */
-export async function checkRecipe(file: string, options: { overrides?: RecipeOverrides; out?: string } & PrepareOptions = {}): Promise<RecipeCheck> {
+export async function checkRecipe(
+  file: string,
+  options: { overrides?: RecipeOverrides; out?: string } & PrepareOptions = {},
+): Promise<RecipeCheck> {
   const loaded = await loadRecipe(file, options.overrides);
   const plan = resolvePlan(loaded, { out: options.out });
   try {
@@ -30,6 +33,8 @@ export async function checkRecipe(file: string, options: { overrides?: RecipeOve
 
 /** The plan with the prepared datasets' locations filled in (contract 1). */
 export function withManifests(plan: RunPlan, prepared: PreparedData): RunPlan {
-  const manifests = Object.fromEntries(Object.entries(prepared.splits).map(([name, split]) => [name, `${split.dir}/manifest.json`]));
+  const manifests = Object.fromEntries(
+    Object.entries(prepared.splits).map(([name, split]) => [name, `${split.dir}/manifest.json`]),
+  );
   return { ...plan, data: { ...plan.data, manifests } };
 }

@@ -19,13 +19,17 @@ export function checkpointEvaluations(dir: string): Partial<Record<SplitName, Sp
   const evaluations: Partial<Record<SplitName, SplitEvaluation>> = {};
   for (const split of SPLITS) {
     const evaluation = (value as Record<string, unknown>)[split] as SplitEvaluation | undefined;
-    if (evaluation && typeof evaluation === "object" && evaluation.metrics && typeof evaluation.metrics === "object") evaluations[split] = evaluation;
+    if (evaluation && typeof evaluation === "object" && evaluation.metrics && typeof evaluation.metrics === "object")
+      evaluations[split] = evaluation;
   }
   return evaluations;
 }
 
 /** The metrics a checkpoint's metrics.json records per split (none when it was never evaluated). */
 export function checkpointMetrics(dir: string, step: number): CheckpointMetrics {
-  const splits = Object.entries(checkpointEvaluations(dir)).map(([split, evaluation]) => [split, Object.fromEntries(Object.entries(evaluation?.metrics ?? {}).filter(([, v]) => typeof v === "number"))]);
+  const splits = Object.entries(checkpointEvaluations(dir)).map(([split, evaluation]) => [
+    split,
+    Object.fromEntries(Object.entries(evaluation?.metrics ?? {}).filter(([, v]) => typeof v === "number")),
+  ]);
   return { dir, step, splits: Object.fromEntries(splits) };
 }

@@ -14,7 +14,10 @@ async function bridgeStatus(): Promise<{ usable: boolean; detail: string }> {
   if (probe.python === null) return { usable: false, detail: probe.error ?? "the bridge did not start" };
   if (probe.missing.length > 0) return { usable: false, detail: `missing ${probe.missing.join(", ")}` };
   const { packages } = probe;
-  return { usable: true, detail: `torch ${packages.torch}, transformers ${packages.transformers}, peft ${packages.peft}${probe.cuda?.available ? ", CUDA" : ", CPU"}` };
+  return {
+    usable: true,
+    detail: `torch ${packages.torch}, transformers ${packages.transformers}, peft ${packages.peft}${probe.cuda?.available ? ", CUDA" : ", CPU"}`,
+  };
 }
 
 /**
@@ -28,9 +31,15 @@ export async function chooseEngine(plan: RunPlan): Promise<EngineChoice> {
   if (plan.engine === "torch") {
     if (status.usable) return { name: "torch", why: `the recipe asks for it; ${status.detail}` };
     throw TuneError.single(
-      { code: "engine-missing", message: `the recipe asks for the torch engine, but its Python environment is not usable: ${status.detail}`, hint: "Run `tune setup python` (creates python-bridge/.venv from the pinned requirements), or set TUNE_PYTHON to an interpreter that has them; `tune doctor` shows what is found." },
+      {
+        code: "engine-missing",
+        message: `the recipe asks for the torch engine, but its Python environment is not usable: ${status.detail}`,
+        hint: "Run `tune setup python` (creates python-bridge/.venv from the pinned requirements), or set TUNE_PYTHON to an interpreter that has them; `tune doctor` shows what is found.",
+      },
       ExitCode.environment,
     );
   }
-  return status.usable ? { name: "torch", why: `auto: the torch engine's Python environment works (${status.detail})` } : { name: "tfjs", why: `auto: the torch engine is not usable here (${status.detail})` };
+  return status.usable
+    ? { name: "torch", why: `auto: the torch engine's Python environment works (${status.detail})` }
+    : { name: "tfjs", why: `auto: the torch engine is not usable here (${status.detail})` };
 }

@@ -24,7 +24,8 @@ export interface RunComparison {
 }
 
 function approach(plan: RunPlan): string {
-  if (plan.task === "prompting") return plan.template?.few_shot ? `few-shot (${plan.template.few_shot.per_class} per class)` : "zero-shot";
+  if (plan.task === "prompting")
+    return plan.template?.few_shot ? `few-shot (${plan.template.few_shot.per_class} per class)` : "zero-shot";
   if (plan.task === "generative-classification") return "fine-tuned (generated label)";
   if (plan.task === "sequence-classification") return "fine-tuned (classifier head)";
   return "fine-tuned";
@@ -33,7 +34,10 @@ function approach(plan: RunPlan): string {
 /** Where a split's rows come from: its file, or the shared file and how it was split. */
 function splitSource(plan: RunPlan, split: SplitName): string {
   const own = plan.data[split];
-  return own ?? JSON.stringify({ file: plan.data.file, split: plan.data.split, sample: plan.data.sample, labels: plan.data.labels });
+  return (
+    own ??
+    JSON.stringify({ file: plan.data.file, split: plan.data.split, sample: plan.data.sample, labels: plan.data.labels })
+  );
 }
 
 /**
@@ -43,9 +47,19 @@ function splitSource(plan: RunPlan, split: SplitName): string {
  */
 export async function compareRuns(runDirs: readonly string[], split?: string): Promise<RunComparison> {
   const reports = runDirs.map((dir) => ({ dir: resolve(dir), report: loadRunReport(resolve(dir)) }));
-  const chosen = (split ?? (reports.every(({ report }) => report.plan.data.splits.includes("test")) ? "test" : "eval")) as SplitName;
+  const chosen = (split ??
+    (reports.every(({ report }) => report.plan.data.splits.includes("test")) ? "test" : "eval")) as SplitName;
   for (const { dir, report } of reports) {
-    if (!report.plan.data.splits.includes(chosen)) throw TuneError.single({ code: "compare-split-missing", message: `${dir} has no ${chosen} split`, location: { file: dir }, hint: "Pick a split every run has with --split." }, ExitCode.user);
+    if (!report.plan.data.splits.includes(chosen))
+      throw TuneError.single(
+        {
+          code: "compare-split-missing",
+          message: `${dir} has no ${chosen} split`,
+          location: { file: dir },
+          hint: "Pick a split every run has with --split.",
+        },
+        ExitCode.user,
+      );
   }
   const metrics = [...new Set(reports.flatMap(({ report }) => report.plan.eval.metrics))];
   const sources = new Set(reports.map(({ report }) => splitSource(report.plan, chosen)));
@@ -55,7 +69,22 @@ export async function compareRuns(runDirs: readonly string[], split?: string): P
     const best = locateCheckpoint(dir);
     let measured = best.metrics?.splits[chosen];
     if (!measured) measured = (await evaluateCheckpoint(best.checkpoint, { split: chosen })).evaluations[0]?.metrics;
-    runs.push({ run: dir, name: report.plan.name, approach: approach(report.plan), model: report.plan.model.base, checkpoint: best.checkpoint, metrics: measured ?? {} });
+    runs.push({
+      run: dir,
+      name: report.plan.name,
+      approach: approach(report.plan),
+      model: report.plan.model.base,
+      checkpoint: best.checkpoint,
+      metrics: measured ?? {},
+    });
   }
-  return { split: chosen, metrics, runs, warning: sources.size > 1 ? `the runs' ${chosen} splits come from different data or splitting, so their rows differ` : null };
+  return {
+    split: chosen,
+    metrics,
+    runs,
+    warning:
+      sources.size > 1
+        ? `the runs' ${chosen} splits come from different data or splitting, so their rows differ`
+        : null,
+  };
 }

@@ -9,7 +9,12 @@ import { checkpointEvaluations } from "./checkpoint-metrics.js";
  * Judges the predictions an engine wrote for one split of a checkpoint and records the result
  * in the checkpoint's metrics.json (one entry per split, written atomically).
  */
-export function evaluateCheckpointSplit(plan: RunPlan, checkpoint: string, split: SplitName, predictions: string): SplitEvaluation {
+export function evaluateCheckpointSplit(
+  plan: RunPlan,
+  checkpoint: string,
+  split: SplitName,
+  predictions: string,
+): SplitEvaluation {
   const manifest = plan.data.manifests?.[split];
   const evaluation = evaluatePredictions(plan, split, predictions, manifest ? readSubgroups(dirname(manifest)) : null);
   const recorded = { ...checkpointEvaluations(checkpoint), [split]: evaluation };

@@ -32,10 +32,21 @@ export interface EvaluateOptions extends PrepareOptions {
  * own splits are recorded in the checkpoint's metrics.json; a `data` file is judged apart, its
  * predictions written under the checkpoint's data-eval/ folder.
  */
-export async function evaluateCheckpoint(checkpointPath: string, options: EvaluateOptions = {}): Promise<CheckpointEvaluation> {
+export async function evaluateCheckpoint(
+  checkpointPath: string,
+  options: EvaluateOptions = {},
+): Promise<CheckpointEvaluation> {
   const { checkpoint, plan: runPlan } = locateCheckpoint(checkpointPath);
   if (!runPlan) {
-    throw TuneError.single({ code: "checkpoint-not-in-run", message: `${checkpoint} is not a checkpoint folder of a run (no plan.json beside it)`, location: { file: checkpoint }, hint: "Pass adapters/<run>/checkpoint-<step>: the run's plan says which data and metrics to use." }, ExitCode.user);
+    throw TuneError.single(
+      {
+        code: "checkpoint-not-in-run",
+        message: `${checkpoint} is not a checkpoint folder of a run (no plan.json beside it)`,
+        location: { file: checkpoint },
+        hint: "Pass adapters/<run>/checkpoint-<step>: the run's plan says which data and metrics to use.",
+      },
+      ExitCode.user,
+    );
   }
   const plan = options.data ? planForDataFile(runPlan, resolve(options.data)) : runPlan;
   const splits = options.data ? (["test"] as SplitName[]) : requestedSplits(runPlan, options.split);
@@ -48,13 +59,36 @@ export async function evaluateCheckpoint(checkpointPath: string, options: Evalua
   }
 }
 
-async function evaluateLocked(checkpoint: string, runPlan: RunPlan, plan: RunPlan, splits: SplitName[], options: EvaluateOptions): Promise<CheckpointEvaluation> {
-  const prepared = await prepareData(plan, options.data ? { ...options, fewShot: await runFewShotBlock(runPlan) } : options);
+async function evaluateLocked(
+  checkpoint: string,
+  runPlan: RunPlan,
+  plan: RunPlan,
+  splits: SplitName[],
+  options: EvaluateOptions,
+): Promise<CheckpointEvaluation> {
+  const prepared = await prepareData(
+    plan,
+    options.data ? { ...options, fewShot: await runFewShotBlock(runPlan) } : options,
+  );
   const unfit = adapterProblem(plan, checkpoint, prepared.tokenizerDir);
-  if (unfit) throw TuneError.single({ code: "checkpoint-invalid", message: `cannot evaluate ${checkpoint}: ${unfit}`, location: { file: checkpoint }, hint: "The checkpoint does not belong to this run's plan or base model." }, ExitCode.user);
-  const outDir = options.data ? join(checkpoint, "data-eval", basename(options.data, extname(options.data))) : checkpoint;
+  if (unfit)
+    throw TuneError.single(
+      {
+        code: "checkpoint-invalid",
+        message: `cannot evaluate ${checkpoint}: ${unfit}`,
+        location: { file: checkpoint },
+        hint: "The checkpoint does not belong to this run's plan or base model.",
+      },
+      ExitCode.user,
+    );
+  const outDir = options.data
+    ? join(checkpoint, "data-eval", basename(options.data, extname(options.data)))
+    : checkpoint;
   const written = await predictWithEngine(plan, prepared, checkpoint, splits, outDir);
-  const evaluations = written.map(({ split, file }) => ({ ...(options.data ? evaluatePredictions(plan, split, file) : evaluateCheckpointSplit(plan, checkpoint, split, file)), predictions: file }));
+  const evaluations = written.map(({ split, file }) => ({
+    ...(options.data ? evaluatePredictions(plan, split, file) : evaluateCheckpointSplit(plan, checkpoint, split, file)),
+    predictions: file,
+  }));
   return { plan, checkpoint, evaluations };
 }
 
@@ -64,21 +98,59 @@ export function trainingEngine(checkpoint: string): "torch" | "tfjs" {
 }
 
 /** Predictions for splits of prepared data, by the engine that trained the checkpoint. */
-export async function predictWithEngine(plan: RunPlan, prepared: PreparedData, checkpoint: string, splits: SplitName[], outDir: string): Promise<Array<{ split: SplitName; file: string }>> {
+export async function predictWithEngine(
+  plan: RunPlan,
+  prepared: PreparedData,
+  checkpoint: string,
+  splits: SplitName[],
+  outDir: string,
+): Promise<Array<{ split: SplitName; file: string }>> {
   // The torch worker finds the tokenized splits through the plan's manifests.
-  return trainingEngine(checkpoint) === "torch" ? await predictTorch(withManifests(plan, prepared), prepared, checkpoint, splits, outDir) : await predictCheckpoint(plan, prepared, checkpoint, splits, { outDir });
+  return trainingEngine(checkpoint) === "torch"
+    ? await predictTorch(withManifests(plan, prepared), prepared, checkpoint, splits, outDir)
+    : await predictCheckpoint(plan, prepared, checkpoint, splits, { outDir });
 }
 
 function requestedSplits(plan: RunPlan, split: string | undefined): SplitName[] {
   if (split === undefined) return plan.eval.splits;
   if (!(SPLITS as readonly string[]).includes(split) || !plan.data.splits.includes(split as SplitName)) {
-    throw TuneError.single({ code: "split-unknown", message: `the run has no ${split} split`, location: { file: "--split" }, hint: `Use one of: ${plan.data.splits.join(", ")}.` }, ExitCode.user);
+    throw TuneError.single(
+      {
+        code: "split-unknown",
+        message: `the run has no ${split} split`,
+        location: { file: "--split" },
+        hint: `Use one of: ${plan.data.splits.join(", ")}.`,
+      },
+      ExitCode.user,
+    );
   }
   return [split as SplitName];
 }
 
 /** The run's plan reading one file as its test split: same columns, labels, template and length. */
 export function planForDataFile(plan: RunPlan, file: string, flag = "--data"): RunPlan {
-  if (!existsSync(file)) throw TuneError.single({ code: "data-missing", message: `no such file: ${file}`, location: { file: flag }, hint: "Pass a CSV, JSONL, JSON or Parquet file with the recipe's columns." }, ExitCode.user);
-  return { ...plan, data: { ...plan.data, file: null, train: null, eval: null, test: file, sample: null, balance: "none", splits: ["test"], manifests: null } };
+  if (!existsSync(file))
+    throw TuneError.single(
+      {
+        code: "data-missing",
+        message: `no such file: ${file}`,
+        location: { file: flag },
+        hint: "Pass a CSV, JSONL, JSON or Parquet file with the recipe's columns.",
+      },
+      ExitCode.user,
+    );
+  return {
+    ...plan,
+    data: {
+      ...plan.data,
+      file: null,
+      train: null,
+      eval: null,
+      test: file,
+      sample: null,
+      balance: "none",
+      splits: ["test"],
+      manifests: null,
+    },
+  };
 }

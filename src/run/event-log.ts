@@ -10,7 +10,10 @@ export const EVENTS_FILE = "events.jsonl";
  * passes the redaction point before it is written.
  */
 export function appendEvent<Event extends { type: string }>(runDir: string, event: Event): void {
-  appendFileSync(join(runDir, EVENTS_FILE), `${JSON.stringify(redactValue({ time: new Date().toISOString(), ...event }))}\n`);
+  appendFileSync(
+    join(runDir, EVENTS_FILE),
+    `${JSON.stringify(redactValue({ time: new Date().toISOString(), ...event }))}\n`,
+  );
 }
 
 /**

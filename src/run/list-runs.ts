@@ -40,10 +40,32 @@ export function listRuns(out = "adapters"): RunSummary[] {
     try {
       const task = readRunPlan(dir)?.task ?? null;
       const best = readBestRecord(dir) ?? null;
-      runs.push({ name: entry.name, dir, task, state: runState(dir), checkpoints, best: best && { step: best.step, metric: best.metric, split: best.split, value: best.value, passed: best.passed }, updated });
+      runs.push({
+        name: entry.name,
+        dir,
+        task,
+        state: runState(dir),
+        checkpoints,
+        best: best && {
+          step: best.step,
+          metric: best.metric,
+          split: best.split,
+          value: best.value,
+          passed: best.passed,
+        },
+        updated,
+      });
     } catch (error) {
       if (!isTuneError(error)) throw error;
-      runs.push({ name: entry.name, dir, task: null, state: { kind: "unreadable", why: error.problems[0]?.message ?? "a state file is damaged" }, checkpoints, best: null, updated });
+      runs.push({
+        name: entry.name,
+        dir,
+        task: null,
+        state: { kind: "unreadable", why: error.problems[0]?.message ?? "a state file is damaged" },
+        checkpoints,
+        best: null,
+        updated,
+      });
     }
   }
   return runs.sort((a, b) => b.updated.getTime() - a.updated.getTime());

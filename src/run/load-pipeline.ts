@@ -5,7 +5,10 @@ import { formatFieldPath, TuneError, type Problem } from "../errors/index.js";
 import { loadRecipe, parseYamlSource, type LoadedRecipe, type RecipeOverrides } from "../recipe/index.js";
 
 const PipelineSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a name uses letters, digits, '.', '_' and '-'").optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a name uses letters, digits, '.', '_' and '-'")
+    .optional(),
   description: z.string().optional(),
   stages: z
     .array(
@@ -18,7 +21,9 @@ const PipelineSchema = z.strictObject({
   test: z
     .strictObject({
       file: z.string().min(1),
-      columns: z.strictObject({ text: z.string().min(1).default("text"), label: z.string().min(1).default("label") }).prefault({}),
+      columns: z
+        .strictObject({ text: z.string().min(1).default("text"), label: z.string().min(1).default("label") })
+        .prefault({}),
     })
     .optional(),
 });
@@ -57,7 +62,15 @@ export async function loadPipeline(path: string, overrides: RecipeOverrides = {}
   if (source.problems.length > 0) throw new TuneError(source.problems);
   const parsed = PipelineSchema.safeParse(source.value);
   if (!parsed.success) {
-    throw new TuneError(parsed.error.issues.map((issue): Problem => ({ code: "pipeline-invalid", message: `${formatFieldPath(issue.path) || "pipeline"}: ${issue.message}`, field: formatFieldPath(issue.path) || undefined, location: source.locateValue(issue.path), hint: "A pipeline has `stages: [{recipe, pass}, …]` and an optional `test: {file}`." })));
+    throw new TuneError(
+      parsed.error.issues.map((issue): Problem => ({
+        code: "pipeline-invalid",
+        message: `${formatFieldPath(issue.path) || "pipeline"}: ${issue.message}`,
+        field: formatFieldPath(issue.path) || undefined,
+        location: source.locateValue(issue.path),
+        hint: "A pipeline has `stages: [{recipe, pass}, …]` and an optional `test: {file}`.",
+      })),
+    );
   }
   const spec = parsed.data;
   const problems: Problem[] = [];
@@ -66,12 +79,36 @@ export async function loadPipeline(path: string, overrides: RecipeOverrides = {}
     const recipe = await loadRecipe(resolve(dirname(file), stage.recipe), overrides);
     const labels = recipe.recipe.data.labels ?? [];
     const at = (field: string) => source.locateValue(["stages", index, field]);
-    if (!CLASSIFIERS.has(recipe.recipe.task)) problems.push({ code: "pipeline-stage-task", message: `stages[${index}]: ${stage.recipe} is a ${recipe.recipe.task} recipe; pipeline stages classify`, location: at("recipe"), hint: "Use sequence-classification, generative-classification or prompting recipes." });
+    if (!CLASSIFIERS.has(recipe.recipe.task))
+      problems.push({
+        code: "pipeline-stage-task",
+        message: `stages[${index}]: ${stage.recipe} is a ${recipe.recipe.task} recipe; pipeline stages classify`,
+        location: at("recipe"),
+        hint: "Use sequence-classification, generative-classification or prompting recipes.",
+      });
     const last = index === spec.stages.length - 1;
-    if (!last && !stage.pass) problems.push({ code: "pipeline-pass-missing", message: `stages[${index}]: which of its labels send a row on to the next stage?`, location: at("recipe"), hint: `Add \`pass: [${labels[0] ?? "label"}]\`.` });
-    if (last && stage.pass) problems.push({ code: "pipeline-pass-last", message: `stages[${index}]: the last stage passes rows nowhere`, location: at("pass"), hint: "Remove `pass` from the last stage." });
+    if (!last && !stage.pass)
+      problems.push({
+        code: "pipeline-pass-missing",
+        message: `stages[${index}]: which of its labels send a row on to the next stage?`,
+        location: at("recipe"),
+        hint: `Add \`pass: [${labels[0] ?? "label"}]\`.`,
+      });
+    if (last && stage.pass)
+      problems.push({
+        code: "pipeline-pass-last",
+        message: `stages[${index}]: the last stage passes rows nowhere`,
+        location: at("pass"),
+        hint: "Remove `pass` from the last stage.",
+      });
     for (const label of stage.pass ?? []) {
-      if (!labels.includes(label)) problems.push({ code: "pipeline-pass-label", message: `stages[${index}].pass: "${label}" is not one of ${stage.recipe}'s labels (${labels.join(", ")})`, location: at("pass"), hint: "Name labels the stage predicts." });
+      if (!labels.includes(label))
+        problems.push({
+          code: "pipeline-pass-label",
+          message: `stages[${index}].pass: "${label}" is not one of ${stage.recipe}'s labels (${labels.join(", ")})`,
+          location: at("pass"),
+          hint: "Name labels the stage predicts.",
+        });
     }
     stages.push({ recipe, pass: stage.pass ?? [] });
   }
@@ -81,6 +118,8 @@ export async function loadPipeline(path: string, overrides: RecipeOverrides = {}
     name: spec.name ?? basename(file).replace(/(\.pipeline)?\.ya?ml$/i, ""),
     description: spec.description ?? null,
     stages,
-    test: spec.test ? { file: resolve(dirname(file), spec.test.file), text: spec.test.columns.text, label: spec.test.columns.label } : null,
+    test: spec.test
+      ? { file: resolve(dirname(file), spec.test.file), text: spec.test.columns.text, label: spec.test.columns.label }
+      : null,
   };
 }

@@ -17,7 +17,15 @@ const History = z.object({ log_history: z.array(z.looseObject({ step: z.number()
 export function loadRunReport(runDir: string): RunReport {
   const plan = readRunPlan(runDir);
   if (!plan) {
-    throw TuneError.single({ code: "run-missing", message: `${runDir} is not a run directory (no plan.json)`, location: { file: runDir }, hint: "Pass adapters/<run-name>; `tune runs` lists them." }, ExitCode.user);
+    throw TuneError.single(
+      {
+        code: "run-missing",
+        message: `${runDir} is not a run directory (no plan.json)`,
+        location: { file: runDir },
+        hint: "Pass adapters/<run-name>; `tune runs` lists them.",
+      },
+      ExitCode.user,
+    );
   }
   const complete = findCheckpoints(runDir).valid;
   const checkpoints = evaluatedCheckpoints(runDir, readEvents(runDir), complete);
@@ -25,7 +33,14 @@ export function loadRunReport(runDir: string): RunReport {
   const bestDir = best?.checkpoint ?? checkpoints.at(-1)?.dir ?? null;
   const bestEvaluations = bestDir ? checkpointEvaluations(bestDir) : {};
   const newest = complete[0]?.dir;
-  return { plan, state: runState(runDir), best, checkpoints, bestEvaluations, history: newest ? trainingHistory(newest) : [] };
+  return {
+    plan,
+    state: runState(runDir),
+    best,
+    checkpoints,
+    bestEvaluations,
+    history: newest ? trainingHistory(newest) : [],
+  };
 }
 
 /** trainer_state.json's log history; a checkpoint that passed its manifest check has a sound one, else the curves are left out. */
@@ -51,11 +66,25 @@ interface LoggedEvent {
  * since deleted still show), completed by the metrics.json of those on disk; the last
  * evaluation of a step wins when a resumed run judged it again.
  */
-function evaluatedCheckpoints(runDir: string, events: readonly LoggedEvent[], complete: ReadonlyArray<{ dir: string; step: number }>): CheckpointMetrics[] {
+function evaluatedCheckpoints(
+  runDir: string,
+  events: readonly LoggedEvent[],
+  complete: ReadonlyArray<{ dir: string; step: number }>,
+): CheckpointMetrics[] {
   const byStep = new Map<number, CheckpointMetrics>();
   for (const event of events) {
-    if (event.type !== "eval" || typeof event.step !== "number" || !SPLITS.includes(event.split as SplitName) || typeof event.metrics !== "object") continue;
-    const entry = byStep.get(event.step) ?? { dir: join(runDir, `checkpoint-${event.step}`), step: event.step, splits: {} };
+    if (
+      event.type !== "eval" ||
+      typeof event.step !== "number" ||
+      !SPLITS.includes(event.split as SplitName) ||
+      typeof event.metrics !== "object"
+    )
+      continue;
+    const entry = byStep.get(event.step) ?? {
+      dir: join(runDir, `checkpoint-${event.step}`),
+      step: event.step,
+      splits: {},
+    };
     entry.splits[event.split as SplitName] = event.metrics ?? {};
     byStep.set(event.step, entry);
   }
@@ -76,7 +105,9 @@ function readEvents(runDir: string): LoggedEvent[] {
     .flatMap((line) => {
       try {
         const event = JSON.parse(line) as unknown;
-        return event !== null && typeof event === "object" && typeof (event as LoggedEvent).type === "string" ? [event as LoggedEvent] : [];
+        return event !== null && typeof event === "object" && typeof (event as LoggedEvent).type === "string"
+          ? [event as LoggedEvent]
+          : [];
       } catch {
         return [];
       }
@@ -90,7 +121,11 @@ function readEvents(runDir: string): LoggedEvent[] {
  */
 export function runState(runDir: string): RunState {
   const events = readEvents(runDir);
-  const step = events.reduce((s, e) => (typeof e.step === "number" && (e.type === "step" || e.type === "checkpoint" || e.type === "resume") ? e.step : s), 0);
+  const step = events.reduce(
+    (s, e) =>
+      typeof e.step === "number" && (e.type === "step" || e.type === "checkpoint" || e.type === "resume") ? e.step : s,
+    0,
+  );
   const owner = readLockOwner(runDir);
   if (owner && !("unreadable" in owner) && ownerAlive(owner)) return { kind: "running", step };
   if (owner) return { kind: "failed", step, why: "the process was killed; run the same command again to resume" };
@@ -101,4 +136,3 @@ export function runState(runDir: string): RunState {
   if (last.type === "error") return { kind: "failed", step, why: last.message ?? "unknown error" };
   return { kind: "failed", step, why: "it ended without finishing; run the same command again to resume" };
 }
-

@@ -40,7 +40,11 @@ const LIST_HINT = "Pass adapters/<run> or adapters/<run>/checkpoint-<step>; `tun
  */
 export function locateCheckpoint(path: string, options: LocateOptions = {}): LocatedCheckpoint {
   const target = resolve(path);
-  if (!existsSync(target)) throw TuneError.single({ code: "checkpoint-missing", message: `${target} does not exist`, location: { file: target }, hint: LIST_HINT }, ExitCode.user);
+  if (!existsSync(target))
+    throw TuneError.single(
+      { code: "checkpoint-missing", message: `${target} does not exist`, location: { file: target }, hint: LIST_HINT },
+      ExitCode.user,
+    );
   const located = existsSync(join(target, "plan.json"))
     ? inRun(target, bestOf(target))
     : existsSync(join(dirname(target), "plan.json"))
@@ -48,9 +52,26 @@ export function locateCheckpoint(path: string, options: LocateOptions = {}): Loc
       : existsSync(join(target, "adapter_config.json"))
         ? foreignAdapter(target)
         : undefined;
-  if (!located) throw TuneError.single({ code: "checkpoint-missing", message: `${target} is neither a run, a checkpoint nor an adapter folder`, location: { file: target }, hint: LIST_HINT }, ExitCode.user);
+  if (!located)
+    throw TuneError.single(
+      {
+        code: "checkpoint-missing",
+        message: `${target} is neither a run, a checkpoint nor an adapter folder`,
+        location: { file: target },
+        hint: LIST_HINT,
+      },
+      ExitCode.user,
+    );
   if (located.problem && !options.allowDamaged) {
-    throw TuneError.single({ code: "checkpoint-invalid", message: `cannot use ${located.checkpoint}: ${located.problem}`, location: { file: located.checkpoint }, hint: "Use another checkpoint of the run (`tune runs` lists them), or run the recipe again to rewrite it." }, ExitCode.user);
+    throw TuneError.single(
+      {
+        code: "checkpoint-invalid",
+        message: `cannot use ${located.checkpoint}: ${located.problem}`,
+        location: { file: located.checkpoint },
+        hint: "Use another checkpoint of the run (`tune runs` lists them), or run the recipe again to rewrite it.",
+      },
+      ExitCode.user,
+    );
   }
   return located;
 }
@@ -60,15 +81,33 @@ function bestOf(runDir: string): string {
   if (best && existsSync(best)) return best;
   const newest = findCheckpoints(runDir).valid[0]?.dir;
   if (newest) return newest;
-  throw TuneError.single({ code: "run-has-no-checkpoint", message: `${runDir} has no complete checkpoint yet`, location: { file: runDir }, hint: "Run the recipe (again) until it saves a checkpoint." }, ExitCode.user);
+  throw TuneError.single(
+    {
+      code: "run-has-no-checkpoint",
+      message: `${runDir} has no complete checkpoint yet`,
+      location: { file: runDir },
+      hint: "Run the recipe (again) until it saves a checkpoint.",
+    },
+    ExitCode.user,
+  );
 }
 
 function inRun(runDir: string, checkpoint: string): LocatedCheckpoint {
   const plan = readRunPlan(runDir) as RunPlan;
   const step = Number(CHECKPOINT_NAME.exec(basename(checkpoint))?.[1] ?? Number.NaN);
-  const problem = Number.isFinite(step) ? (checkpointProblem(checkpoint) ?? foreignProblem(plan, checkpoint)) : `${basename(checkpoint)} is not a checkpoint-<step> folder of ${runDir}`;
+  const problem = Number.isFinite(step)
+    ? (checkpointProblem(checkpoint) ?? foreignProblem(plan, checkpoint))
+    : `${basename(checkpoint)} is not a checkpoint-<step> folder of ${runDir}`;
   const metrics = problem ? null : checkpointMetrics(checkpoint, step);
-  return { checkpoint, step: Number.isFinite(step) ? step : null, runDir, plan, metrics, gates: judgeGates(plan.eval.gates, metrics), problem };
+  return {
+    checkpoint,
+    step: Number.isFinite(step) ? step : null,
+    runDir,
+    plan,
+    metrics,
+    gates: judgeGates(plan.eval.gates, metrics),
+    problem,
+  };
 }
 
 /** A checkpoint copied or linked into a run it was not trained in: its manifest names another plan. */
@@ -80,6 +119,10 @@ function foreignProblem(plan: RunPlan, checkpoint: string): string | null {
 
 /** A PEFT adapter from elsewhere: whole if it carries a manifest, as PEFT wrote it otherwise. */
 function foreignAdapter(dir: string): LocatedCheckpoint {
-  const problem = existsSync(join(dir, MANIFEST)) ? checkpointProblem(dir) : existsSync(join(dir, "adapter_model.safetensors")) ? null : "it has no adapter_model.safetensors (tune reads adapters only as safetensors)";
+  const problem = existsSync(join(dir, MANIFEST))
+    ? checkpointProblem(dir)
+    : existsSync(join(dir, "adapter_model.safetensors"))
+      ? null
+      : "it has no adapter_model.safetensors (tune reads adapters only as safetensors)";
   return { checkpoint: dir, step: null, runDir: null, plan: null, metrics: null, gates: [], problem };
 }

@@ -10,7 +10,10 @@ export const RESUME_FIELDS = ["task", "model", "quantization", "lora", "data", "
  */
 export function resumeRelevant(plan: RunPlan): Record<(typeof RESUME_FIELDS)[number], unknown> {
   const comparable = { ...plan, data: { ...plan.data, manifests: null } };
-  return Object.fromEntries(RESUME_FIELDS.map((field) => [field, comparable[field]])) as Record<(typeof RESUME_FIELDS)[number], unknown>;
+  return Object.fromEntries(RESUME_FIELDS.map((field) => [field, comparable[field]])) as Record<
+    (typeof RESUME_FIELDS)[number],
+    unknown
+  >;
 }
 
 /**
@@ -18,5 +21,7 @@ export function resumeRelevant(plan: RunPlan): Record<(typeof RESUME_FIELDS)[num
  * it (provenance.plan_sha256), so a checkpoint read through a run is known to be that run's.
  */
 export function planSha256(plan: RunPlan): string {
-  return createHash("sha256").update(JSON.stringify(resumeRelevant(plan))).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify(resumeRelevant(plan)))
+    .digest("hex");
 }

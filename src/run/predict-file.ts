@@ -46,10 +46,20 @@ function userError(code: string, message: string, hint: string, file?: string): 
 export function classifierCheckpoint(path: string): LocatedCheckpoint & { plan: RunPlan; labels: string[] } {
   const located = locateCheckpoint(path);
   const { plan } = located;
-  if (!plan) throw userError("predict-needs-run", `${located.checkpoint} is not part of a tune run`, "Pass adapters/<run> or adapters/<run>/checkpoint-<step>: the run's plan says how texts are formatted.", located.checkpoint);
+  if (!plan)
+    throw userError(
+      "predict-needs-run",
+      `${located.checkpoint} is not part of a tune run`,
+      "Pass adapters/<run> or adapters/<run>/checkpoint-<step>: the run's plan says how texts are formatted.",
+      located.checkpoint,
+    );
   const labels = plan.data.labels;
   if (!labels || plan.task === "causal-lm") {
-    throw userError("predict-not-classifier", `tune predict labels texts with a classifier, and ${plan.name} is a ${plan.task} run`, "Use a run whose task is sequence-classification, generative-classification or prompting.");
+    throw userError(
+      "predict-not-classifier",
+      `tune predict labels texts with a classifier, and ${plan.name} is a ${plan.task} run`,
+      "Use a run whose task is sequence-classification, generative-classification or prompting.",
+    );
   }
   return { ...located, plan, labels };
 }
@@ -65,11 +75,21 @@ export async function readInputRows(file: string): Promise<Row[]> {
  * length and cleaning, except that no row is dropped), the engine that trained the checkpoint
  * predicts, and generated answers are parsed into the label set. Aligned with `rows`.
  */
-export async function predictRows(classifier: ReturnType<typeof classifierCheckpoint>, rows: readonly Row[], source: string, options: PrepareOptions = {}): Promise<Array<RowPrediction | null>> {
+export async function predictRows(
+  classifier: ReturnType<typeof classifierCheckpoint>,
+  rows: readonly Row[],
+  source: string,
+  options: PrepareOptions = {},
+): Promise<Array<RowPrediction | null>> {
   const { plan, labels } = classifier;
   const textColumn = plan.data.columns.text;
   if (rows.length > 0 && !rows.some((row) => textColumn in row)) {
-    throw userError("predict-text-column", `${source} has no column "${textColumn}", the text column of ${plan.name}`, `Its columns are ${Object.keys(rows[0] ?? {}).join(", ")}; rename the text column to "${textColumn}".`, source);
+    throw userError(
+      "predict-text-column",
+      `${source} has no column "${textColumn}", the text column of ${plan.name}`,
+      `Its columns are ${Object.keys(rows[0] ?? {}).join(", ")}; rename the text column to "${textColumn}".`,
+      source,
+    );
   }
   if (rows.length === 0) return [];
   const scratch = mkdtempSync(join(tmpdir(), "tune-predict-"));
@@ -77,9 +97,20 @@ export async function predictRows(classifier: ReturnType<typeof classifierCheckp
     // A stand-in gold label keeps the data pipeline's label checks happy and is never read:
     // predictions come from the text alone.
     const staged = join(scratch, "rows.jsonl");
-    writeFileSync(staged, `${rows.map((row, i) => JSON.stringify({ ...row, [ROW]: String(i), [plan.data.columns.label]: labels[0] })).join("\n")}\n`);
+    writeFileSync(
+      staged,
+      `${rows.map((row, i) => JSON.stringify({ ...row, [ROW]: String(i), [plan.data.columns.label]: labels[0] })).join("\n")}\n`,
+    );
     const base = planForDataFile(plan, staged, "--in");
-    const stagedPlan: RunPlan = { ...base, data: { ...base.data, format: "jsonl", columns: { ...base.data.columns, id: ROW }, clean: { ...base.data.clean, drop_empty: false } } };
+    const stagedPlan: RunPlan = {
+      ...base,
+      data: {
+        ...base.data,
+        format: "jsonl",
+        columns: { ...base.data.columns, id: ROW },
+        clean: { ...base.data.clean, drop_empty: false },
+      },
+    };
     // A few-shot run's prompts carry the block drawn from its own train split, new texts included.
     const prepared = await prepareData(stagedPlan, { ...options, fewShot: await runFewShotBlock(plan) });
     const written = await predictWithEngine(stagedPlan, prepared, classifier.checkpoint, ["test"], scratch);
@@ -98,9 +129,22 @@ export async function predictRows(classifier: ReturnType<typeof classifierCheckp
 
 /** --out is checked before any work: a format tune writes, in a folder that exists. */
 export function checkOutputFile(out: string): void {
-  if (!OUT_FORMATS.has(extname(out).toLowerCase())) throw userError("predict-out-format", `cannot tell which format to write ${out} in`, "Name the output .csv, .tsv, .jsonl or .json.", "--out");
-  if (!statSync(dirname(out), { throwIfNoEntry: false })?.isDirectory()) throw userError("predict-out-folder", `the folder of ${out} does not exist`, `Create ${dirname(out)} first, or write the output elsewhere.`, "--out");
-  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw userError("predict-out-folder", `${out} is a folder`, "Name the output file, e.g. predictions.csv.", "--out");
+  if (!OUT_FORMATS.has(extname(out).toLowerCase()))
+    throw userError(
+      "predict-out-format",
+      `cannot tell which format to write ${out} in`,
+      "Name the output .csv, .tsv, .jsonl or .json.",
+      "--out",
+    );
+  if (!statSync(dirname(out), { throwIfNoEntry: false })?.isDirectory())
+    throw userError(
+      "predict-out-folder",
+      `the folder of ${out} does not exist`,
+      `Create ${dirname(out)} first, or write the output elsewhere.`,
+      "--out",
+    );
+  if (statSync(out, { throwIfNoEntry: false })?.isDirectory())
+    throw userError("predict-out-folder", `${out} is a folder`, "Name the output file, e.g. predictions.csv.", "--out");
 }
 
 /**
@@ -124,7 +168,13 @@ export async function predictFile(checkpointPath: string, options: PredictOption
     return { ...row, ...prediction };
   });
   writeOutput(out, output);
-  return { checkpoint: classifier.checkpoint, out, rows: rows.length, skipped: output.filter((row) => row.label === null).length, counts };
+  return {
+    checkpoint: classifier.checkpoint,
+    out,
+    rows: rows.length,
+    skipped: output.filter((row) => row.label === null).length,
+    counts,
+  };
 }
 
 /**
@@ -144,10 +194,20 @@ export function writeOutput(file: string, rows: readonly Row[]): void {
   const flatten = ([key, value]: [string, unknown]): Array<[string, unknown]> => {
     if (!key.endsWith("probs")) return [[key, value]];
     if (value === null || typeof value !== "object") return [];
-    return Object.entries(value as Record<string, number>).map(([label, p]) => [`${key.slice(0, -"probs".length)}p_${label}`, p]);
+    return Object.entries(value as Record<string, number>).map(([label, p]) => [
+      `${key.slice(0, -"probs".length)}p_${label}`,
+      p,
+    ]);
   };
   const flat = rows.map((row) => Object.fromEntries(Object.entries(row).flatMap(flatten)));
   const columns = [...new Set(flat.flatMap((row) => Object.keys(row)))];
-  const cell = (value: unknown) => (value === null || value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : String(value));
-  writeFileAtomic(file, stringify(flat.map((row) => columns.map((column) => cell(row[column]))), { header: true, columns, delimiter: extension === ".tsv" ? "\t" : "," }));
+  const cell = (value: unknown) =>
+    value === null || value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
+  writeFileAtomic(
+    file,
+    stringify(
+      flat.map((row) => columns.map((column) => cell(row[column]))),
+      { header: true, columns, delimiter: extension === ".tsv" ? "\t" : "," },
+    ),
+  );
 }

@@ -1,6 +1,12 @@
 import { resolve } from "node:path";
 import { loadPipeline } from "./load-pipeline.js";
-import { checkOutputFile, readInputRows, writeOutput, type PredictOptions, type PredictSummary } from "./predict-file.js";
+import {
+  checkOutputFile,
+  readInputRows,
+  writeOutput,
+  type PredictOptions,
+  type PredictSummary,
+} from "./predict-file.js";
 import { pipelineStages, predictThroughStages } from "./run-pipeline.js";
 
 export interface PipelinePredictSummary extends PredictSummary {
@@ -12,7 +18,10 @@ export interface PipelinePredictSummary extends PredictSummary {
  * `runs`), out with the chain's `label` and each stage's own label and probabilities or answer
  * (`<stage>.label`, `<stage>.probs` / `<stage>.answer`; empty for stages a row never reached).
  */
-export async function predictPipelineFile(file: string, options: PredictOptions & { runs?: string }): Promise<PipelinePredictSummary> {
+export async function predictPipelineFile(
+  file: string,
+  options: PredictOptions & { runs?: string },
+): Promise<PipelinePredictSummary> {
   const pipeline = await loadPipeline(file);
   const stages = pipelineStages(pipeline, options.runs);
   const input = resolve(options.in);
@@ -28,11 +37,25 @@ export async function predictPipelineFile(file: string, options: PredictOptions 
       const prediction = byStage[k];
       return [
         [`${stage.name}.label`, prediction?.label ?? null],
-        [prediction?.probs || !prediction ? `${stage.name}.probs` : `${stage.name}.answer`, prediction ? (prediction.probs ?? prediction.answer ?? null) : null],
+        [
+          prediction?.probs || !prediction ? `${stage.name}.probs` : `${stage.name}.answer`,
+          prediction ? (prediction.probs ?? prediction.answer ?? null) : null,
+        ],
       ];
     });
     return { ...row, label, ...Object.fromEntries(perStage) };
   });
   writeOutput(out, output);
-  return { checkpoint: stages.map((s) => s.classifier.checkpoint).join(", "), out, rows: rows.length, skipped: output.filter((row) => row.label === null).length, counts, stages: stages.map((stage, k) => ({ name: stage.name, checkpoint: stage.classifier.checkpoint, seen: seen[k] ?? 0 })) };
+  return {
+    checkpoint: stages.map((s) => s.classifier.checkpoint).join(", "),
+    out,
+    rows: rows.length,
+    skipped: output.filter((row) => row.label === null).length,
+    counts,
+    stages: stages.map((stage, k) => ({
+      name: stage.name,
+      checkpoint: stage.classifier.checkpoint,
+      seen: seen[k] ?? 0,
+    })),
+  };
 }

@@ -3,11 +3,14 @@ import { z } from "zod";
 import { readStateFile } from "../checkpoint/index.js";
 import { PLAN_VERSION, type RunPlan } from "../recipe/index.js";
 
-const HINT = "Run the recipe again with --restart to rewrite the run (the old one is moved aside), or restore plan.json from a backup.";
+const HINT =
+  "Run the recipe again with --restart to rewrite the run (the old one is moved aside), or restore plan.json from a backup.";
 
 /** The fields every reader of a plan relies on; the rest is tune's own output, passed through. */
 const PlanShape = z.looseObject({
-  plan_version: z.literal(PLAN_VERSION, { error: `written by another version of tune (this one reads plan version ${PLAN_VERSION})` }),
+  plan_version: z.literal(PLAN_VERSION, {
+    error: `written by another version of tune (this one reads plan version ${PLAN_VERSION})`,
+  }),
   name: z.string(),
   task: z.enum(["sequence-classification", "causal-lm", "generative-classification", "prompting"]),
   run_dir: z.string(),
@@ -15,7 +18,11 @@ const PlanShape = z.looseObject({
   lora: z.looseObject({ r: z.number() }),
   data: z.looseObject({ splits: z.array(z.enum(["train", "eval", "test"])), labels: z.array(z.string()).nullable() }),
   training: z.looseObject({ seed: z.number() }),
-  eval: z.looseObject({ splits: z.array(z.enum(["train", "eval", "test"])), metrics: z.array(z.string()), gates: z.array(z.unknown()) }),
+  eval: z.looseObject({
+    splits: z.array(z.enum(["train", "eval", "test"])),
+    metrics: z.array(z.string()),
+    gates: z.array(z.unknown()),
+  }),
 });
 
 /**

@@ -1,4 +1,14 @@
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -16,7 +26,12 @@ export interface LockOwner {
   since: number | null;
 }
 
-const OwnerShape = z.object({ pid: z.number().int().positive(), host: z.string(), started: z.string(), since: z.number().nullable().default(null) });
+const OwnerShape = z.object({
+  pid: z.number().int().positive(),
+  host: z.string(),
+  started: z.string(),
+  since: z.number().nullable().default(null),
+});
 
 /** /proc/<pid>/stat's starttime, or null where there is no /proc (or no such process). */
 function processSince(pid: number): number | null {
@@ -87,7 +102,12 @@ function describe(owner: LockOwner): string {
 export function acquireRunLock(runDir: string, what = "run"): RunLock {
   makeFolders(runDir);
   const lock = join(runDir, LOCK_FILE);
-  const mine: LockOwner = { pid: process.pid, host: hostname(), started: new Date().toISOString(), since: processSince(process.pid) };
+  const mine: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    started: new Date().toISOString(),
+    since: processSince(process.pid),
+  };
   const temporary = join(runDir, `.${LOCK_FILE}.${process.pid}.tmp`);
   writeWhole(temporary, `${JSON.stringify(mine)}\n`);
   let tookOver: string | null = null;
@@ -98,12 +118,17 @@ export function acquireRunLock(runDir: string, what = "run"): RunLock {
       if ("unreadable" in owner) {
         // Locks are linked in whole, so this one was damaged after the fact; a young one may
         // still be another tune's, caught between our two reads.
-        if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 5_000) throw held(runDir, `an unreadable ${LOCK_FILE} (${owner.unreadable})`, what);
+        if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 5_000)
+          throw held(runDir, `an unreadable ${LOCK_FILE} (${owner.unreadable})`, what);
       } else if (ownerAlive(owner)) {
         throw held(runDir, describe(owner), what);
       }
       if (attempt >= 5) throw held(runDir, "another tune taking over its stale lock", what);
-      if (takeOver(runDir, owner)) tookOver = "unreadable" in owner ? `a damaged ${LOCK_FILE} (${owner.unreadable})` : `${LOCK_FILE} of ${describe(owner)}, which is no longer running`;
+      if (takeOver(runDir, owner))
+        tookOver =
+          "unreadable" in owner
+            ? `a damaged ${LOCK_FILE} (${owner.unreadable})`
+            : `${LOCK_FILE} of ${describe(owner)}, which is no longer running`;
     }
   } finally {
     rmSync(temporary, { force: true });
@@ -135,7 +160,8 @@ function takeOver(runDir: string, stale: LockOwner | { unreadable: string }): bo
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     // A taker that died mid-takeover leaves its guard; after a while it is cleared.
-    if (Date.now() - (statSync(guard, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 30_000) rmSync(guard, { force: true });
+    if (Date.now() - (statSync(guard, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 30_000)
+      rmSync(guard, { force: true });
     return false;
   }
   try {

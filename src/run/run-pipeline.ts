@@ -1,7 +1,12 @@
 import { join, resolve } from "node:path";
 import { makeFolders, writeFileAtomic } from "../checkpoint/index.js";
 import type { PrepareOptions } from "../data/index.js";
-import { classificationReport, compareDistributions, type ClassificationReport, type DistributionComparison } from "../eval/index.js";
+import {
+  classificationReport,
+  compareDistributions,
+  type ClassificationReport,
+  type DistributionComparison,
+} from "../eval/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { resolvePlan, type RecipeOverrides } from "../recipe/index.js";
 import { loadPipeline, type Pipeline } from "./load-pipeline.js";
@@ -22,7 +27,9 @@ export interface PipelineStageRef {
 }
 
 /** The final labels a pipeline can give: each stage's labels that stop a row, then the last stage's. */
-export function pipelineLabels(stages: ReadonlyArray<{ labels: readonly string[]; pass: readonly string[] }>): string[] {
+export function pipelineLabels(
+  stages: ReadonlyArray<{ labels: readonly string[]; pass: readonly string[] }>,
+): string[] {
   return [...new Set(stages.flatMap(({ labels, pass }) => labels.filter((label) => !pass.includes(label))))];
 }
 
@@ -31,7 +38,12 @@ export function pipelineLabels(stages: ReadonlyArray<{ labels: readonly string[]
  * rows the stage before it passed on (one of its `pass` labels), so a row stopped early keeps the
  * label that stopped it. Returns the rows each stage saw, for the report.
  */
-export async function predictThroughStages(stages: readonly PipelineStageRef[], rows: readonly Row[], source: string, options: PrepareOptions & { textColumn?: string } = {}): Promise<{ predictions: StagedPrediction[]; seen: number[] }> {
+export async function predictThroughStages(
+  stages: readonly PipelineStageRef[],
+  rows: readonly Row[],
+  source: string,
+  options: PrepareOptions & { textColumn?: string } = {},
+): Promise<{ predictions: StagedPrediction[]; seen: number[] }> {
   const predictions: StagedPrediction[] = rows.map(() => ({ label: null, stages: stages.map(() => null) }));
   let active = rows.map((_, i) => i);
   const seen: number[] = [];
@@ -39,7 +51,11 @@ export async function predictThroughStages(stages: readonly PipelineStageRef[], 
     seen.push(active.length);
     const { classifier } = stage;
     // Each stage reads the texts from its own recipe's text column.
-    const input = active.map((i) => (options.textColumn ? { ...rows[i], [classifier.plan.data.columns.text]: rows[i]?.[options.textColumn] } : (rows[i] as Row)));
+    const input = active.map((i) =>
+      options.textColumn
+        ? { ...rows[i], [classifier.plan.data.columns.text]: rows[i]?.[options.textColumn] }
+        : (rows[i] as Row),
+    );
     const labelled = await predictRows(classifier, input, source, options);
     const next: number[] = [];
     active.forEach((row, k) => {
@@ -104,24 +120,61 @@ export async function runPipeline(file: string, options: RunOptions = {}): Promi
   const gold = rows.map((row, i) => {
     const value = row[labelColumn];
     if (value === undefined || value === null || String(value).trim() === "") {
-      throw TuneError.single({ code: "pipeline-test-label", message: `row ${i + 1} of ${pipeline.test?.file} has no ${labelColumn}`, location: { file: pipeline.test?.file as string }, field: "test.columns.label", hint: "Every end-to-end test row needs its final label." }, ExitCode.user);
+      throw TuneError.single(
+        {
+          code: "pipeline-test-label",
+          message: `row ${i + 1} of ${pipeline.test?.file} has no ${labelColumn}`,
+          location: { file: pipeline.test?.file as string },
+          field: "test.columns.label",
+          hint: "Every end-to-end test row needs its final label.",
+        },
+        ExitCode.user,
+      );
     }
     return String(value);
   });
-  const labels = pipelineLabels(pipeline.stages.map((s) => ({ labels: s.recipe.recipe.data.labels ?? [], pass: s.pass })));
+  const labels = pipelineLabels(
+    pipeline.stages.map((s) => ({ labels: s.recipe.recipe.data.labels ?? [], pass: s.pass })),
+  );
   const unknown = gold.findIndex((label) => !labels.includes(label));
   if (unknown >= 0) {
-    throw TuneError.single({ code: "pipeline-test-label", message: `row ${unknown + 1} of ${pipeline.test.file} has the label "${gold[unknown]}", which no stage gives as a final answer`, location: { file: pipeline.test.file }, field: "test.columns.label", hint: `Final labels are ${labels.join(", ")}.` }, ExitCode.user);
+    throw TuneError.single(
+      {
+        code: "pipeline-test-label",
+        message: `row ${unknown + 1} of ${pipeline.test.file} has the label "${gold[unknown]}", which no stage gives as a final answer`,
+        location: { file: pipeline.test.file },
+        field: "test.columns.label",
+        hint: `Final labels are ${labels.join(", ")}.`,
+      },
+      ExitCode.user,
+    );
   }
-  const { predictions, seen } = await predictThroughStages(refs, rows, pipeline.test.file, { ...options, textColumn: pipeline.test.text });
+  const { predictions, seen } = await predictThroughStages(refs, rows, pipeline.test.file, {
+    ...options,
+    textColumn: pipeline.test.text,
+  });
   const predicted = predictions.map((p) => p.label ?? "error");
   const dir = join(resolve(options.out ?? "adapters"), pipeline.name);
   makeFolders(dir);
   const predictionsFile = join(dir, "end-to-end.jsonl");
-  writeFileAtomic(predictionsFile, `${predictions.map((p, i) => JSON.stringify({ row: i + 1, gold: gold[i], pred: predicted[i], stages: Object.fromEntries(refs.map((ref, k) => [ref.name, p.stages[k]])) })).join("\n")}\n`);
+  writeFileAtomic(
+    predictionsFile,
+    `${predictions.map((p, i) => JSON.stringify({ row: i + 1, gold: gold[i], pred: predicted[i], stages: Object.fromEntries(refs.map((ref, k) => [ref.name, p.stages[k]])) })).join("\n")}\n`,
+  );
   const report = classificationReport(gold, predicted, labels);
   const distribution = compareDistributions(gold, predicted, labels);
-  const endToEnd: EndToEnd = { file: pipeline.test.file, examples: rows.length, seen, labels, report, distribution, predictions: predictionsFile };
-  writeFileAtomic(join(dir, "end-to-end.json"), `${JSON.stringify({ ...endToEnd, stages: refs.map((ref) => ({ name: ref.name, checkpoint: ref.classifier.checkpoint, pass: ref.pass })) }, null, 2)}\n`);
+  const endToEnd: EndToEnd = {
+    file: pipeline.test.file,
+    examples: rows.length,
+    seen,
+    labels,
+    report,
+    distribution,
+    predictions: predictionsFile,
+  };
+  writeFileAtomic(
+    join(dir, "end-to-end.json"),
+    `${JSON.stringify({ ...endToEnd, stages: refs.map((ref) => ({ name: ref.name, checkpoint: ref.classifier.checkpoint, pass: ref.pass })) }, null, 2)}\n`,
+  );
   return { pipeline, stages, endToEnd, passed };
 }

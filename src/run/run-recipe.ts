@@ -2,13 +2,29 @@ import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { adapterProblem } from "../adapter/index.js";
-import { checkpointProblem, checkpointSteps, findCheckpoints, MANIFEST, manifestProvenance, removeLeftovers, retainCheckpoints, writeFileAtomic } from "../checkpoint/index.js";
+import {
+  checkpointProblem,
+  checkpointSteps,
+  findCheckpoints,
+  MANIFEST,
+  manifestProvenance,
+  removeLeftovers,
+  retainCheckpoints,
+  writeFileAtomic,
+} from "../checkpoint/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { predictCheckpoint, trainTfjs, type StepProgress, type TrainEvent } from "../engine/tfjs/index.js";
 import { predictTorch, trainTorch } from "../engine/torch/index.js";
 import { runReportHtml, selectBest, type Selection } from "../eval/index.js";
 import { fileSystemFailure, TuneError } from "../errors/index.js";
-import { loadRecipe, resolvePlan, type LoadedRecipe, type Metric, type RunPlan, type SplitName } from "../recipe/index.js";
+import {
+  loadRecipe,
+  resolvePlan,
+  type LoadedRecipe,
+  type Metric,
+  type RunPlan,
+  type SplitName,
+} from "../recipe/index.js";
 import { withManifests } from "./check-recipe.js";
 import { moveRunAside } from "./move-run-aside.js";
 import { TUNE_VERSION } from "../version.js";
@@ -121,7 +137,12 @@ export async function runRecipe(file: string, options: RunOptions = {}): Promise
     return await trainAndJudge(run, options);
   } catch (error) {
     const lastGood = run?.lastGood ?? null;
-    const reported = fileSystemFailure(error, { folder: resolved.run_dir, doing: "write the run directory", intact: lastGood ? `The last complete checkpoint, ${lastGood}, is intact.` : undefined, then: "run the same command again to resume (or use --out elsewhere)" });
+    const reported = fileSystemFailure(error, {
+      folder: resolved.run_dir,
+      doing: "write the run directory",
+      intact: lastGood ? `The last complete checkpoint, ${lastGood}, is intact.` : undefined,
+      then: "run the same command again to resume (or use --out elsewhere)",
+    });
     if (run) recordFailure(resolved.run_dir, (reported as Error).message);
     throw reported;
   } finally {
@@ -139,7 +160,14 @@ interface OpenRun extends RunStart {
  * Everything decided before training, under the run's lock: whether and where to resume. A
  * changed recipe or changed data that would make resuming wrong is refused here.
  */
-function openRun(loaded: LoadedRecipe, plan: RunPlan, prepared: PreparedData, engine: EngineChoice, lock: RunLock, options: RunOptions): OpenRun {
+function openRun(
+  loaded: LoadedRecipe,
+  plan: RunPlan,
+  prepared: PreparedData,
+  engine: EngineChoice,
+  lock: RunLock,
+  options: RunOptions,
+): OpenRun {
   let movedAside: string | null = null;
   if (options.restart) {
     movedAside = moveRunAside(plan.run_dir);
@@ -166,13 +194,30 @@ function openRun(loaded: LoadedRecipe, plan: RunPlan, prepared: PreparedData, en
   if (options.resume !== undefined) resumeFrom = checkedResume(plan, resolve(options.resume), modelDir);
   if (resumeFrom) refuseChangedData(resumeFrom, provenance.dataset_key);
   writeRunDirectory(plan, loaded);
-  return { plan, prepared, engine, resumeFrom, skipped: invalid, movedAside, tookOverLock: lock.tookOver, provenance, lastGood: resumeFrom };
+  return {
+    plan,
+    prepared,
+    engine,
+    resumeFrom,
+    skipped: invalid,
+    movedAside,
+    tookOverLock: lock.tookOver,
+    provenance,
+    lastGood: resumeFrom,
+  };
 }
 
 /** `--resume` names a complete, sound checkpoint-<step> folder of this very run, nothing else. */
 function checkedResume(plan: RunPlan, folder: string, modelDir: string): string {
-  const refuse = (why: string) => TuneError.single({ code: "checkpoint-invalid", message: `cannot resume from ${folder}: ${why}`, location: { file: "--resume" }, hint: `Pass a complete checkpoint-<step> folder of this run (${plan.run_dir}); \`tune runs\` lists them.` });
-  if (dirname(folder) !== plan.run_dir || !/^checkpoint-\d+$/.test(basename(folder))) throw refuse(`it is not a checkpoint-<step> folder of ${plan.run_dir}`);
+  const refuse = (why: string) =>
+    TuneError.single({
+      code: "checkpoint-invalid",
+      message: `cannot resume from ${folder}: ${why}`,
+      location: { file: "--resume" },
+      hint: `Pass a complete checkpoint-<step> folder of this run (${plan.run_dir}); \`tune runs\` lists them.`,
+    });
+  if (dirname(folder) !== plan.run_dir || !/^checkpoint-\d+$/.test(basename(folder)))
+    throw refuse(`it is not a checkpoint-<step> folder of ${plan.run_dir}`);
   const why = checkpointProblem(folder) ?? adapterProblem(plan, folder, modelDir);
   if (why) throw refuse(why);
   return folder;
@@ -192,23 +237,35 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
   };
   const train = run.engine.name === "torch" ? trainTorch : trainTfjs;
   const pusher = checkpointPusher(plan, emit);
-  const result = plan.task === "prompting" ? await promptingCheckpoint(run, emit) : await train(plan, prepared, {
-    resumeFrom: resumeFrom ?? undefined,
-    shouldStop: options.shouldStop,
-    onStep: options.onStep,
-    provenance: run.provenance,
-    emit: (event) => {
-      emit(event);
-      if (event.type === "checkpoint") {
-        run.lastGood = event.dir;
-        retain(plan);
-        pusher.saved(event.dir);
-      }
-      if (event.type === "predictions") judge(event.checkpoint, event.step, event.split, event.file);
-    },
-  });
+  const result =
+    plan.task === "prompting"
+      ? await promptingCheckpoint(run, emit)
+      : await train(plan, prepared, {
+          resumeFrom: resumeFrom ?? undefined,
+          shouldStop: options.shouldStop,
+          onStep: options.onStep,
+          provenance: run.provenance,
+          emit: (event) => {
+            emit(event);
+            if (event.type === "checkpoint") {
+              run.lastGood = event.dir;
+              retain(plan);
+              pusher.saved(event.dir);
+            }
+            if (event.type === "predictions") judge(event.checkpoint, event.step, event.split, event.file);
+          },
+        });
   await pusher.drain();
-  const finished = { plan, prepared, movedAside: run.movedAside, engine: run.engine, checkpoint: result.checkpoint, resumedFrom: resumeFrom, skipped: run.skipped, stopped: result.stopped };
+  const finished = {
+    plan,
+    prepared,
+    movedAside: run.movedAside,
+    engine: run.engine,
+    checkpoint: result.checkpoint,
+    resumedFrom: resumeFrom,
+    skipped: run.skipped,
+    stopped: result.stopped,
+  };
   if (result.stopped) return { ...finished, selection: null };
   // Hashed once: every complete checkpoint, judged now if a killed run never judged it (so a
   // resumed run ends as an uninterrupted one), then ranked.
@@ -217,10 +274,16 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
     const judged = checkpointMetrics(dir, step).splits;
     const missing = plan.eval.splits.filter((split) => prepared.splits[split] && !judged[split]);
     if (missing.length === 0) continue;
-    const written = run.engine.name === "torch" ? await predictTorch(plan, prepared, dir, missing) : await predictCheckpoint(plan, prepared, dir, missing);
+    const written =
+      run.engine.name === "torch"
+        ? await predictTorch(plan, prepared, dir, missing)
+        : await predictCheckpoint(plan, prepared, dir, missing);
     for (const { split, file } of written) judge(dir, step, split, file);
   }
-  const selection = selectBest(complete.map(({ dir, step }) => checkpointMetrics(dir, step)), plan.eval);
+  const selection = selectBest(
+    complete.map(({ dir, step }) => checkpointMetrics(dir, step)),
+    plan.eval,
+  );
   writeBestRecord(plan.run_dir, bestRecord(selection));
   retain(plan, selection.best?.dir ?? null);
   emit({ type: "best", ...bestRecord(selection) });
@@ -230,7 +293,10 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
 }
 
 /** A prompting run's one checkpoint, the base model, written once (re-runs find it). */
-async function promptingCheckpoint(run: OpenRun, emit: (event: RunEvent) => void): Promise<{ checkpoint: string; stopped: boolean }> {
+async function promptingCheckpoint(
+  run: OpenRun,
+  emit: (event: RunEvent) => void,
+): Promise<{ checkpoint: string; stopped: boolean }> {
   const checkpoint = await baseCheckpoint(run.plan, run.prepared, run.engine.name, run.provenance);
   emit({ type: "checkpoint", step: 0, dir: checkpoint });
   return { checkpoint, stopped: false };
@@ -242,7 +308,11 @@ async function promptingCheckpoint(run: OpenRun, emit: (event: RunEvent) => void
  * at each save; the final ranking passes `best`, chosen among verified ones.
  */
 function retain(plan: RunPlan, best?: string | null): void {
-  const ranked = () => selectBest(checkpointSteps(plan.run_dir).map((step) => checkpointMetrics(join(plan.run_dir, `checkpoint-${step}`), step)), plan.eval).best?.dir ?? null;
+  const ranked = () =>
+    selectBest(
+      checkpointSteps(plan.run_dir).map((step) => checkpointMetrics(join(plan.run_dir, `checkpoint-${step}`), step)),
+      plan.eval,
+    ).best?.dir ?? null;
   const protect = !plan.checkpoints.keep_best ? null : best === undefined ? ranked() : best;
   retainCheckpoints(plan.run_dir, plan.checkpoints.keep, protect);
 }
@@ -295,8 +365,9 @@ function diffPaths(before: unknown, after: unknown, path: string): string[] {
   if (JSON.stringify(before) === JSON.stringify(after)) return [];
   if (before && after && typeof before === "object" && typeof after === "object" && !Array.isArray(before)) {
     const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-    return [...keys].flatMap((key) => diffPaths((before as Record<string, unknown>)[key], (after as Record<string, unknown>)[key], `${path}.${key}`));
+    return [...keys].flatMap((key) =>
+      diffPaths((before as Record<string, unknown>)[key], (after as Record<string, unknown>)[key], `${path}.${key}`),
+    );
   }
   return [`${path}: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`];
 }
-

@@ -11,7 +11,10 @@ export interface CliResult {
 }
 
 /** Runs the built `tune` binary as a real process, the way a user does. */
-export async function tune(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export async function tune(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   const result = await execa("node", [BIN, ...args], {
     cwd: options.cwd ?? ROOT,
     env: options.env,
@@ -30,7 +33,11 @@ export function hasStackTrace(text: string): boolean {
  * Sends `signal` to a running tune once its stdout so far matches `pattern`. Lines can arrive
  * split across chunks, so the output is accumulated rather than matched chunk by chunk.
  */
-export function signalWhen(child: { stdout?: NodeJS.ReadableStream | null; kill(signal: NodeJS.Signals): boolean }, pattern: RegExp, signal: NodeJS.Signals): void {
+export function signalWhen(
+  child: { stdout?: NodeJS.ReadableStream | null; kill(signal: NodeJS.Signals): boolean },
+  pattern: RegExp,
+  signal: NodeJS.Signals,
+): void {
   let seen = "";
   let sent = false;
   child.stdout?.on("data", (chunk: Buffer) => {

@@ -25,7 +25,12 @@ export function useFakeHub(token: string): HubFixture {
     fixture.hub = await startFakeHub();
     fixture.hub.tokens.set(token, "reader");
     const dir = builtinModelDir("tiny-llama", tempDir()) as string;
-    fixture.modelFiles = Object.fromEntries(["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"].map((f) => [f, readFileSync(join(dir, f))]));
+    fixture.modelFiles = Object.fromEntries(
+      ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"].map((f) => [
+        f,
+        readFileSync(join(dir, f)),
+      ]),
+    );
   });
   afterAll(async () => fixture.hub.close());
   const saved = { ...process.env };
@@ -54,5 +59,11 @@ export async function failure(promise: Promise<unknown>) {
   );
   if (!isTuneError(error)) throw new Error(`expected a TuneError, got ${String(error)}`);
   const problem = error.problems[0];
-  return { code: problem?.code, message: problem?.message ?? "", hint: problem?.hint ?? "", text: `${problem?.message ?? ""}\n${problem?.hint ?? ""}`, exitCode: error.exitCode };
+  return {
+    code: problem?.code,
+    message: problem?.message ?? "",
+    hint: problem?.hint ?? "",
+    text: `${problem?.message ?? ""}\n${problem?.hint ?? ""}`,
+    exitCode: error.exitCode,
+  };
 }

@@ -79,7 +79,11 @@ export interface FakeHub {
   faults: Fault[];
   requests: RequestRecord[];
   /** Creates a repo with one commit holding these files (safetensors and large files as LFS). */
-  addRepo(id: string, files: Record<string, Buffer | string>, options?: { private?: boolean; gated?: boolean }): FakeRepo;
+  addRepo(
+    id: string,
+    files: Record<string, Buffer | string>,
+    options?: { private?: boolean; gated?: boolean },
+  ): FakeRepo;
   /** The files of a branch's head commit. */
   head(id: string, branch?: string): Map<string, StoredFile>;
   close(): Promise<void>;
@@ -116,10 +120,16 @@ export async function startFakeHub(): Promise<FakeHub> {
   let storageUrl = "";
   const hub = { intercept: undefined as FakeHub["intercept"] };
 
-  const newCommit = (title: string, files: Map<string, StoredFile>): Commit => ({ oid: randomBytes(20).toString("hex"), title, files });
+  const newCommit = (title: string, files: Map<string, StoredFile>): Commit => ({
+    oid: randomBytes(20).toString("hex"),
+    title,
+    files,
+  });
 
   const addRepo: FakeHub["addRepo"] = (id, files, options = {}) => {
-    const stored = new Map<string, StoredFile>([[".gitattributes", { bytes: Buffer.from("*.safetensors filter=lfs diff=lfs merge=lfs -text\n"), lfs: false }]]);
+    const stored = new Map<string, StoredFile>([
+      [".gitattributes", { bytes: Buffer.from("*.safetensors filter=lfs diff=lfs merge=lfs -text\n"), lfs: false }],
+    ]);
     for (const [path, content] of Object.entries(files)) {
       const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content);
       const isLfs = isLfsPath(path, bytes.length);
@@ -127,7 +137,14 @@ export async function startFakeHub(): Promise<FakeHub> {
       stored.set(path, { bytes, lfs: isLfs });
     }
     const commit = newCommit("initial commit", stored);
-    const repo: FakeRepo = { id, private: options.private ?? false, gated: options.gated ?? false, approved: new Set(), commits: [commit], branches: new Map([["main", commit.oid]]) };
+    const repo: FakeRepo = {
+      id,
+      private: options.private ?? false,
+      gated: options.gated ?? false,
+      approved: new Set(),
+      commits: [commit],
+      branches: new Map([["main", commit.oid]]),
+    };
     repos.set(id, repo);
     return repo;
   };
@@ -138,9 +155,11 @@ export async function startFakeHub(): Promise<FakeHub> {
   };
 
   const serve = (origin: () => string) => (request: IncomingMessage, response: ServerResponse) => {
-    void readBody(request).then((body) => handle(request, body, response, origin())).catch((error: unknown) => {
-      if (!response.headersSent) json(response, 500, { error: String(error) });
-    });
+    void readBody(request)
+      .then((body) => handle(request, body, response, origin()))
+      .catch((error: unknown) => {
+        if (!response.headersSent) json(response, 500, { error: String(error) });
+      });
   };
   const server = createServer(serve(() => url));
   const storage = createServer(serve(() => storageUrl));
@@ -150,7 +169,12 @@ export async function startFakeHub(): Promise<FakeHub> {
     response.end(JSON.stringify(body));
   }
 
-  async function handle(request: IncomingMessage, body: Buffer, response: ServerResponse, origin: string): Promise<void> {
+  async function handle(
+    request: IncomingMessage,
+    body: Buffer,
+    response: ServerResponse,
+    origin: string,
+  ): Promise<void> {
     const method = request.method ?? "GET";
     const parsed = new URL(request.url ?? "/", origin);
     const path = decodeURIComponent(parsed.pathname);
@@ -162,7 +186,11 @@ export async function startFakeHub(): Promise<FakeHub> {
     if (fault) fault.times--;
     const truncate = fault?.kind === "truncate";
     if (fault?.kind === "apply-then-500") {
-      const swallowed: ServerResponse = Object.assign(Object.create(response) as ServerResponse, { writeHead: () => swallowed, end: () => swallowed, write: () => true });
+      const swallowed: ServerResponse = Object.assign(Object.create(response) as ServerResponse, {
+        writeHead: () => swallowed,
+        end: () => swallowed,
+        write: () => true,
+      });
       await handle(request, body, swallowed, origin);
       json(response, 500, { error: "Internal Error" });
       return;
@@ -172,16 +200,33 @@ export async function startFakeHub(): Promise<FakeHub> {
         request.socket.destroy();
         return;
       }
-      json(response, Number(fault.kind), { error: fault.kind === "429" ? "Too many requests" : "Internal Error" }, fault.kind === "429" ? { "Retry-After": "0" } : {});
+      json(
+        response,
+        Number(fault.kind),
+        { error: fault.kind === "429" ? "Too many requests" : "Internal Error" },
+        fault.kind === "429" ? { "Retry-After": "0" } : {},
+      );
       return;
     }
 
     if (hub.intercept) {
       const reply = hub.intercept({ method, path, headers: request.headers, body });
       if (reply) {
-        const bytes = Buffer.isBuffer(reply.body) ? reply.body : typeof reply.body === "string" ? Buffer.from(reply.body) : Buffer.from(JSON.stringify(reply.body));
-        const type = Buffer.isBuffer(reply.body) ? "application/octet-stream" : typeof reply.body === "string" ? "text/plain" : "application/json";
-        response.writeHead(reply.status, { "Content-Type": type, "Content-Length": String(bytes.length), ...reply.headers });
+        const bytes = Buffer.isBuffer(reply.body)
+          ? reply.body
+          : typeof reply.body === "string"
+            ? Buffer.from(reply.body)
+            : Buffer.from(JSON.stringify(reply.body));
+        const type = Buffer.isBuffer(reply.body)
+          ? "application/octet-stream"
+          : typeof reply.body === "string"
+            ? "text/plain"
+            : "application/json";
+        response.writeHead(reply.status, {
+          "Content-Type": type,
+          "Content-Length": String(bytes.length),
+          ...reply.headers,
+        });
         response.end(bytes);
         return;
       }
@@ -196,15 +241,24 @@ export async function startFakeHub(): Promise<FakeHub> {
 
     if (method === "GET" && path === "/api/whoami-v2") {
       if (!user) return json(response, 401, { error: "Invalid credentials in Authorization header" });
-      return json(response, 200, { type: "user", name: user, orgs: [], auth: { type: "access_token", accessToken: { displayName: "test", role: "write" } } });
+      return json(response, 200, {
+        type: "user",
+        name: user,
+        orgs: [],
+        auth: { type: "access_token", accessToken: { displayName: "test", role: "write" } },
+      });
     }
 
     if (method === "POST" && path === "/api/repos/create") {
       if (!user) return json(response, 401, { error: "Invalid credentials in Authorization header" });
       const asked = JSON.parse(body.toString()) as { name: string; organization?: string; visibility?: string };
       const id = `${asked.organization ?? user}/${asked.name}`;
-      if ((asked.organization ?? user) !== user) return json(response, 403, { error: `You don't have the rights to create a model under the namespace "${asked.organization}"` });
-      if (repos.has(id)) return json(response, 409, { error: "You already created this model repo", url: `${url}/${id}` });
+      if ((asked.organization ?? user) !== user)
+        return json(response, 403, {
+          error: `You don't have the rights to create a model under the namespace "${asked.organization}"`,
+        });
+      if (repos.has(id))
+        return json(response, 409, { error: "You already created this model repo", url: `${url}/${id}` });
       addRepo(id, {}, { private: asked.visibility === "private" });
       return json(response, 200, { url: `${url}/${id}`, id });
     }
@@ -219,20 +273,31 @@ export async function startFakeHub(): Promise<FakeHub> {
       return;
     }
 
-    const route = /^\/(?:api\/models\/)?([^/]+\/[^/.]+(?:\.[^/]+?)?)(\.git\/info\/lfs\/objects\/batch|\/revision\/[^/]+|\/tree\/[^/]+(?:\/.*)?|\/preupload\/[^/]+|\/commit\/[^/]+|\/branch\/[^/]+|\/resolve\/[^/]+\/.+)$/.exec(path);
+    const route =
+      /^\/(?:api\/models\/)?([^/]+\/[^/.]+(?:\.[^/]+?)?)(\.git\/info\/lfs\/objects\/batch|\/revision\/[^/]+|\/tree\/[^/]+(?:\/.*)?|\/preupload\/[^/]+|\/commit\/[^/]+|\/branch\/[^/]+|\/resolve\/[^/]+\/.+)$/.exec(
+        path,
+      );
     const repo = route ? repos.get(route[1] as string) : undefined;
     if (!route || !repo) {
       return json(response, user ? 404 : 401, { error: "Repository not found" }, { "X-Error-Code": "RepoNotFound" });
     }
     const [owner] = repo.id.split("/");
-    if (repo.private && user !== owner) return json(response, user ? 404 : 401, { error: "Repository not found" }, { "X-Error-Code": "RepoNotFound" });
+    if (repo.private && user !== owner)
+      return json(response, user ? 404 : 401, { error: "Repository not found" }, { "X-Error-Code": "RepoNotFound" });
     const rest = route[2] as string;
     const writer = user === owner;
 
     if (rest.startsWith("/revision/")) {
       const commit = commitOf(repo, decodeURIComponent(rest.slice("/revision/".length)));
       if (!commit) return json(response, 404, { error: "Invalid rev id" }, { "X-Error-Code": "RevisionNotFound" });
-      return json(response, 200, { _id: repo.id, id: repo.id, private: repo.private, gated: repo.gated ? "manual" : false, sha: commit.oid, siblings: [...commit.files.keys()].map((rfilename) => ({ rfilename })) });
+      return json(response, 200, {
+        _id: repo.id,
+        id: repo.id,
+        private: repo.private,
+        gated: repo.gated ? "manual" : false,
+        sha: commit.oid,
+        siblings: [...commit.files.keys()].map((rfilename) => ({ rfilename })),
+      });
     }
 
     if (rest.startsWith("/tree/")) {
@@ -245,7 +310,19 @@ export async function startFakeHub(): Promise<FakeHub> {
         .filter(([p]) => (prefix ? p.startsWith(`${prefix}/`) : true))
         .filter(([p]) => recursive || !p.slice(prefix ? prefix.length + 1 : 0).includes("/"))
         .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([p, f]) => ({ type: "file", path: p, size: f.bytes.length, oid: f.lfs ? gitBlobSha(Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(f.bytes)}\nsize ${f.bytes.length}\n`)) : gitBlobSha(f.bytes), ...(f.lfs ? { lfs: { oid: sha256(f.bytes), size: f.bytes.length, pointerSize: 134 } } : {}) }));
+        .map(([p, f]) => ({
+          type: "file",
+          path: p,
+          size: f.bytes.length,
+          oid: f.lfs
+            ? gitBlobSha(
+                Buffer.from(
+                  `version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(f.bytes)}\nsize ${f.bytes.length}\n`,
+                ),
+              )
+            : gitBlobSha(f.bytes),
+          ...(f.lfs ? { lfs: { oid: sha256(f.bytes), size: f.bytes.length, pointerSize: 134 } } : {}),
+        }));
       const cursor = Number(parsed.searchParams.get("cursor") ?? 0);
       const page = entries.slice(cursor, cursor + TREE_PAGE);
       const next = cursor + TREE_PAGE < entries.length ? new URL(parsed.href) : undefined;
@@ -257,19 +334,43 @@ export async function startFakeHub(): Promise<FakeHub> {
       const [, , revision, ...fileParts] = rest.split("/");
       if (repo.gated && !(user && (repo.approved.has(user) || writer))) {
         return user
-          ? json(response, 403, { error: `Access to model ${repo.id} is restricted and you are not in the authorized list. Visit ${url}/${repo.id} to ask for access.` }, { "X-Error-Code": "GatedRepo" })
-          : json(response, 401, { error: `Access to model ${repo.id} is restricted. You must have access to it and be authenticated to access it. Please log in.` }, { "X-Error-Code": "GatedRepo" });
+          ? json(
+              response,
+              403,
+              {
+                error: `Access to model ${repo.id} is restricted and you are not in the authorized list. Visit ${url}/${repo.id} to ask for access.`,
+              },
+              { "X-Error-Code": "GatedRepo" },
+            )
+          : json(
+              response,
+              401,
+              {
+                error: `Access to model ${repo.id} is restricted. You must have access to it and be authenticated to access it. Please log in.`,
+              },
+              { "X-Error-Code": "GatedRepo" },
+            );
       }
       const commit = commitOf(repo, revision as string);
       const file = commit?.files.get(fileParts.join("/"));
-      if (!commit || !file) return json(response, 404, { error: "Entry not found" }, { "X-Error-Code": "EntryNotFound" });
+      if (!commit || !file)
+        return json(response, 404, { error: "Entry not found" }, { "X-Error-Code": "EntryNotFound" });
       const etag = file.lfs ? sha256(file.bytes) : gitBlobSha(file.bytes);
-      const headers: Record<string, string> = { ETag: `"${etag}"`, "X-Repo-Commit": commit.oid, "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream" };
+      const headers: Record<string, string> = {
+        ETag: `"${etag}"`,
+        "X-Repo-Commit": commit.oid,
+        "Accept-Ranges": "bytes",
+        "Content-Type": "application/octet-stream",
+      };
       const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? "");
       if (range) {
         const start = Number(range[1]);
         const end = range[2] ? Math.min(Number(range[2]), file.bytes.length - 1) : file.bytes.length - 1;
-        response.writeHead(206, { ...headers, "Content-Range": `bytes ${start}-${end}/${file.bytes.length}`, "Content-Length": String(end - start + 1) });
+        response.writeHead(206, {
+          ...headers,
+          "Content-Range": `bytes ${start}-${end}/${file.bytes.length}`,
+          "Content-Length": String(end - start + 1),
+        });
         response.end(file.bytes.subarray(start, end + 1));
         return;
       }
@@ -282,7 +383,10 @@ export async function startFakeHub(): Promise<FakeHub> {
       return;
     }
 
-    if (!writer) return json(response, user ? 403 : 401, { error: user ? `You don't have write access to ${repo.id}` : "Invalid credentials in Authorization header" });
+    if (!writer)
+      return json(response, user ? 403 : 401, {
+        error: user ? `You don't have write access to ${repo.id}` : "Invalid credentials in Authorization header",
+      });
 
     if (rest.startsWith("/branch/")) {
       const branch = decodeURIComponent(rest.slice("/branch/".length));
@@ -293,26 +397,50 @@ export async function startFakeHub(): Promise<FakeHub> {
 
     if (rest.startsWith("/preupload/")) {
       const asked = JSON.parse(body.toString()) as { files: Array<{ path: string; size: number }> };
-      return json(response, 200, { files: asked.files.map((f) => ({ path: f.path, uploadMode: isLfsPath(f.path, f.size) ? "lfs" : "regular", shouldIgnore: false })) });
+      return json(response, 200, {
+        files: asked.files.map((f) => ({
+          path: f.path,
+          uploadMode: isLfsPath(f.path, f.size) ? "lfs" : "regular",
+          shouldIgnore: false,
+        })),
+      });
     }
 
     if (rest.endsWith("/info/lfs/objects/batch")) {
       const asked = JSON.parse(body.toString()) as { objects: Array<{ oid: string; size: number }> };
-      return json(response, 200, { transfer: "basic", objects: asked.objects.map((o) => ({ oid: o.oid, size: o.size, ...(lfs.has(o.oid) ? {} : { actions: { upload: { href: `${storageUrl}/lfs-upload/${o.oid}` } } }) })) }, { "Content-Type": "application/vnd.git-lfs+json" });
+      return json(
+        response,
+        200,
+        {
+          transfer: "basic",
+          objects: asked.objects.map((o) => ({
+            oid: o.oid,
+            size: o.size,
+            ...(lfs.has(o.oid) ? {} : { actions: { upload: { href: `${storageUrl}/lfs-upload/${o.oid}` } } }),
+          })),
+        },
+        { "Content-Type": "application/vnd.git-lfs+json" },
+      );
     }
 
     if (rest.startsWith("/commit/")) {
       const branch = decodeURIComponent(rest.slice("/commit/".length));
       const parent = commitOf(repo, branch);
       if (!parent) return json(response, 404, { error: "Invalid rev id" });
-      const lines = body.toString().split("\n").filter(Boolean).map((line) => JSON.parse(line) as { key: string; value: Record<string, unknown> });
+      const lines = body
+        .toString()
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { key: string; value: Record<string, unknown> });
       const files = new Map(parent.files);
       let title = "";
       for (const { key, value } of lines) {
         if (key === "header") {
           title = String(value.summary);
-          if (value.parentCommit && value.parentCommit !== parent.oid) return json(response, 412, { error: "A commit has happened since. Please refresh and try again." });
-        } else if (key === "file") files.set(String(value.path), { bytes: Buffer.from(String(value.content), "base64"), lfs: false });
+          if (value.parentCommit && value.parentCommit !== parent.oid)
+            return json(response, 412, { error: "A commit has happened since. Please refresh and try again." });
+        } else if (key === "file")
+          files.set(String(value.path), { bytes: Buffer.from(String(value.content), "base64"), lfs: false });
         else if (key === "lfsFile") {
           const bytes = lfs.get(String(value.oid));
           if (!bytes) return json(response, 422, { error: `LFS object ${String(value.oid)} was never uploaded` });

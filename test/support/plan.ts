@@ -4,7 +4,10 @@ import { loadRecipe, resolvePlan, type RunPlan } from "../../src/index.js";
 import { tempDir } from "./temp-dir.js";
 
 /** A resolved plan for a recipe written into a fresh folder with the given files. */
-export async function planFor(recipe: string, files: Record<string, string> = {}): Promise<{ plan: RunPlan; dir: string }> {
+export async function planFor(
+  recipe: string,
+  files: Record<string, string> = {},
+): Promise<{ plan: RunPlan; dir: string }> {
   const dir = tempDir(files);
   writeFileSync(join(dir, "recipe.yaml"), recipe);
   return { plan: resolvePlan(await loadRecipe(join(dir, "recipe.yaml")), { out: join(dir, "runs") }), dir };

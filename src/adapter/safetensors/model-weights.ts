@@ -34,7 +34,12 @@ export function openModelWeights(dir: string): ModelWeights {
     if (!shard) {
       // Shard names come from the index, a file of the model repo: only a file beside it is opened.
       if (!SHARD_NAME.test(file) || !existsSync(join(dir, file))) {
-        throw TuneError.single({ code: "weights-index-mismatch", message: `${INDEX} names the shard ${JSON.stringify(file)}, which is not a safetensors file in ${dir}`, location: { file: indexFile }, hint: "The shards and the index come from different saves (or the index was altered); download the model again." });
+        throw TuneError.single({
+          code: "weights-index-mismatch",
+          message: `${INDEX} names the shard ${JSON.stringify(file)}, which is not a safetensors file in ${dir}`,
+          location: { file: indexFile },
+          hint: "The shards and the index come from different saves (or the index was altered); download the model again.",
+        });
       }
       shard = openSafetensors(join(dir, file));
       shards.set(file, shard);
@@ -46,16 +51,37 @@ export function openModelWeights(dir: string): ModelWeights {
     try {
       index = JSON.parse(readFileSync(indexFile, "utf8")) as { weight_map?: unknown };
     } catch {
-      throw TuneError.single({ code: "weights-index-invalid", message: `${INDEX} is not valid JSON`, location: { file: indexFile }, hint: "Download or save the model again." });
+      throw TuneError.single({
+        code: "weights-index-invalid",
+        message: `${INDEX} is not valid JSON`,
+        location: { file: indexFile },
+        hint: "Download or save the model again.",
+      });
     }
     if (index === null || typeof index.weight_map !== "object" || index.weight_map === null) {
-      throw TuneError.single({ code: "weights-index-invalid", message: `${INDEX} has no weight_map`, location: { file: indexFile }, hint: "Download or save the model again." });
+      throw TuneError.single({
+        code: "weights-index-invalid",
+        message: `${INDEX} has no weight_map`,
+        location: { file: indexFile },
+        hint: "Download or save the model again.",
+      });
     }
     for (const [name, file] of Object.entries(index.weight_map as Record<string, unknown>)) {
-      if (typeof file !== "string") throw TuneError.single({ code: "weights-index-invalid", message: `${INDEX} maps ${name} to ${JSON.stringify(file)}, not a file name`, location: { file: indexFile }, hint: "Download or save the model again." });
+      if (typeof file !== "string")
+        throw TuneError.single({
+          code: "weights-index-invalid",
+          message: `${INDEX} maps ${name} to ${JSON.stringify(file)}, not a file name`,
+          location: { file: indexFile },
+          hint: "Download or save the model again.",
+        });
       const shard = open(file);
       if (!shard.tensors.has(name)) {
-        throw TuneError.single({ code: "weights-index-mismatch", message: `${INDEX} puts ${name} in ${file}, which does not hold it`, location: { file: indexFile }, hint: "The shards and the index come from different saves; download the model again." });
+        throw TuneError.single({
+          code: "weights-index-mismatch",
+          message: `${INDEX} puts ${name} in ${file}, which does not hold it`,
+          location: { file: indexFile },
+          hint: "The shards and the index come from different saves; download the model again.",
+        });
       }
       owner.set(name, shard);
     }
@@ -66,9 +92,15 @@ export function openModelWeights(dir: string): ModelWeights {
     const pickles = existsSync(dir) ? readdirSync(dir).filter((f) => PICKLE_FILES.test(f)) : [];
     throw TuneError.single({
       code: pickles.length > 0 ? "weights-pickle-only" : "weights-missing",
-      message: pickles.length > 0 ? `${dir} has only pickle weights (${pickles.join(", ")}), which tune refuses to load: unpickling runs code from the file` : `${dir} has no model.safetensors or ${INDEX}`,
+      message:
+        pickles.length > 0
+          ? `${dir} has only pickle weights (${pickles.join(", ")}), which tune refuses to load: unpickling runs code from the file`
+          : `${dir} has no model.safetensors or ${INDEX}`,
       location: { file: dir },
-      hint: pickles.length > 0 ? "Convert once where you trust the file: AutoModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)." : "Point model.base at a folder saved with save_pretrained (safetensors).",
+      hint:
+        pickles.length > 0
+          ? "Convert once where you trust the file: AutoModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)."
+          : "Point model.base at a folder saved with save_pretrained (safetensors).",
     });
   }
   const shardOf = (name: string) => {
@@ -93,7 +125,11 @@ export const DEFAULT_SHARD_BYTES = 5_000_000_000;
  * Writes a model's tensors as transformers does: one model.safetensors when it fits, else
  * model-0000i-of-0000N.safetensors shards plus model.safetensors.index.json.
  */
-export function writeModelWeights(dir: string, tensors: readonly TensorToWrite[], maxShardBytes = DEFAULT_SHARD_BYTES): string[] {
+export function writeModelWeights(
+  dir: string,
+  tensors: readonly TensorToWrite[],
+  maxShardBytes = DEFAULT_SHARD_BYTES,
+): string[] {
   const shards: TensorToWrite[][] = [[]];
   let shardBytes = 0;
   for (const tensor of tensors) {
@@ -118,6 +154,9 @@ export function writeModelWeights(dir: string, tensors: readonly TensorToWrite[]
   });
   const totalSize = tensors.reduce((sum, t) => sum + tensorBytes(t), 0);
   const sorted = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : 1)));
-  writeFileAtomic(join(dir, INDEX), `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: sorted }, null, 2)}\n`);
+  writeFileAtomic(
+    join(dir, INDEX),
+    `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: sorted }, null, 2)}\n`,
+  );
   return [...files, INDEX];
 }

@@ -22,13 +22,22 @@ export function tensorBytes(tensor: Pick<TensorToWrite, "dtype" | "shape">): num
  * by dtype size (largest first) then name, so every tensor is aligned. Written atomically;
  * streamed tensors are checked to produce exactly their size.
  */
-export function writeSafetensors(file: string, tensors: readonly TensorToWrite[], metadata: Record<string, string> = { format: "pt" }): void {
-  const ordered = [...tensors].sort((a, b) => DTYPE_BYTES[b.dtype] - DTYPE_BYTES[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+export function writeSafetensors(
+  file: string,
+  tensors: readonly TensorToWrite[],
+  metadata: Record<string, string> = { format: "pt" },
+): void {
+  const ordered = [...tensors].sort(
+    (a, b) => DTYPE_BYTES[b.dtype] - DTYPE_BYTES[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const tensor of ordered) {
     const bytes = tensorBytes(tensor);
-    if (typeof tensor.data !== "function" && tensor.data.byteLength !== bytes) throw new Error(`tensor ${tensor.name}: ${tensor.data.byteLength} bytes for shape [${tensor.shape}] of ${tensor.dtype}`);
+    if (typeof tensor.data !== "function" && tensor.data.byteLength !== bytes)
+      throw new Error(
+        `tensor ${tensor.name}: ${tensor.data.byteLength} bytes for shape [${tensor.shape}] of ${tensor.dtype}`,
+      );
     header[tensor.name] = { dtype: tensor.dtype, shape: tensor.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
@@ -50,7 +59,8 @@ export function writeSafetensors(file: string, tensors: readonly TensorToWrite[]
         produced += chunk.byteLength;
         append(chunk);
       });
-      if (produced !== tensorBytes(tensor)) throw new Error(`tensor ${tensor.name}: produced ${produced} bytes, expected ${tensorBytes(tensor)}`);
+      if (produced !== tensorBytes(tensor))
+        throw new Error(`tensor ${tensor.name}: produced ${produced} bytes, expected ${tensorBytes(tensor)}`);
     }
   });
 }

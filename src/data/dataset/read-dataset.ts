@@ -22,10 +22,20 @@ export function readDatasetManifest(dir: string): DatasetManifest {
   try {
     manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as DatasetManifest | null;
   } catch (error) {
-    throw TuneError.single({ code: "dataset-unreadable", message: `cannot read the dataset manifest: ${(error as Error).message}`, location: { file: manifestFile }, hint: "Prepare the data again with `tune prepare <recipe>`." });
+    throw TuneError.single({
+      code: "dataset-unreadable",
+      message: `cannot read the dataset manifest: ${(error as Error).message}`,
+      location: { file: manifestFile },
+      hint: "Prepare the data again with `tune prepare <recipe>`.",
+    });
   }
   if (manifest?.format !== "tune-tokenized-dataset" || manifest.format_version !== DATASET_FORMAT_VERSION) {
-    throw TuneError.single({ code: "dataset-version", message: `dataset format ${manifest?.format} v${manifest?.format_version} is not v${DATASET_FORMAT_VERSION}`, location: { file: manifestFile }, hint: "Prepare the data again with this version of tune." });
+    throw TuneError.single({
+      code: "dataset-version",
+      message: `dataset format ${manifest?.format} v${manifest?.format_version} is not v${DATASET_FORMAT_VERSION}`,
+      location: { file: manifestFile },
+      hint: "Prepare the data again with this version of tune.",
+    });
   }
   return manifest;
 }
@@ -59,5 +69,10 @@ export function readSubgroups(dir: string): Record<string, Map<string, string>> 
   if (!existsSync(file)) return null;
   const values = JSON.parse(readFileSync(file, "utf8")) as Record<string, string[]>;
   const ids = JSON.parse(readFileSync(join(dir, "example_ids.json"), "utf8")) as string[];
-  return Object.fromEntries(Object.entries(values).map(([column, perExample]) => [column, new Map(ids.map((id, i) => [id, perExample[i] ?? ""]))]));
+  return Object.fromEntries(
+    Object.entries(values).map(([column, perExample]) => [
+      column,
+      new Map(ids.map((id, i) => [id, perExample[i] ?? ""])),
+    ]),
+  );
 }

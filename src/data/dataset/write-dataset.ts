@@ -41,7 +41,8 @@ export function writeDatasetSplit(dir: string, data: SplitToWrite): DatasetManif
   if (labels) writeColumn(dir, "labels.bin", labels);
   if (data.classIds) writeColumn(dir, "class_ids.bin", Int32Array.from(data.classIds));
   writeFileSync(join(dir, "example_ids.json"), `${JSON.stringify(data.exampleIds)}\n`);
-  if (data.subgroups && Object.keys(data.subgroups).length > 0) writeFileSync(join(dir, SUBGROUPS_FILE), `${JSON.stringify(data.subgroups)}\n`);
+  if (data.subgroups && Object.keys(data.subgroups).length > 0)
+    writeFileSync(join(dir, SUBGROUPS_FILE), `${JSON.stringify(data.subgroups)}\n`);
 
   const manifest: DatasetManifest = {
     format: "tune-tokenized-dataset",
@@ -52,7 +53,9 @@ export function writeDatasetSplit(dir: string, data: SplitToWrite): DatasetManif
       input_ids: { file: "input_ids.bin", dtype: "uint32", length: total },
       offsets: { file: "offsets.bin", dtype: "uint64", length: offsets.length },
       ...(labels ? { labels: { file: "labels.bin", dtype: "int32" as const, length: total } } : {}),
-      ...(data.classIds ? { class_ids: { file: "class_ids.bin", dtype: "int32" as const, length: data.classIds.length } } : {}),
+      ...(data.classIds
+        ? { class_ids: { file: "class_ids.bin", dtype: "int32" as const, length: data.classIds.length } }
+        : {}),
     },
     example_ids: "example_ids.json",
     hashes: data.hashes,

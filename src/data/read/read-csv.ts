@@ -17,7 +17,12 @@ export async function* readCsv(file: string, delimiter?: string): AsyncGenerator
   const chunks = readTextChunks(file);
   const first = await chunks.next();
   if (first.done || first.value.replace(/^\uFEFF/, "").trim() === "") {
-    throw dataError(file, 1, "the file is empty", "A CSV file needs a header row naming its columns, then one row per example.");
+    throw dataError(
+      file,
+      1,
+      "the file is empty",
+      "A CSV file needs a header row naming its columns, then one row per example.",
+    );
   }
   const head = first.value;
   const separator = delimiter ?? detectDelimiter(head);
@@ -37,7 +42,9 @@ export async function* readCsv(file: string, delimiter?: string): AsyncGenerator
     yield head;
     yield* chunks;
   }
-  Readable.from(all()).on("error", (error) => parser.destroy(error)).pipe(parser);
+  Readable.from(all())
+    .on("error", (error) => parser.destroy(error))
+    .pipe(parser);
   // csv-parse reports the line a record ends on; a record starts after the previous one ends.
   let previousEnd = 1;
   try {
@@ -50,11 +57,22 @@ export async function* readCsv(file: string, delimiter?: string): AsyncGenerator
     if (error.code === "CSV_QUOTE_NOT_CLOSED") {
       const opened = await unclosedQuoteAt(file, previousEnd + 1, separator);
       if (opened) {
-        throw TuneError.single({ code: "data-invalid", message: "malformed CSV: this quote opens a field that is never closed, so the rest of the file was read into it", location: { file, ...opened }, hint: 'Close the quote, or double it ("") if it is part of the text.' });
+        throw TuneError.single({
+          code: "data-invalid",
+          message:
+            "malformed CSV: this quote opens a field that is never closed, so the rest of the file was read into it",
+          location: { file, ...opened },
+          hint: 'Close the quote, or double it ("") if it is part of the text.',
+        });
       }
     }
     const line = (error as CsvError & { lines?: number }).lines;
-    throw dataError(file, line, `malformed CSV: ${error.message.replace(/^Invalid [^:]*: /, "")}`, "Check the quoting on this line: a field with commas, quotes or line breaks must be in double quotes, with inner quotes doubled (\"\").");
+    throw dataError(
+      file,
+      line,
+      `malformed CSV: ${error.message.replace(/^Invalid [^:]*: /, "")}`,
+      'Check the quoting on this line: a field with commas, quotes or line breaks must be in double quotes, with inner quotes doubled ("").',
+    );
   }
 }
 

@@ -16,15 +16,26 @@ export async function* readJson(file: string): AsyncGenerator<SourceRow> {
     for await (const { value } of pipeline as AsyncIterable<{ key: number; value: unknown }>) {
       item++;
       if (value === null || typeof value !== "object" || Array.isArray(value)) {
-        throw dataError(file, item, `array item ${item} is not an object`, "A JSON data file is an array of objects whose keys are the columns.");
+        throw dataError(
+          file,
+          item,
+          `array item ${item} is not an object`,
+          "A JSON data file is an array of objects whose keys are the columns.",
+        );
       }
       yield { values: value as Record<string, unknown>, line: item };
     }
   } catch (error) {
     if (error instanceof Error && error.name !== "TuneError") {
-      throw dataError(file, undefined, `invalid JSON: ${error.message}`, "A JSON data file is one array of objects: [{\"text\": \"...\", \"label\": \"...\"}, ...]. For one object per line, name the file .jsonl.");
+      throw dataError(
+        file,
+        undefined,
+        `invalid JSON: ${error.message}`,
+        'A JSON data file is one array of objects: [{"text": "...", "label": "..."}, ...]. For one object per line, name the file .jsonl.',
+      );
     }
     throw error;
   }
-  if (item === 0) throw dataError(file, undefined, "the file holds no rows", "A JSON data file is a non-empty array of objects.");
+  if (item === 0)
+    throw dataError(file, undefined, "the file holds no rows", "A JSON data file is a non-empty array of objects.");
 }

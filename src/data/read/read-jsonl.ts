@@ -15,10 +15,20 @@ export async function* readJsonl(file: string): AsyncGenerator<SourceRow> {
     try {
       value = JSON.parse(trimmed);
     } catch (error) {
-      throw dataError(file, line, `invalid JSON: ${(error as Error).message}`, "Each line must be one complete JSON object, e.g. {\"text\": \"...\", \"label\": \"...\"}.");
+      throw dataError(
+        file,
+        line,
+        `invalid JSON: ${(error as Error).message}`,
+        'Each line must be one complete JSON object, e.g. {"text": "...", "label": "..."}.',
+      );
     }
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      throw dataError(file, line, "expected a JSON object on this line", "Each line must be one JSON object whose keys are the columns.");
+      throw dataError(
+        file,
+        line,
+        "expected a JSON object on this line",
+        "Each line must be one JSON object whose keys are the columns.",
+      );
     }
     rows++;
     return { values: value as Record<string, unknown>, line };

@@ -23,7 +23,12 @@ export function formatOf(file: string, format: "auto" | DataFormat): DataFormat 
   if (format !== "auto") return format;
   const found = BY_EXTENSION[extname(file).toLowerCase()];
   if (!found) {
-    throw dataError(file, undefined, `cannot tell the format of a ${extname(file) || "extensionless"} file`, "Use .csv, .jsonl, .json or .parquet, or set `data.format` in the recipe.");
+    throw dataError(
+      file,
+      undefined,
+      `cannot tell the format of a ${extname(file) || "extensionless"} file`,
+      "Use .csv, .jsonl, .json or .parquet, or set `data.format` in the recipe.",
+    );
   }
   return found;
 }
@@ -35,8 +40,20 @@ export function formatOf(file: string, format: "auto" | DataFormat): DataFormat 
  */
 export async function* readRows(file: string, format: DataFormat, delimiter?: string): AsyncGenerator<SourceRow> {
   const stat = statSync(file, { throwIfNoEntry: false });
-  if (!stat) throw dataError(file, undefined, "no such file", "Check the path (relative paths in a recipe start at the recipe's folder; on the command line, at the current folder).");
-  if (!stat.isFile()) throw dataError(file, undefined, "this is a folder, not a data file", "Name a .csv, .jsonl, .json or .parquet file.");
+  if (!stat)
+    throw dataError(
+      file,
+      undefined,
+      "no such file",
+      "Check the path (relative paths in a recipe start at the recipe's folder; on the command line, at the current folder).",
+    );
+  if (!stat.isFile())
+    throw dataError(
+      file,
+      undefined,
+      "this is a folder, not a data file",
+      "Name a .csv, .jsonl, .json or .parquet file.",
+    );
   yield* rowsOf(file, format, delimiter);
 }
 

@@ -15,7 +15,12 @@ export async function* readTextChunks(file: string): AsyncGenerator<string> {
       text = decoder.decode(chunk, { stream: true });
     } catch {
       const at = invalidUtf8Position(chunk, line);
-      throw dataError(file, at?.line ?? line, "the file is not valid UTF-8", "Save the file as UTF-8 (most editors and pandas' to_csv(encoding='utf-8') do).");
+      throw dataError(
+        file,
+        at?.line ?? line,
+        "the file is not valid UTF-8",
+        "Save the file as UTF-8 (most editors and pandas' to_csv(encoding='utf-8') do).",
+      );
     }
     for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) line++;
     yield text;
@@ -24,8 +29,12 @@ export async function* readTextChunks(file: string): AsyncGenerator<string> {
   try {
     rest = decoder.decode();
   } catch {
-    throw dataError(file, line, "the file is not valid UTF-8: it ends in the middle of a character", "Save the file as UTF-8 again; a copy cut short ends like this.");
+    throw dataError(
+      file,
+      line,
+      "the file is not valid UTF-8: it ends in the middle of a character",
+      "Save the file as UTF-8 again; a copy cut short ends like this.",
+    );
   }
   if (rest) yield rest;
 }
-

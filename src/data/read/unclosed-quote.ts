@@ -12,7 +12,11 @@ export interface TextPosition {
  * re-reads the file from the first line of the record that failed and follows RFC 4180's quoting
  * (a quote opens a field only at its start, `""` inside is a literal quote) to the opening quote.
  */
-export async function unclosedQuoteAt(file: string, fromLine: number, delimiter: string): Promise<TextPosition | undefined> {
+export async function unclosedQuoteAt(
+  file: string,
+  fromLine: number,
+  delimiter: string,
+): Promise<TextPosition | undefined> {
   const lines = createInterface({ input: createReadStream(file, { encoding: "utf8" }), crlfDelay: Infinity });
   let line = 0;
   let open: TextPosition | undefined;

@@ -1,7 +1,11 @@
 /** `{name}` placeholders of a template; `{{` and `}}` are literal braces. */
 export function placeholdersOf(template: string): string[] {
   const names = new Set<string>();
-  for (const match of template.replaceAll("{{", "").replaceAll("}}", "").matchAll(/\{([^{}]+)\}/g)) names.add(match[1] as string);
+  for (const match of template
+    .replaceAll("{{", "")
+    .replaceAll("}}", "")
+    .matchAll(/\{([^{}]+)\}/g))
+    names.add(match[1] as string);
   return [...names];
 }
 

@@ -10,7 +10,12 @@ export interface ChatTemplate {
 }
 
 /** The model's own chat template (Jinja, from tokenizer_config.json) rendered by @huggingface/jinja. */
-export function chatTemplate(source: string | null, specialTokens: Record<string, string>, tokenizerDir: string, allSpecialTokens: readonly string[]): ChatTemplate {
+export function chatTemplate(
+  source: string | null,
+  specialTokens: Record<string, string>,
+  tokenizerDir: string,
+  allSpecialTokens: readonly string[],
+): ChatTemplate {
   if (!source) {
     throw TuneError.single({
       code: "chat-template-missing",
@@ -46,7 +51,9 @@ export function chatSegments(template: ChatTemplate, messages: readonly ChatMess
     const searchFrom = full.startsWith(before) ? Math.max(position, before.length) : position;
     const start = full.indexOf(content, searchFrom);
     if (content === "" || start === -1) {
-      throw new Error(`the chat template did not write assistant turn ${index + 1} verbatim, so its tokens cannot be located`);
+      throw new Error(
+        `the chat template did not write assistant turn ${index + 1} verbatim, so its tokens cannot be located`,
+      );
     }
     const endOfTurn = endOfTurnText(template, messages.slice(0, index + 1), content);
     let end = start + content.length;

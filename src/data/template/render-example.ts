@@ -21,13 +21,20 @@ export function renderExample(example: Example, context: RenderContext): Rendere
   const template = plan.template;
   const classId = example.label ?? -1;
   if (example.messages) {
-    return { segments: chatSegments(context.chat as ChatTemplate, example.messages), appendEos: false, addSpecials: false, classId };
+    return {
+      segments: chatSegments(context.chat as ChatTemplate, example.messages),
+      appendEos: false,
+      addSpecials: false,
+      classId,
+    };
   }
   const prompt = template?.prompt ? promptText(example, context) : (example.fields[plan.data.columns.text] ?? "");
   if (plan.task === "sequence-classification") {
     return { segments: [{ text: prompt, trained: false }], appendEos: false, addSpecials: true, classId };
   }
-  const completion = context.withAnswer ? fillTemplate(template?.completion ?? "{label}", templateValues(plan, example)) : "";
+  const completion = context.withAnswer
+    ? fillTemplate(template?.completion ?? "{label}", templateValues(plan, example))
+    : "";
   if (context.chat) {
     const messages = [
       ...(template?.system ? [{ role: "system" as const, content: template.system }] : []),
@@ -49,7 +56,9 @@ function promptText(example: Example, context: RenderContext): string {
   const values: Record<string, string> = { ...templateValues(context.plan, example), examples: context.fewShot };
   if (template?.options) {
     const labels = context.plan.data.labels ?? [];
-    const order = template.options.shuffle ? shuffled(labels, seededRandom(derivedSeed(template.options.seed, example.id))) : labels;
+    const order = template.options.shuffle
+      ? shuffled(labels, seededRandom(derivedSeed(template.options.seed, example.id)))
+      : labels;
     values.options = order.join(template.options.separator);
   }
   const prompt = fillTemplate(template?.prompt ?? "", values);

@@ -34,7 +34,12 @@ export interface EncodeContext {
  * leads to the answer); prompt-only sequences keep their end, where the question is.
  * Special tokens around a classifier's input survive truncation.
  */
-export function encodeRendered(example: RenderedExample, context: EncodeContext, maxLength: number, tokenLabels: boolean): EncodedExample {
+export function encodeRendered(
+  example: RenderedExample,
+  context: EncodeContext,
+  maxLength: number,
+  tokenLabels: boolean,
+): EncodedExample {
   const prefix = example.addSpecials ? context.specials.prefix : [];
   const suffix = example.addSpecials && !tokenLabels ? context.specials.suffix : [];
   const ids: number[] = [];

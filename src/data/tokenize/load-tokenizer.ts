@@ -63,8 +63,10 @@ export function loadTokenizer(dir: string): TextTokenizer {
     const text = tokenText(config[key]);
     if (text) specialTokens[key] = text;
   }
-  const idOf = (key: string) => (specialTokens[key] === undefined ? null : (tokenizer.token_to_id(specialTokens[key] as string) ?? null));
-  const encode = (text: string, addSpecialTokens: boolean) => tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+  const idOf = (key: string) =>
+    specialTokens[key] === undefined ? null : (tokenizer.token_to_id(specialTokens[key] as string) ?? null);
+  const encode = (text: string, addSpecialTokens: boolean) =>
+    tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
   return {
     encode,
     decode: (ids) => tokenizer.decode([...ids], { skip_special_tokens: false }),

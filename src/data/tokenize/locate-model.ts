@@ -17,13 +17,21 @@ export interface LocatedModel {
  * built-in model, or a Hub model resolved into the Hugging Face cache Python shares. Whichever
  * it is, it is checked here before an engine sees it (see checkModelFolder).
  */
-export async function locateModel(plan: RunPlan, cacheRoot: string, onDownload?: (progress: DownloadProgress) => void): Promise<LocatedModel> {
+export async function locateModel(
+  plan: RunPlan,
+  cacheRoot: string,
+  onDownload?: (progress: DownloadProgress) => void,
+): Promise<LocatedModel> {
   const located = await findModel(plan, cacheRoot, onDownload);
   checkModelFolder(located.dir);
   return located;
 }
 
-async function findModel(plan: RunPlan, cacheRoot: string, onDownload?: (progress: DownloadProgress) => void): Promise<LocatedModel> {
+async function findModel(
+  plan: RunPlan,
+  cacheRoot: string,
+  onDownload?: (progress: DownloadProgress) => void,
+): Promise<LocatedModel> {
   const source = plan.model.source;
   switch (source.kind) {
     case "local":
@@ -32,7 +40,9 @@ async function findModel(plan: RunPlan, cacheRoot: string, onDownload?: (progres
       return { dir: builtinDir(source.name, cacheRoot), warnings: [] };
     case "hub": {
       const model = await downloadModel(source.id, plan.model.revision, { onProgress: onDownload });
-      const warnings = model.offlineReason ? [`${model.offlineReason}; using the copy of ${source.id} in the Hugging Face cache (commit ${model.commit})`] : [];
+      const warnings = model.offlineReason
+        ? [`${model.offlineReason}; using the copy of ${source.id} in the Hugging Face cache (commit ${model.commit})`]
+        : [];
       return { dir: model.dir, warnings };
     }
   }
@@ -52,12 +62,25 @@ function checkModelFolder(dir: string): void {
     config = JSON.parse(readFileSync(configFile, "utf8"));
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
-    throw TuneError.single({ code: "model-config-invalid", message: missing ? `${dir} has no config.json, so it is not a transformers model folder` : "config.json is not valid JSON", location: { file: missing ? dir : configFile }, hint: "Point model.base at a folder saved with save_pretrained (or a Hub id)." });
+    throw TuneError.single({
+      code: "model-config-invalid",
+      message: missing
+        ? `${dir} has no config.json, so it is not a transformers model folder`
+        : "config.json is not valid JSON",
+      location: { file: missing ? dir : configFile },
+      hint: "Point model.base at a folder saved with save_pretrained (or a Hub id).",
+    });
   }
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
-    throw TuneError.single({ code: "model-config-invalid", message: "config.json is not a JSON object", location: { file: configFile }, hint: "Point model.base at a folder saved with save_pretrained (or a Hub id)." });
+    throw TuneError.single({
+      code: "model-config-invalid",
+      message: "config.json is not a JSON object",
+      location: { file: configFile },
+      hint: "Point model.base at a folder saved with save_pretrained (or a Hub id).",
+    });
   }
-  if (existsSync(join(dir, "model.safetensors")) || existsSync(join(dir, "model.safetensors.index.json"))) openModelWeights(dir).close();
+  if (existsSync(join(dir, "model.safetensors")) || existsSync(join(dir, "model.safetensors.index.json")))
+    openModelWeights(dir).close();
 }
 
 function builtinDir(name: string, cacheRoot: string): string {

@@ -30,6 +30,9 @@ export function nativeBatchEncoder(tokenizerDir: string): NativeBatchEncoder | n
   // One async encode per text rather than encodeBatch: each runs on a libuv thread, so all
   // cores work even where the tokenizer's own (rayon) pool is limited to one thread.
   return {
-    encodeBatch: async (texts) => (await Promise.all(texts.map((text) => tokenizer.encode(text, null, { addSpecialTokens: false })))).map((e) => e.getIds()),
+    encodeBatch: async (texts) =>
+      (await Promise.all(texts.map((text) => tokenizer.encode(text, null, { addSpecialTokens: false })))).map((e) =>
+        e.getIds(),
+      ),
   };
 }

@@ -39,7 +39,11 @@ export async function tokenizeAll(
 ): Promise<TokenizeResult> {
   const onProgress = options.onProgress ?? (() => {});
   const native = options.backend === "js" ? null : nativeBatchEncoder(tokenizer.dir);
-  if (native) return { encoded: await tokenizeNative(native, tokenizer, examples, maxLength, tokenLabels, onProgress), backend: "native" };
+  if (native)
+    return {
+      encoded: await tokenizeNative(native, tokenizer, examples, maxLength, tokenLabels, onProgress),
+      backend: "native",
+    };
   const threads = Math.min(availableParallelism(), 8);
   if (examples.length < PARALLEL_THRESHOLD || threads < 2 || !existsSync(WORKER_FILE)) {
     const encoded: EncodedExample[] = [];
@@ -50,7 +54,10 @@ export async function tokenizeAll(
     onProgress(encoded.length);
     return { encoded, backend: "js" };
   }
-  return { encoded: await tokenizeInWorkers(tokenizer.dir, examples, maxLength, tokenLabels, threads, onProgress), backend: "js-workers" };
+  return {
+    encoded: await tokenizeInWorkers(tokenizer.dir, examples, maxLength, tokenLabels, threads, onProgress),
+    backend: "js-workers",
+  };
 }
 
 /**
@@ -67,8 +74,10 @@ async function tokenizeNative(
   onProgress: (done: number) => void,
 ): Promise<EncodedExample[]> {
   const chunks: RenderedExample[][] = [];
-  for (let start = 0; start < examples.length; start += NATIVE_BATCH) chunks.push(examples.slice(start, start + NATIVE_BATCH));
-  const encodeChunk = (chunk: RenderedExample[]) => native.encodeBatch(chunk.flatMap((example) => example.segments.filter((s) => s.text !== "").map((s) => s.text)));
+  for (let start = 0; start < examples.length; start += NATIVE_BATCH)
+    chunks.push(examples.slice(start, start + NATIVE_BATCH));
+  const encodeChunk = (chunk: RenderedExample[]) =>
+    native.encodeBatch(chunk.flatMap((example) => example.segments.filter((s) => s.text !== "").map((s) => s.text)));
   const inFlight = new Map<number, Promise<number[][]>>();
   const concurrency = Math.max(2, availableParallelism());
   const out: EncodedExample[] = [];
@@ -80,7 +89,8 @@ async function tokenizeNative(
     inFlight.delete(index);
     let next = 0;
     const context = { ...tokenizer, encode: () => encodedTexts[next++] as number[] };
-    for (const example of chunks[index] as RenderedExample[]) out.push(encodeRendered(example, context, maxLength, tokenLabels));
+    for (const example of chunks[index] as RenderedExample[])
+      out.push(encodeRendered(example, context, maxLength, tokenLabels));
     onProgress(out.length);
   }
   return out;

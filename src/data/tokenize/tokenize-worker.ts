@@ -10,5 +10,7 @@ interface Job {
 
 const tokenizer = loadTokenizer((workerData as { dir: string }).dir);
 parentPort?.on("message", (job: Job) => {
-  parentPort?.postMessage(job.examples.map((example) => encodeRendered(example, tokenizer, job.maxLength, job.tokenLabels)));
+  parentPort?.postMessage(
+    job.examples.map((example) => encodeRendered(example, tokenizer, job.maxLength, job.tokenLabels)),
+  );
 });

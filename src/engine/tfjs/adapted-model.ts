@@ -28,15 +28,29 @@ export interface AdaptedModel {
  */
 export function adaptedModel(plan: RunPlan, modelDir: string): AdaptedModel {
   if (plan.quantization) throw unsupported("quantized base models need the torch engine");
-  if (!OPTIMIZERS.has(plan.training.optimizer)) throw unsupported(`optimizer ${plan.training.optimizer} is not available on the tfjs engine (adamw is)`);
+  if (!OPTIMIZERS.has(plan.training.optimizer))
+    throw unsupported(`optimizer ${plan.training.optimizer} is not available on the tfjs engine (adamw is)`);
   const extraModules = plan.lora.modules_to_save.filter((name) => name !== "score" && name !== "classifier");
-  if (extraModules.length > 0) throw unsupported(`lora.modules_to_save ${extraModules.join(", ")} (only the classification head is trained in full)`);
+  if (extraModules.length > 0)
+    throw unsupported(
+      `lora.modules_to_save ${extraModules.join(", ")} (only the classification head is trained in full)`,
+    );
   const config = readModelConfig(modelDir);
   const classify = plan.task === "sequence-classification";
-  if (!classify && config.family !== "llama") throw unsupported(`a ${config.family} encoder has no language-model head for task ${plan.task}; use task sequence-classification`);
+  if (!classify && config.family !== "llama")
+    throw unsupported(
+      `a ${config.family} encoder has no language-model head for task ${plan.task}; use task sequence-classification`,
+    );
   const lora = createLora(linearModules(config), plan.lora, plan.training.seed);
   const model = loadModel(modelDir);
-  const head = new Map<string, tf.Variable>(classify ? initialHead(plan, config).map(({ name, shape, data }) => [name, tf.variable(tf.tensor(data, shape), true, name)]) : []);
+  const head = new Map<string, tf.Variable>(
+    classify
+      ? initialHead(plan, config).map(({ name, shape, data }) => [
+          name,
+          tf.variable(tf.tensor(data, shape), true, name),
+        ])
+      : [],
+  );
   return {
     model,
     lora,
@@ -54,7 +68,11 @@ export function adaptedModel(plan: RunPlan, modelDir: string): AdaptedModel {
 function initialHead(plan: RunPlan, config: ModelConfig): Array<{ name: string; shape: number[]; data: Float32Array }> {
   return classifierHead(config, plan.data.labels?.length ?? 0).map(({ name, shape, init }, i) => {
     const size = shape.reduce((a, b) => a * b, 1);
-    return { name, shape, data: init === "normal" ? seededNormal(size, 0.02, plan.training.seed + 1 + i) : new Float32Array(size) };
+    return {
+      name,
+      shape,
+      data: init === "normal" ? seededNormal(size, 0.02, plan.training.seed + 1 + i) : new Float32Array(size),
+    };
   });
 }
 
@@ -74,10 +92,21 @@ export function writeInitialAdapter(plan: RunPlan, modelDir: string, dir: string
     return null;
   }
   try {
-    writePeftAdapter(dir, plan, {
-      lora: lora.modules.map((m) => ({ module: m.module, a: m.a.dataSync() as Float32Array, aShape: m.a.shape as [number, number], b: m.b.dataSync() as Float32Array, bShape: m.b.shape as [number, number] })),
-      saved: plan.task === "sequence-classification" ? initialHead(plan, config) : [],
-    }, modelDir);
+    writePeftAdapter(
+      dir,
+      plan,
+      {
+        lora: lora.modules.map((m) => ({
+          module: m.module,
+          a: m.a.dataSync() as Float32Array,
+          aShape: m.a.shape as [number, number],
+          b: m.b.dataSync() as Float32Array,
+          bShape: m.b.shape as [number, number],
+        })),
+        saved: plan.task === "sequence-classification" ? initialHead(plan, config) : [],
+      },
+      modelDir,
+    );
   } finally {
     lora.dispose();
   }
@@ -103,5 +132,12 @@ export function restoreAdapter(checkpoint: string, adapted: AdaptedModel): void 
 }
 
 export function unsupported(why: string): TuneError {
-  return TuneError.single({ code: "tfjs-unsupported", message: `the tfjs engine cannot run this recipe: ${why}`, hint: "Use engine: torch, or change the recipe." }, ExitCode.user);
+  return TuneError.single(
+    {
+      code: "tfjs-unsupported",
+      message: `the tfjs engine cannot run this recipe: ${why}`,
+      hint: "Use engine: torch, or change the recipe.",
+    },
+    ExitCode.user,
+  );
 }

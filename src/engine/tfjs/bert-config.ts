@@ -21,10 +21,20 @@ export function bertConfigFrom(raw: Record<string, unknown>, file: string): Bert
   const family = raw.model_type === "roberta" ? "roberta" : "bert";
   const act = String(raw.hidden_act ?? "gelu");
   if (act !== "gelu") {
-    throw TuneError.single({ code: "model-unsupported", message: `hidden_act ${act} is not supported by the tfjs engine (gelu is)`, location: { file }, hint: "Use engine: torch for this model." });
+    throw TuneError.single({
+      code: "model-unsupported",
+      message: `hidden_act ${act} is not supported by the tfjs engine (gelu is)`,
+      location: { file },
+      hint: "Use engine: torch for this model.",
+    });
   }
   if ((raw.position_embedding_type ?? "absolute") !== "absolute") {
-    throw TuneError.single({ code: "model-unsupported", message: `position_embedding_type ${String(raw.position_embedding_type)} is not supported by the tfjs engine (absolute is)`, location: { file }, hint: "Use engine: torch for this model." });
+    throw TuneError.single({
+      code: "model-unsupported",
+      message: `position_embedding_type ${String(raw.position_embedding_type)} is not supported by the tfjs engine (absolute is)`,
+      location: { file },
+      hint: "Use engine: torch for this model.",
+    });
   }
   const hiddenDropout = Number(raw.hidden_dropout_prob ?? 0.1);
   return {

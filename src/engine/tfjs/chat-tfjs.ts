@@ -12,7 +12,15 @@ export async function tfjsReplies(plan: RunPlan, modelDir: string, checkpoint: s
   restoreAdapter(checkpoint, adapted);
   const random = seededRandom(plan.training.seed);
   return {
-    reply: async (request: ReplyRequest) => generate(adapted.model, [request.ids], { maxNewTokens: request.maxNewTokens, stopIds: new Set(request.stopIds), temperature: request.temperature, topP: request.topP, random, adapt: adapted.lora.adapter(null) })[0] ?? [],
+    reply: async (request: ReplyRequest) =>
+      generate(adapted.model, [request.ids], {
+        maxNewTokens: request.maxNewTokens,
+        stopIds: new Set(request.stopIds),
+        temperature: request.temperature,
+        topP: request.topP,
+        random,
+        adapt: adapted.lora.adapter(null),
+      })[0] ?? [],
     close: async () => adapted.dispose(),
   };
 }

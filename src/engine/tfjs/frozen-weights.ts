@@ -30,7 +30,13 @@ export function loadFrozenWeights(dir: string, rename: (name: string) => string 
   const transposed: tf.Tensor[] = [];
   const get = (name: string) => {
     const tensor = weights.get(name);
-    if (!tensor) throw TuneError.single({ code: "weights-missing-tensor", message: `the weights in ${dir} have no ${name}, which its config.json implies`, location: { file: dir }, hint: "The weights and config.json come from different models, or the weights are incomplete; save or download the model again." });
+    if (!tensor)
+      throw TuneError.single({
+        code: "weights-missing-tensor",
+        message: `the weights in ${dir} have no ${name}, which its config.json implies`,
+        location: { file: dir },
+        hint: "The weights and config.json come from different models, or the weights are incomplete; save or download the model again.",
+      });
     return tensor;
   };
   return {

@@ -21,7 +21,11 @@ export interface GenerateOptions {
  * into one batch, run once, then one token per row per step against a key/value cache, so a
  * step costs one position, not the whole sequence. Returns the new ids of each row.
  */
-export function generate(model: TfjsModel, prompts: readonly (readonly number[])[], options: GenerateOptions): number[][] {
+export function generate(
+  model: TfjsModel,
+  prompts: readonly (readonly number[])[],
+  options: GenerateOptions,
+): number[][] {
   if (!model.decode) throw new Error("this model does not generate text");
   const longest = Math.max(...prompts.map((p) => p.length));
   const ids = prompts.map((p) => [...new Array<number>(longest - p.length).fill(model.padTokenId), ...p]);

@@ -57,10 +57,15 @@ export function llamaConfigFrom(raw: Record<string, unknown>, file: string): Lla
  * writes these settings as rope_parameters; older versions as rope_theta and rope_scaling.
  */
 function ropeInverseFrequencies(raw: Record<string, unknown>, headDim: number, file: string): number[] {
-  const rope: RopeParameters = { ...((raw.rope_scaling ?? {}) as RopeParameters), ...((raw.rope_parameters ?? {}) as RopeParameters) };
+  const rope: RopeParameters = {
+    ...((raw.rope_scaling ?? {}) as RopeParameters),
+    ...((raw.rope_parameters ?? {}) as RopeParameters),
+  };
   const type = rope.rope_type ?? rope.type ?? "default";
   const theta = Number(rope.rope_theta ?? raw.rope_theta ?? 10000);
-  const base = Array.from({ length: headDim / 2 }, (_, i) => Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim))));
+  const base = Array.from({ length: headDim / 2 }, (_, i) =>
+    Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim))),
+  );
   const factor = Number(rope.factor ?? 1);
   switch (type) {
     case "default":
@@ -80,7 +85,12 @@ function ropeInverseFrequencies(raw: Record<string, unknown>, headDim: number, f
       });
     }
     default:
-      throw TuneError.single({ code: "model-unsupported", message: `rope type "${type}" is not supported by the tfjs engine (default, linear and llama3 are)`, location: { file }, hint: "Use engine: torch for this model." });
+      throw TuneError.single({
+        code: "model-unsupported",
+        message: `rope type "${type}" is not supported by the tfjs engine (default, linear and llama3 are)`,
+        location: { file },
+        hint: "Use engine: torch for this model.",
+      });
   }
 }
 
@@ -97,5 +107,7 @@ export function llamaLinearModules(c: LlamaConfig): Array<{ module: string; out:
     ["mlp.up_proj", c.intermediateSize, c.hiddenSize],
     ["mlp.down_proj", c.hiddenSize, c.intermediateSize],
   ];
-  return Array.from({ length: c.layers }, (_, layer) => perLayer.map(([name, out, input]) => ({ module: `model.layers.${layer}.${name}`, out, input }))).flat();
+  return Array.from({ length: c.layers }, (_, layer) =>
+    perLayer.map(([name, out, input]) => ({ module: `model.layers.${layer}.${name}`, out, input })),
+  ).flat();
 }

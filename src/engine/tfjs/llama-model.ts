@@ -13,14 +13,19 @@ import type { ForwardOptions, KvCache, LinearAdapter, TfjsModel } from "./model.
  */
 export function loadLlamaModel(dir: string, config: { family: "llama" } & LlamaConfig): TfjsModel {
   const weights = loadFrozenWeights(dir, (name) => (name.endsWith("rotary_emb.inv_freq") ? null : name));
-  const headName = config.tieWordEmbeddings || !weights.has("lm_head.weight") ? "model.embed_tokens.weight" : "lm_head.weight";
+  const headName =
+    config.tieWordEmbeddings || !weights.has("lm_head.weight") ? "model.embed_tokens.weight" : "lm_head.weight";
   // Transpose every matrix the forward pass multiplies by once, at load, not during a step.
   for (const { module } of llamaLinearModules(config)) weights.product(`${module}.weight`);
   weights.product(headName);
 
   const embed = (ids: tf.Tensor2D) => {
     const [batch, time] = ids.shape;
-    return tf.reshape(tf.gather(weights.get("model.embed_tokens.weight"), tf.reshape(ids, [-1])), [batch, time, config.hiddenSize]) as tf.Tensor3D;
+    return tf.reshape(tf.gather(weights.get("model.embed_tokens.weight"), tf.reshape(ids, [-1])), [
+      batch,
+      time,
+      config.hiddenSize,
+    ]) as tf.Tensor3D;
   };
   const linear = (x: tf.Tensor2D, name: string, adapt?: LinearAdapter): tf.Tensor2D => {
     let out = weights.product(`${name}.weight`)(x);
@@ -28,13 +33,23 @@ export function loadLlamaModel(dir: string, config: { family: "llama" } & LlamaC
     const update = adapt?.(name, x);
     return update ? tf.add(out, update) : out;
   };
-  const rmsNorm = (x: tf.Tensor, name: string) => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), config.rmsNormEps))), weights.get(`${name}.weight`));
+  const rmsNorm = (x: tf.Tensor, name: string) =>
+    tf.mul(
+      tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), config.rmsNormEps))),
+      weights.get(`${name}.weight`),
+    );
 
   /**
    * The decoder stack over `time` new positions per row, after `past` cached keys/values;
    * returns the final-norm hidden states and every layer's keys and values (past included).
    */
-  const decoder = (embeddings: tf.Tensor3D, positions: number[][], mask: tf.Tensor, adapt: LinearAdapter | undefined, past: KvCache | null) => {
+  const decoder = (
+    embeddings: tf.Tensor3D,
+    positions: number[][],
+    mask: tf.Tensor,
+    adapt: LinearAdapter | undefined,
+    past: KvCache | null,
+  ) => {
     const [batch, time] = embeddings.shape;
     const { heads, kvHeads, headDim, hiddenSize } = config;
     const [cos, sin] = rotary(positions, config.ropeInvFreq, headDim);
@@ -67,7 +82,11 @@ export function loadLlamaModel(dir: string, config: { family: "llama" } & LlamaC
   };
   const lmLogits = (hidden: tf.Tensor3D) => {
     const [batch, time, size] = hidden.shape;
-    return tf.reshape(weights.product(headName)(tf.reshape(hidden, [batch * time, size]) as tf.Tensor2D), [batch, time, config.vocabSize]) as tf.Tensor3D;
+    return tf.reshape(weights.product(headName)(tf.reshape(hidden, [batch * time, size]) as tf.Tensor2D), [
+      batch,
+      time,
+      config.vocabSize,
+    ]) as tf.Tensor3D;
   };
 
   return {
@@ -78,11 +97,20 @@ export function loadLlamaModel(dir: string, config: { family: "llama" } & LlamaC
       const [batch, time] = embeddings.shape;
       const causal = tf.linalg.bandPart(tf.ones([time, time]), -1, 0);
       const allowed = tf.mul(causal, tf.reshape(mask, [batch, 1, 1, time]));
-      return decoder(embeddings, [Array.from({ length: time }, (_, t) => t)], additiveMask(allowed), options.adapt, null).hidden;
+      return decoder(
+        embeddings,
+        [Array.from({ length: time }, (_, t) => t)],
+        additiveMask(allowed),
+        options.adapt,
+        null,
+      ).hidden;
     },
     headTensors: (classes) => classifierHead(config, classes),
     classLogits(hidden, ids, head) {
-      const pooled = pickPositions(hidden, ids.map((row) => lastNonPad(row, config.padTokenId)));
+      const pooled = pickPositions(
+        hidden,
+        ids.map((row) => lastNonPad(row, config.padTokenId)),
+      );
       return tf.matMul(pooled, head.get("score.weight") as tf.Tensor2D, false, true);
     },
     lmLogits,
@@ -97,13 +125,23 @@ export function loadLlamaModel(dir: string, config: { family: "llama" } & LlamaC
       const allowed = new Float32Array(batch * time * (pastLength + time));
       keyMask.forEach((row, b) => {
         for (let query = 0; query < time; query++) {
-          for (let key = 0; key <= pastLength + query; key++) allowed[(b * time + query) * (pastLength + time) + key] = row[key] as number;
+          for (let key = 0; key <= pastLength + query; key++)
+            allowed[(b * time + query) * (pastLength + time) + key] = row[key] as number;
         }
       });
       return tf.tidy(() => {
-        const out = decoder(embed(tf.tensor2d(ids, undefined, "int32")), positions, additiveMask(tf.tensor4d(allowed, [batch, 1, time, pastLength + time])), adapt, cache);
+        const out = decoder(
+          embed(tf.tensor2d(ids, undefined, "int32")),
+          positions,
+          additiveMask(tf.tensor4d(allowed, [batch, 1, time, pastLength + time])),
+          adapt,
+          cache,
+        );
         const last = tf.slice(out.hidden, [0, time - 1, 0], [batch, 1, config.hiddenSize]);
-        return { logits: tf.reshape(lmLogits(last), [batch, config.vocabSize]) as tf.Tensor2D, cache: { keys: out.keys, values: out.values, mask: keyMask, next } };
+        return {
+          logits: tf.reshape(lmLogits(last), [batch, config.vocabSize]) as tf.Tensor2D,
+          cache: { keys: out.keys, values: out.values, mask: keyMask, next },
+        };
       }) as { logits: tf.Tensor2D; cache: KvCache };
     },
     dispose: () => weights.dispose(),
@@ -144,7 +182,12 @@ function repeatKv(x: tf.Tensor, times: number): tf.Tensor {
   if (times === 1) return x;
   const [batch, kvHeads, time, headDim] = x.shape as [number, number, number, number];
   // Rank-3 tile: tfjs has no gradient for tiling rank-5 tensors.
-  return tf.reshape(tf.tile(tf.reshape(x, [batch * kvHeads, 1, time * headDim]), [1, times, 1]), [batch, kvHeads * times, time, headDim]);
+  return tf.reshape(tf.tile(tf.reshape(x, [batch * kvHeads, 1, time * headDim]), [1, times, 1]), [
+    batch,
+    kvHeads * times,
+    time,
+    headDim,
+  ]);
 }
 
 /** transformers: the highest position whose token is not the pad token (0 when all are). */

@@ -2,7 +2,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { ForwardOptions, TfjsModel } from "./model.js";
 
 /** Sum over the micro-batch of -log p(gold class). */
-export function classLossSum(model: TfjsModel, hidden: tf.Tensor3D, ids: number[][], head: ReadonlyMap<string, tf.Tensor>, classIds: number[], classes: number, options: ForwardOptions = {}): tf.Scalar {
+export function classLossSum(
+  model: TfjsModel,
+  hidden: tf.Tensor3D,
+  ids: number[][],
+  head: ReadonlyMap<string, tf.Tensor>,
+  classIds: number[],
+  classes: number,
+  options: ForwardOptions = {},
+): tf.Scalar {
   const logits = model.classLogits(hidden, ids, head, options);
   return tf.neg(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(classIds, "int32"), classes), tf.logSoftmax(logits)))) as tf.Scalar;
 }
@@ -13,9 +21,21 @@ export function tokenLossSums(model: TfjsModel, hidden: tf.Tensor3D, labels: num
   const logits = model.lmLogits(hidden);
   const [batch, time, vocab] = logits.shape;
   const targets = labels.flatMap((row) => row.map((_, t) => row[t + 1] ?? -100));
-  const weights = tf.tensor2d(targets.map((t) => (t === -100 ? 0 : 1)), [batch, time]);
-  const oneHot = tf.oneHot(tf.tensor1d(targets.map((t) => Math.max(t, 0)), "int32"), vocab);
-  const picked = tf.reshape(tf.sum(tf.mul(oneHot, tf.logSoftmax(tf.reshape(logits, [batch * time, vocab]))), 1), [batch, time]);
+  const weights = tf.tensor2d(
+    targets.map((t) => (t === -100 ? 0 : 1)),
+    [batch, time],
+  );
+  const oneHot = tf.oneHot(
+    tf.tensor1d(
+      targets.map((t) => Math.max(t, 0)),
+      "int32",
+    ),
+    vocab,
+  );
+  const picked = tf.reshape(tf.sum(tf.mul(oneHot, tf.logSoftmax(tf.reshape(logits, [batch * time, vocab]))), 1), [
+    batch,
+    time,
+  ]);
   return tf.neg(tf.sum(tf.mul(picked, weights), 1)) as tf.Tensor1D;
 }
 

@@ -24,7 +24,12 @@ export function readModelConfig(dir: string): ModelConfig {
   const type = String(raw.model_type);
   if (LLAMA_FAMILY.has(type)) return { family: "llama", ...llamaConfigFrom(raw, file) };
   if (BERT_FAMILY.has(type)) return bertConfigFrom(raw, file);
-  throw TuneError.single({ code: "model-unsupported", message: `model_type ${type} is not supported by the tfjs engine`, location: { file }, hint: "The tfjs engine runs Llama, Qwen2 and Mistral decoders and BERT and RoBERTa encoders; use engine: torch for others." });
+  throw TuneError.single({
+    code: "model-unsupported",
+    message: `model_type ${type} is not supported by the tfjs engine`,
+    location: { file },
+    hint: "The tfjs engine runs Llama, Qwen2 and Mistral decoders and BERT and RoBERTa encoders; use engine: torch for others.",
+  });
 }
 
 export function linearModules(config: ModelConfig): LinearModule[] {

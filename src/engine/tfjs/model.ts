@@ -45,7 +45,12 @@ export interface TfjsModel {
   /** The classification head's tensors for `classes` labels, as transformers names them. */
   headTensors(classes: number): HeadTensor[];
   /** Classifier logits [batch, classes] pooled as transformers' *ForSequenceClassification pools. */
-  classLogits(hidden: tf.Tensor3D, ids: readonly (readonly number[])[], head: ReadonlyMap<string, tf.Tensor>, options?: ForwardOptions): tf.Tensor2D;
+  classLogits(
+    hidden: tf.Tensor3D,
+    ids: readonly (readonly number[])[],
+    head: ReadonlyMap<string, tf.Tensor>,
+    options?: ForwardOptions,
+  ): tf.Tensor2D;
   /** Causal LMs only: next-token logits [batch, time, vocab]. */
   lmLogits?(hidden: tf.Tensor3D): tf.Tensor3D;
   /**
@@ -53,6 +58,11 @@ export interface TfjsModel {
    * `cache` holds and returns the next-token logits [batch, vocab] and the grown cache; the
    * caller disposes the old cache.
    */
-  decode?(ids: number[][], mask: number[][], cache: KvCache | null, adapt?: LinearAdapter): { logits: tf.Tensor2D; cache: KvCache };
+  decode?(
+    ids: number[][],
+    mask: number[][],
+    cache: KvCache | null,
+    adapt?: LinearAdapter,
+  ): { logits: tf.Tensor2D; cache: KvCache };
   dispose(): void;
 }

@@ -15,7 +15,13 @@ export interface CheckpointPredictions extends PredictionSummary {
  * split (into `outDir`, default the checkpoint): the engine's half of evaluating any checkpoint
  * after the fact, and of re-evaluating one a killed run never judged.
  */
-export async function predictCheckpoint(plan: RunPlan, prepared: PreparedData, checkpoint: string, splits: readonly SplitName[], options: { backend?: TfjsBackend; outDir?: string } = {}): Promise<CheckpointPredictions[]> {
+export async function predictCheckpoint(
+  plan: RunPlan,
+  prepared: PreparedData,
+  checkpoint: string,
+  splits: readonly SplitName[],
+  options: { backend?: TfjsBackend; outDir?: string } = {},
+): Promise<CheckpointPredictions[]> {
   await selectBackend(options.backend);
   const modelDir = prepared.tokenizerDir;
   const adapted = adaptedModel(plan, modelDir);
@@ -27,7 +33,17 @@ export async function predictCheckpoint(plan: RunPlan, prepared: PreparedData, c
       const dir = prepared.splits[split]?.dir;
       if (!dir) continue;
       const file = join(options.outDir ?? checkpoint, "predictions", `${split}.jsonl`);
-      const summary = predictSplit({ model: adapted.model, adapt: adapted.lora.adapter(null), head: adapted.classify ? adapted.head : null, plan, tokenizer }, readDatasetSplit(dir), file);
+      const summary = predictSplit(
+        {
+          model: adapted.model,
+          adapt: adapted.lora.adapter(null),
+          head: adapted.classify ? adapted.head : null,
+          plan,
+          tokenizer,
+        },
+        readDatasetSplit(dir),
+        file,
+      );
       written.push({ split, file, ...summary });
     }
     return written;

@@ -42,7 +42,8 @@ export function predictSplit(predictor: Predictor, split: TokenizedSplit, file: 
 
 function batchesOf(split: TokenizedSplit, size: number): number[][] {
   const batches: number[][] = [];
-  for (let start = 0; start < split.manifest.count; start += size) batches.push(Array.from({ length: Math.min(size, split.manifest.count - start) }, (_, i) => start + i));
+  for (let start = 0; start < split.manifest.count; start += size)
+    batches.push(Array.from({ length: Math.min(size, split.manifest.count - start) }, (_, i) => start + i));
   return batches;
 }
 
@@ -53,16 +54,28 @@ function classify({ model, adapt, head, plan }: Predictor, split: TokenizedSplit
   for (const indices of batchesOf(split, plan.training.eval_batch_size)) {
     const batch = padBatch(split, indices, model.padTokenId);
     const [probabilities, loss] = tf.tidy(() => {
-      const hidden = model.hidden(model.embed(tf.tensor2d(batch.ids, undefined, "int32")), tf.tensor2d(batch.mask), { adapt });
+      const hidden = model.hidden(model.embed(tf.tensor2d(batch.ids, undefined, "int32")), tf.tensor2d(batch.mask), {
+        adapt,
+      });
       const logits = model.classLogits(hidden, batch.ids, head as ReadonlyMap<string, tf.Tensor>, { adapt });
       const known = batch.classIds.map((c) => Math.max(c, 0));
-      return [tf.softmax(logits).arraySync() as number[][], (classLossSum(model, hidden, batch.ids, head as ReadonlyMap<string, tf.Tensor>, known, labels.length, { adapt }).arraySync() as number)] as const;
+      return [
+        tf.softmax(logits).arraySync() as number[][],
+        classLossSum(model, hidden, batch.ids, head as ReadonlyMap<string, tf.Tensor>, known, labels.length, {
+          adapt,
+        }).arraySync() as number,
+      ] as const;
     });
     lossSum += loss;
     probabilities.forEach((probs, row) => {
       const predicted = probs.indexOf(Math.max(...probs));
       const gold = batch.classIds[row] as number;
-      lines.push({ id: split.exampleIds[indices[row] as number], gold: gold >= 0 ? labels[gold] : null, pred: labels[predicted], probs: Object.fromEntries(labels.map((l, i) => [l, probs[i]])) });
+      lines.push({
+        id: split.exampleIds[indices[row] as number],
+        gold: gold >= 0 ? labels[gold] : null,
+        pred: labels[predicted],
+        probs: Object.fromEntries(labels.map((l, i) => [l, probs[i]])),
+      });
     });
   }
   return { lines, loss: lossSum / Math.max(1, split.manifest.count) };
@@ -72,16 +85,29 @@ function classify({ model, adapt, head, plan }: Predictor, split: TokenizedSplit
 function answer({ model, adapt, plan, tokenizer }: Predictor, split: TokenizedSplit) {
   const labels = plan.data.labels;
   const { generation } = plan;
-  const stopIds = new Set([...(model.config.family === "llama" ? model.config.eosTokenIds : []), ...(tokenizer.eosId === null ? [] : [tokenizer.eosId])]);
+  const stopIds = new Set([
+    ...(model.config.family === "llama" ? model.config.eosTokenIds : []),
+    ...(tokenizer.eosId === null ? [] : [tokenizer.eosId]),
+  ]);
   const random = seededRandom(plan.training.seed);
-  const cut = (text: string) => generation.stop.reduce((kept, stop) => (kept.includes(stop) ? kept.slice(0, kept.indexOf(stop)) : kept), text);
+  const cut = (text: string) =>
+    generation.stop.reduce((kept, stop) => (kept.includes(stop) ? kept.slice(0, kept.indexOf(stop)) : kept), text);
   const lines: object[] = [];
   let lossSum = 0;
   let tokens = 0;
   for (const indices of batchesOf(split, plan.training.eval_batch_size)) {
     const batch = padBatch(split, indices, model.padTokenId);
     // Prompting data has no reference answer to score, only a gold label.
-    const rowLosses = batch.labels ? tf.tidy(() => tokenLossSums(model, model.hidden(model.embed(tf.tensor2d(batch.ids, undefined, "int32")), tf.tensor2d(batch.mask), { adapt }), batch.labels ?? []).arraySync() as number[]) : indices.map(() => 0);
+    const rowLosses = batch.labels
+      ? tf.tidy(
+          () =>
+            tokenLossSums(
+              model,
+              model.hidden(model.embed(tf.tensor2d(batch.ids, undefined, "int32")), tf.tensor2d(batch.mask), { adapt }),
+              batch.labels ?? [],
+            ).arraySync() as number[],
+        )
+      : indices.map(() => 0);
     const splitAt = indices.map((i) => {
       const first = (split.labels(i) ?? []).findIndex((l) => l !== -100);
       return first < 0 ? split.ids(i).length : first;

@@ -17,9 +17,27 @@ import { learningRate } from "../schedule.js";
 
 export type TrainEvent =
   | { type: "start"; engine: "tfjs" | "torch"; backend: string; total_steps: number; trainable_parameters: number }
-  | { type: "step"; step: number; epoch: number; loss: number; lr: number; grad_norm: number; tokens_per_s: number; memory_mb: number; tensors: number }
+  | {
+      type: "step";
+      step: number;
+      epoch: number;
+      loss: number;
+      lr: number;
+      grad_norm: number;
+      tokens_per_s: number;
+      memory_mb: number;
+      tensors: number;
+    }
   | { type: "checkpoint"; step: number; dir: string }
-  | { type: "predictions"; step: number; checkpoint: string; split: SplitName; file: string; examples: number; loss: number }
+  | {
+      type: "predictions";
+      step: number;
+      checkpoint: string;
+      split: SplitName;
+      file: string;
+      examples: number;
+      loss: number;
+    }
   | { type: "resume"; step: number; checkpoint: string }
   | { type: "stopped"; step: number; checkpoint: string }
   | { type: "warning"; message: string }
@@ -77,7 +95,14 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
   }
 }
 
-async function trainLoop(plan: RunPlan, prepared: PreparedData, options: TrainOptions, backend: TfjsBackend, adapted: AdaptedModel, optimizer: AdamWState): Promise<TrainResult> {
+async function trainLoop(
+  plan: RunPlan,
+  prepared: PreparedData,
+  options: TrainOptions,
+  backend: TfjsBackend,
+  adapted: AdaptedModel,
+  optimizer: AdamWState,
+): Promise<TrainResult> {
   const { model, lora, head, classify } = adapted;
   const modelDir = prepared.tokenizerDir;
   const variables = [...lora.variables(), ...head.values()];
@@ -91,7 +116,13 @@ async function trainLoop(plan: RunPlan, prepared: PreparedData, options: TrainOp
   const total = plan.training.max_steps ?? Math.ceil((plan.training.epochs ?? 1) * stepsPerEpoch);
   const warmup = plan.training.warmup_steps ?? Math.ceil((plan.training.warmup_ratio ?? 0) * total);
   const checkpointEvery = plan.checkpoints.every === "epoch" ? stepsPerEpoch : plan.checkpoints.every;
-  options.emit({ type: "start", engine: "tfjs", backend, total_steps: total, trainable_parameters: variables.reduce((n, v) => n + v.size, 0) });
+  options.emit({
+    type: "start",
+    engine: "tfjs",
+    backend,
+    total_steps: total,
+    trainable_parameters: variables.reduce((n, v) => n + v.size, 0),
+  });
 
   let logHistory: Array<Record<string, number>> = [];
   let lastCheckpoint = "";
@@ -99,7 +130,11 @@ async function trainLoop(plan: RunPlan, prepared: PreparedData, options: TrainOp
   if (options.resumeFrom) {
     restoreAdapter(options.resumeFrom, adapted);
     step = restoreOptimizer(options.resumeFrom, optimizer);
-    logHistory = (JSON.parse(readFileSync(join(options.resumeFrom, "trainer_state.json"), "utf8")) as { log_history: typeof logHistory }).log_history;
+    logHistory = (
+      JSON.parse(readFileSync(join(options.resumeFrom, "trainer_state.json"), "utf8")) as {
+        log_history: typeof logHistory;
+      }
+    ).log_history;
     lastCheckpoint = options.resumeFrom;
     options.emit({ type: "resume", step, checkpoint: options.resumeFrom });
   }
@@ -107,19 +142,49 @@ async function trainLoop(plan: RunPlan, prepared: PreparedData, options: TrainOp
   // `step` groups of the same seeded epochs: the data position needs no state of its own.
   let consumed = 0;
   for (let epoch = 0; step < total; epoch++) {
-    const batches = epochBatches(train, batchSize, plan.training.seed, epoch, plan.training.group_by_length, accumulation);
+    const batches = epochBatches(
+      train,
+      batchSize,
+      plan.training.seed,
+      epoch,
+      plan.training.group_by_length,
+      accumulation,
+    );
     for (let first = 0; first < batches.length && step < total; first += accumulation) {
       if (consumed++ < step) continue;
       const started = performance.now();
-      const group = batches.slice(first, first + accumulation).map((indices) => padBatch(train, indices, model.padTokenId));
+      const group = batches
+        .slice(first, first + accumulation)
+        .map((indices) => padBatch(train, indices, model.padTokenId));
       const lr = learningRate(step, total, warmup, plan.training.lr, plan.training.scheduler);
-      const { loss, gradNorm } = accumulatedGradients(plan, adapted, group, step, (grads) => adamwStep(variables, grads, optimizer, lr, plan.training.weight_decay));
+      const { loss, gradNorm } = accumulatedGradients(plan, adapted, group, step, (grads) =>
+        adamwStep(variables, grads, optimizer, lr, plan.training.weight_decay),
+      );
       step++;
       const epochProgress = epoch + Math.min(1, (first + accumulation) / batches.length);
       const tokens = group.reduce((n, b) => n + b.mask.flat().reduce((a, m) => a + m, 0), 0);
-      options.onStep?.({ step, total, epoch, stepInEpoch: Math.ceil((first + accumulation) / accumulation), stepsPerEpoch, loss, lr, tokensPerSecond: tokens / ((performance.now() - started) / 1000) });
+      options.onStep?.({
+        step,
+        total,
+        epoch,
+        stepInEpoch: Math.ceil((first + accumulation) / accumulation),
+        stepsPerEpoch,
+        loss,
+        lr,
+        tokensPerSecond: tokens / ((performance.now() - started) / 1000),
+      });
       if (step % plan.training.logging_steps === 0 || step === total) {
-        const event = { type: "step" as const, step, epoch: round(epochProgress), loss, lr, grad_norm: gradNorm, tokens_per_s: Math.round(tokens / ((performance.now() - started) / 1000)), memory_mb: Math.round(tf.memory().numBytes / 1e6), tensors: tf.memory().numTensors };
+        const event = {
+          type: "step" as const,
+          step,
+          epoch: round(epochProgress),
+          loss,
+          lr,
+          grad_norm: gradNorm,
+          tokens_per_s: Math.round(tokens / ((performance.now() - started) / 1000)),
+          memory_mb: Math.round(tf.memory().numBytes / 1e6),
+          tensors: tf.memory().numTensors,
+        };
         logHistory.push({ loss, grad_norm: gradNorm, learning_rate: lr, epoch: event.epoch, step });
         options.emit(event);
       }
@@ -127,7 +192,18 @@ async function trainLoop(plan: RunPlan, prepared: PreparedData, options: TrainOp
       await new Promise((resolve) => setImmediate(resolve));
       const stopping = step < total && options.shouldStop?.() === true;
       if (step % checkpointEvery === 0 || step === total || stopping) {
-        lastCheckpoint = writeCheckpoint(plan, baseModelPath, step, round(epochProgress), total, lora, head, optimizer, logHistory, { ...options.provenance, engine: { name: "tfjs", backend, tfjs: tf.version_core } });
+        lastCheckpoint = writeCheckpoint(
+          plan,
+          baseModelPath,
+          step,
+          round(epochProgress),
+          total,
+          lora,
+          head,
+          optimizer,
+          logHistory,
+          { ...options.provenance, engine: { name: "tfjs", backend, tfjs: tf.version_core } },
+        );
         options.emit({ type: "checkpoint", step, dir: lastCheckpoint });
         if (!stopping) predictEvalSplits(lastCheckpoint, step);
       }
@@ -146,7 +222,11 @@ async function trainLoop(plan: RunPlan, prepared: PreparedData, options: TrainOp
       const dir = prepared.splits[split]?.dir;
       if (!dir) continue;
       const file = join(checkpoint, "predictions", `${split}.jsonl`);
-      const summary = predictSplit({ model, adapt: lora.adapter(null), head: classify ? head : null, plan, tokenizer }, readDatasetSplit(dir), file);
+      const summary = predictSplit(
+        { model, adapt: lora.adapter(null), head: classify ? head : null, plan, tokenizer },
+        readDatasetSplit(dir),
+        file,
+      );
       options.emit({ type: "predictions", step: atStep, checkpoint, split, file, ...summary });
     }
   }
@@ -157,11 +237,20 @@ async function trainLoop(plan: RunPlan, prepared: PreparedData, options: TrainOp
  * or trained tokens) of the whole group, so the summed gradients equal one large batch's; then
  * global-norm clipping and `apply`. Returns the group's loss and the pre-clipping norm.
  */
-function accumulatedGradients(plan: RunPlan, adapted: AdaptedModel, group: ReturnType<typeof padBatch>[], step: number, apply: (grads: Record<string, tf.Tensor>) => void): { loss: number; gradNorm: number } {
+function accumulatedGradients(
+  plan: RunPlan,
+  adapted: AdaptedModel,
+  group: ReturnType<typeof padBatch>[],
+  step: number,
+  apply: (grads: Record<string, tf.Tensor>) => void,
+): { loss: number; gradNorm: number } {
   const { model, lora, head, classify } = adapted;
   const variables = [...lora.variables(), ...head.values()];
   const classes = plan.data.labels?.length ?? 0;
-  const units = group.reduce((n, b) => n + (b.labels ? b.labels.reduce((k, row) => k + trainedTokens(row), 0) : b.ids.length), 0);
+  const units = group.reduce(
+    (n, b) => n + (b.labels ? b.labels.reduce((k, row) => k + trainedTokens(row), 0) : b.ids.length),
+    0,
+  );
   const grads: Record<string, tf.Tensor> = {};
   let loss = 0;
   group.forEach((batch, micro) => {
@@ -170,7 +259,9 @@ function accumulatedGradients(plan: RunPlan, adapted: AdaptedModel, group: Retur
     const forward = { adapt: lora.adapter(dropoutSeed), dropoutSeed };
     const { value, grads: microGrads } = tf.variableGrads(() => {
       const hidden = model.hidden(embeddings, tf.tensor2d(batch.mask), forward);
-      const sum = classify ? classLossSum(model, hidden, batch.ids, head, batch.classIds, classes, forward) : tf.sum(tokenLossSums(model, hidden, batch.labels ?? []));
+      const sum = classify
+        ? classLossSum(model, hidden, batch.ids, head, batch.classIds, classes, forward)
+        : tf.sum(tokenLossSums(model, hidden, batch.labels ?? []));
       return tf.div(sum, units) as tf.Scalar;
     }, variables);
     loss += value.dataSync()[0] as number;
@@ -194,7 +285,10 @@ function restoreOptimizer(dir: string, optimizer: AdamWState): number {
     for (const name of state.tensors.keys()) {
       const [moment, ...rest] = name.split(".");
       const info = state.tensors.get(name);
-      (moment === "m" ? optimizer.m : optimizer.v).set(rest.join("."), tf.tensor(state.readFloat32(name).slice(), info?.shape));
+      (moment === "m" ? optimizer.m : optimizer.v).set(
+        rest.join("."),
+        tf.tensor(state.readFloat32(name).slice(), info?.shape),
+      );
     }
     optimizer.step = Number(state.metadata.step);
     return optimizer.step;
@@ -204,14 +298,40 @@ function restoreOptimizer(dir: string, optimizer: AdamWState): number {
 }
 
 /** checkpoint-<step>/: PEFT adapter, trainer_state.json, then MANIFEST.json last. */
-function writeCheckpoint(plan: RunPlan, baseModelPath: string, step: number, epoch: number, total: number, lora: Lora, head: ReadonlyMap<string, tf.Variable>, optimizer: AdamWState, logHistory: Array<Record<string, number>>, provenance: Record<string, unknown>): string {
+function writeCheckpoint(
+  plan: RunPlan,
+  baseModelPath: string,
+  step: number,
+  epoch: number,
+  total: number,
+  lora: Lora,
+  head: ReadonlyMap<string, tf.Variable>,
+  optimizer: AdamWState,
+  logHistory: Array<Record<string, number>>,
+  provenance: Record<string, unknown>,
+): string {
   const final = join(plan.run_dir, `checkpoint-${step}`);
   // Built under a temporary name and renamed into place: a reader sees all of it or none.
   const dir = temporaryFolderFor(final);
-  writePeftAdapter(dir, plan, {
-    lora: lora.modules.map((m) => ({ module: m.module, a: m.a.dataSync() as Float32Array, aShape: m.a.shape as [number, number], b: m.b.dataSync() as Float32Array, bShape: m.b.shape as [number, number] })),
-    saved: [...head].map(([name, variable]) => ({ name, data: variable.dataSync() as Float32Array, shape: variable.shape })),
-  }, baseModelPath);
+  writePeftAdapter(
+    dir,
+    plan,
+    {
+      lora: lora.modules.map((m) => ({
+        module: m.module,
+        a: m.a.dataSync() as Float32Array,
+        aShape: m.a.shape as [number, number],
+        b: m.b.dataSync() as Float32Array,
+        bShape: m.b.shape as [number, number],
+      })),
+      saved: [...head].map(([name, variable]) => ({
+        name,
+        data: variable.dataSync() as Float32Array,
+        shape: variable.shape,
+      })),
+    },
+    baseModelPath,
+  );
   const state = {
     best_global_step: null,
     best_metric: null,
@@ -237,10 +357,17 @@ function writeCheckpoint(plan: RunPlan, baseModelPath: string, step: number, epo
   // AdamW moments as safetensors (engine-specific; torch writes optimizer.pt), step in metadata.
   writeSafetensors(
     join(dir, "optimizer.safetensors"),
-    [...optimizer.m.keys()].flatMap((name) => (["m", "v"] as const).map((moment) => {
-      const tensor = (moment === "m" ? optimizer.m : optimizer.v).get(name) as tf.Tensor;
-      return { name: `${moment}.${name}`, dtype: "F32" as const, shape: tensor.shape, data: tensor.dataSync() as Float32Array };
-    })),
+    [...optimizer.m.keys()].flatMap((name) =>
+      (["m", "v"] as const).map((moment) => {
+        const tensor = (moment === "m" ? optimizer.m : optimizer.v).get(name) as tf.Tensor;
+        return {
+          name: `${moment}.${name}`,
+          dtype: "F32" as const,
+          shape: tensor.shape,
+          data: tensor.dataSync() as Float32Array,
+        };
+      }),
+    ),
     { format: "pt", step: String(optimizer.step) },
   );
   writeFileAtomic(join(dir, "trainer_state.json"), `${JSON.stringify(state, null, 2)}\n`);

@@ -35,11 +35,25 @@ export function bridgeCommand(args: readonly string[], processes = 1): string[] 
  * another protocol, turns `shouldStop` into one SIGINT (the bridge saves a checkpoint at the
  * next step and exits), and never leaves the process behind (execa kills it when tune exits).
  */
-export async function runBridge(args: string[], options: { onEvent?: (event: BridgeEvent) => void; shouldStop?: () => boolean; processes?: number; python?: PythonChoice; input?: (write: (line: string) => void, end: () => void) => void } = {}): Promise<BridgeRun> {
+export async function runBridge(
+  args: string[],
+  options: {
+    onEvent?: (event: BridgeEvent) => void;
+    shouldStop?: () => boolean;
+    processes?: number;
+    python?: PythonChoice;
+    input?: (write: (line: string) => void, end: () => void) => void;
+  } = {},
+): Promise<BridgeRun> {
   const python = options.python ?? findPython();
   const child = execa(python.command, bridgeCommand(args, options.processes), {
     cwd: BRIDGE_DIR,
-    env: { PYTHONPATH: BRIDGE_DIR, PYTHONUNBUFFERED: "1", TRANSFORMERS_VERBOSITY: "error", TOKENIZERS_PARALLELISM: "false" },
+    env: {
+      PYTHONPATH: BRIDGE_DIR,
+      PYTHONUNBUFFERED: "1",
+      TRANSFORMERS_VERBOSITY: "error",
+      TOKENIZERS_PARALLELISM: "false",
+    },
     reject: false,
     buffer: false,
     cleanup: true,
@@ -74,11 +88,19 @@ export async function runBridge(args: string[], options: { onEvent?: (event: Bri
         continue;
       }
       if (handshake === null) {
-        handshake = event.type === "hello" && event.protocol === BRIDGE_PROTOCOL ? "ok" : `the bridge's first event was ${line.slice(0, 200)}`;
+        handshake =
+          event.type === "hello" && event.protocol === BRIDGE_PROTOCOL
+            ? "ok"
+            : `the bridge's first event was ${line.slice(0, 200)}`;
         if (handshake !== "ok") child.kill("SIGKILL");
         continue;
       }
-      if (event.type === "error") error = { message: String(event.message), traceback: String(event.traceback ?? ""), ...(typeof event.code === "string" ? { code: event.code, hint: String(event.hint ?? "") } : {}) };
+      if (event.type === "error")
+        error = {
+          message: String(event.message),
+          traceback: String(event.traceback ?? ""),
+          ...(typeof event.code === "string" ? { code: event.code, hint: String(event.hint ?? "") } : {}),
+        };
       else {
         events.push(event);
         options.onEvent?.(event);
@@ -108,7 +130,12 @@ export async function runBridge(args: string[], options: { onEvent?: (event: Bri
       ExitCode.environment,
     );
   }
-  return { events, error, exitCode: result.exitCode ?? null, stderrTail: stderr.trim().split("\n").slice(-15).join("\n") };
+  return {
+    events,
+    error,
+    exitCode: result.exitCode ?? null,
+    stderrTail: stderr.trim().split("\n").slice(-15).join("\n"),
+  };
 }
 
 /**

@@ -6,11 +6,11 @@ import type { RunPlan } from "../../recipe/index.js";
 /** Dense bf16 tensor-core peaks (FLOP/s) of common GPUs, for the time estimate. */
 export const GPU_PEAKS: Record<string, number> = {
   "H100 (SXM)": 989e12,
-  "A100": 312e12,
-  "L40S": 362e12,
+  A100: 312e12,
+  L40S: 362e12,
   "RTX 4090": 165e12,
-  "A10G": 125e12,
-  "L4": 121e12,
+  A10G: 125e12,
+  L4: 121e12,
   "T4 (fp16)": 65e12,
 };
 
@@ -22,7 +22,16 @@ const FRAGMENTATION = 1.1;
 export interface MemoryEstimate {
   parameters: { total: number; linear: number; lora: number; saved: number };
   /** Bytes of each part of the peak, and the total with CUDA's context and fragmentation. */
-  bytes: { base: number; trainable: number; optimizer: number; activations: number; activationsWithoutCheckpointing: number; activationsWithCheckpointing: number; logits: number; total: number };
+  bytes: {
+    base: number;
+    trainable: number;
+    optimizer: number;
+    activations: number;
+    activationsWithoutCheckpointing: number;
+    activationsWithCheckpointing: number;
+    logits: number;
+    total: number;
+  };
   /** Seconds per epoch at the assumed utilisation, per GPU. */
   epochSeconds: Record<string, number>;
   assumptions: string[];
@@ -83,17 +92,42 @@ export function estimateMemory(plan: RunPlan, modelDir: string, train: LengthSta
   const linear = m.layers * perLayer.reduce((n, [, input, out]) => n + input * out, 0);
   const embeddings = m.vocab * m.hidden * (m.tied ? 1 : 2);
   const total = linear + embeddings + m.layers * 2 * m.hidden + m.hidden;
-  const targets = plan.lora.target_modules === "all-linear" ? null : new Set(plan.lora.target_modules.map((t) => t.split(".").at(-1) as string));
-  const lora = m.layers * perLayer.filter(([name]) => !targets || targets.has(name)).reduce((n, [, input, out]) => n + plan.lora.r * (input + out), 0) + (targets?.has("lm_head") ? plan.lora.r * (m.hidden + m.vocab) : 0);
+  const targets =
+    plan.lora.target_modules === "all-linear"
+      ? null
+      : new Set(plan.lora.target_modules.map((t) => t.split(".").at(-1) as string));
+  const lora =
+    m.layers *
+      perLayer
+        .filter(([name]) => !targets || targets.has(name))
+        .reduce((n, [, input, out]) => n + plan.lora.r * (input + out), 0) +
+    (targets?.has("lm_head") ? plan.lora.r * (m.hidden + m.vocab) : 0);
   const classes = plan.data.labels?.length ?? 0;
-  const saved = (plan.task === "sequence-classification" ? classes * m.hidden : 0) + plan.lora.modules_to_save.filter((name) => name === "lm_head" || name === "embed_tokens").length * m.vocab * m.hidden;
+  const saved =
+    (plan.task === "sequence-classification" ? classes * m.hidden : 0) +
+    plan.lora.modules_to_save.filter((name) => name === "lm_head" || name === "embed_tokens").length *
+      m.vocab *
+      m.hidden;
 
   const quantization = plan.quantization;
-  const weightBytes = quantization ? (quantization.bits === 4 ? 0.5 + (quantization.double_quant ? 1 / 64 + 4 / (64 * 256) : 4 / 64) : 1 + 4 / m.hidden) : plan.model.dtype === "float32" ? 4 : 2;
+  const weightBytes = quantization
+    ? quantization.bits === 4
+      ? 0.5 + (quantization.double_quant ? 1 / 64 + 4 / (64 * 256) : 4 / 64)
+      : 1 + 4 / m.hidden
+    : plan.model.dtype === "float32"
+      ? 4
+      : 2;
   const otherBytes = plan.model.dtype === "float32" ? 4 : 2;
   const base = linear * weightBytes + (total - linear) * otherBytes;
   const trainable = (lora + saved) * 4;
-  const optimizerBytesPerParameter = { adamw: 8, paged_adamw_32bit: 8, adamw_8bit: 2, paged_adamw_8bit: 2, adafactor: 4, sgd: 0 }[plan.training.optimizer];
+  const optimizerBytesPerParameter = {
+    adamw: 8,
+    paged_adamw_32bit: 8,
+    adamw_8bit: 2,
+    paged_adamw_8bit: 2,
+    adafactor: 4,
+    sgd: 0,
+  }[plan.training.optimizer];
   const optimizer = (lora + saved) * (4 + optimizerBytesPerParameter);
   const length = Math.min(plan.data.max_length, train.tokens.p95 || plan.data.max_length);
   const tokens = plan.training.batch_size * length;
@@ -101,16 +135,32 @@ export function estimateMemory(plan: RunPlan, modelDir: string, train: LengthSta
   const perTokenLayer = (10 * m.hidden + 6 * m.intermediate) * activationBytes;
   const activationsWithoutCheckpointing = tokens * m.layers * perTokenLayer;
   const activationsWithCheckpointing = tokens * (m.layers * m.hidden * activationBytes + perTokenLayer);
-  const activations = plan.training.gradient_checkpointing ? activationsWithCheckpointing : activationsWithoutCheckpointing;
+  const activations = plan.training.gradient_checkpointing
+    ? activationsWithCheckpointing
+    : activationsWithoutCheckpointing;
   const logits = plan.task === "sequence-classification" ? 0 : tokens * m.vocab * 4 * 2;
   const peak = (base + trainable + optimizer + activations + logits) * FRAGMENTATION + CUDA_OVERHEAD_BYTES;
 
   const flopsPerToken = (plan.training.gradient_checkpointing ? 6 : 4) * linear;
   const epochTokens = train.tokens.total;
-  const epochSeconds = Object.fromEntries(Object.entries(GPU_PEAKS).map(([gpu, peakFlops]) => [gpu, (flopsPerToken * epochTokens) / (peakFlops * ASSUMED_UTILISATION)]));
+  const epochSeconds = Object.fromEntries(
+    Object.entries(GPU_PEAKS).map(([gpu, peakFlops]) => [
+      gpu,
+      (flopsPerToken * epochTokens) / (peakFlops * ASSUMED_UTILISATION),
+    ]),
+  );
   return {
     parameters: { total, linear, lora, saved },
-    bytes: { base, trainable, optimizer, activations, activationsWithoutCheckpointing, activationsWithCheckpointing, logits, total: peak },
+    bytes: {
+      base,
+      trainable,
+      optimizer,
+      activations,
+      activationsWithoutCheckpointing,
+      activationsWithCheckpointing,
+      logits,
+      total: peak,
+    },
     epochSeconds,
     assumptions: [
       `micro-batch ${plan.training.batch_size} x ${length} tokens (the data's p95 length)`,
