@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { readStateFile } from "../checkpoint/index.js";
+import { readStateFile } from "../files/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 
 /** adapter_config.json as PEFT writes it: the fields tune reads (the rest passes through). */

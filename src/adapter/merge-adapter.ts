@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { replaceFolder, temporaryFolderFor, writeFileAtomic } from "../checkpoint/index.js";
+import { replaceFolder, temporaryFolderFor, writeFileAtomic } from "../files/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { addLowRank, type LowRankDelta } from "./lora-kernel.js";
 import { readPeftAdapter, type LoraPair, type PeftAdapter } from "./read-peft-adapter.js";

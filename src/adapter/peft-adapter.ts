@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { makeFolders, writeFileAtomic } from "../checkpoint/index.js";
+import { makeFolders, writeFileAtomic } from "../files/index.js";
 import type { RunPlan } from "../recipe/index.js";
 import { writeSafetensors, type TensorToWrite } from "./safetensors/index.js";
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TensorToWrite } from "../adapter/index.js";
-import { publishFolder, temporaryFolderFor } from "../checkpoint/index.js";
+import { publishFolder, temporaryFolderFor } from "../files/index.js";
 import { seededNormal } from "./seeded-normal.js";
 
 export interface BuiltinBuild {

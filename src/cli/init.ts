@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { TuneError } from "../errors/index.js";
 import { STARTER_TASKS, starterRecipe, type Task } from "../recipe/index.js";
 import type { CliContext } from "./context.js";
-import { makeFolders } from "../checkpoint/index.js";
+import { makeFolders } from "../files/index.js";
 
 const SCHEMA_FILE = fileURLToPath(new URL("../../schema/recipe.schema.json", import.meta.url));
 

@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { writeFileAtomic } from "../checkpoint/index.js";
+import { writeFileAtomic } from "../files/index.js";
 import { runReportHtml, runReportText } from "../eval/index.js";
 import { loadRunReport } from "../run/index.js";
 import type { CliContext } from "./context.js";

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { publishFolder, temporaryFolderFor, writeFileAtomic } from "../checkpoint/index.js";
+import { publishFolder, temporaryFolderFor, writeFileAtomic } from "../files/index.js";
 import { fileSystemFailure, TuneError } from "../errors/index.js";
 import type { RunPlan, SplitName } from "../recipe/index.js";
 import { dataError } from "./data-error.js";

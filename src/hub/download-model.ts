@@ -13,7 +13,7 @@ import { hubFailure, type HubContext } from "./hub-failure.js";
 import { gitBlobHash, hubReplyChecker, hubSentInvalid, type ListedFile } from "./hub-names.js";
 import { openHubSession, type HubSession } from "./hub-session.js";
 import type { RetryOptions } from "./retrying-fetch.js";
-import { makeFolders } from "../checkpoint/index.js";
+import { makeFolders } from "../files/index.js";
 
 export interface DownloadProgress {
   file: string;

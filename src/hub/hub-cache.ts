@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readlinkSync, renameSync, symlinkSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { makeFolders, writeFileAtomic } from "../checkpoint/index.js";
+import { makeFolders, writeFileAtomic } from "../files/index.js";
 
 const COMMIT = /^[0-9a-f]{40}$/;
 

@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { checkpointProblem, publishFolder, temporaryFolderFor, writeManifest, MANIFEST } from "../checkpoint/index.js";
+import { checkpointProblem, writeManifest, MANIFEST } from "../checkpoint/index.js";
+import { publishFolder, temporaryFolderFor } from "../files/index.js";
 import type { PreparedData } from "../data/index.js";
 import { selectBackend, writeInitialAdapter } from "../engine/tfjs/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";

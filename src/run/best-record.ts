@@ -1,6 +1,6 @@
 import { basename, join } from "node:path";
 import { z } from "zod";
-import { readStateFile, writeFileAtomic } from "../checkpoint/index.js";
+import { readStateFile, writeFileAtomic } from "../files/index.js";
 import type { GateResult, Selection } from "../eval/index.js";
 import type { Metric, SplitName } from "../recipe/index.js";
 

@@ -1,5 +1,5 @@
 import { dirname, join } from "node:path";
-import { writeFileAtomic } from "../checkpoint/index.js";
+import { writeFileAtomic } from "../files/index.js";
 import { readSubgroups } from "../data/index.js";
 import { evaluatePredictions, type SplitEvaluation } from "../eval/index.js";
 import type { RunPlan, SplitName } from "../recipe/index.js";

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
 import { stringify } from "csv-stringify/sync";
-import { writeFileAtomic } from "../checkpoint/index.js";
+import { writeFileAtomic } from "../files/index.js";
 import { formatOf, prepareData, readRows, runFewShotBlock, type PrepareOptions } from "../data/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { parseAnswer, readPredictions } from "../eval/index.js";

@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { earlierMerge, mergeAdapter, readAdapterConfig, type MergeDtype, type MergeResult } from "../adapter/index.js";
-import { manifestProvenance, writeFileAtomic } from "../checkpoint/index.js";
+import { manifestProvenance } from "../checkpoint/index.js";
+import { writeFileAtomic } from "../files/index.js";
 import { defaultCacheRoot, locateModel } from "../data/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { readStateFile } from "../checkpoint/index.js";
+import { readStateFile } from "../files/index.js";
 import { PLAN_VERSION, type RunPlan } from "../recipe/index.js";
 
 const HINT =

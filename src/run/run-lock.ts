@@ -13,7 +13,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { ExitCode, TuneError } from "../errors/index.js";
-import { makeFolders } from "../checkpoint/index.js";
+import { makeFolders } from "../files/index.js";
 
 export const LOCK_FILE = "run.lock";
 

@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { makeFolders, writeFileAtomic } from "../checkpoint/index.js";
+import { makeFolders, writeFileAtomic } from "../files/index.js";
 import type { PrepareOptions } from "../data/index.js";
 import {
   classificationReport,

@@ -10,8 +10,8 @@ import {
   manifestProvenance,
   removeLeftovers,
   retainCheckpoints,
-  writeFileAtomic,
 } from "../checkpoint/index.js";
+import { writeFileAtomic } from "../files/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { predictCheckpoint, trainTfjs, type StepProgress, type TrainEvent } from "../engine/tfjs/index.js";
 import { predictTorch, trainTorch } from "../engine/torch/index.js";

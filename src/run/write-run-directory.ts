@@ -1,5 +1,5 @@
 import { extname, join } from "node:path";
-import { makeFolders, writeFileAtomic } from "../checkpoint/index.js";
+import { makeFolders, writeFileAtomic } from "../files/index.js";
 import type { LoadedRecipe, RunPlan } from "../recipe/index.js";
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../checkpoint/index.js";
+import { writeFileAtomic } from "../../files/index.js";
 import { TuneError } from "../../errors/index.js";
 import { openSafetensors, type SafetensorsFile, type TensorInfo } from "./read-safetensors.js";
 import { tensorBytes, writeSafetensors, type TensorToWrite } from "./write-safetensors.js";

@@ -1,4 +1,4 @@
-import { writeFileAtomic } from "../../checkpoint/index.js";
+import { writeFileAtomic } from "../../files/index.js";
 import { DTYPE_BYTES, type Dtype } from "./dtypes.js";
 
 /** Produces a tensor's bytes in order, a chunk at a time, so a tensor never needs to be whole in memory. */

@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeFolders, writeFileAtomic } from "../../checkpoint/index.js";
+import { makeFolders, writeFileAtomic } from "../../files/index.js";
 import type { SplitName } from "../../recipe/index.js";
 import type { EncodedExample } from "../tokenize/encode-rendered.js";
 import { DATASET_FORMAT_VERSION, type DatasetManifest, type LengthStats } from "./manifest.js";

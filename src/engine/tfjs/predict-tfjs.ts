@@ -1,6 +1,6 @@
 import { dirname } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { makeFolders, writeFileAtomic } from "../../checkpoint/index.js";
+import { makeFolders, writeFileAtomic } from "../../files/index.js";
 import type { TextTokenizer, TokenizedSplit } from "../../data/index.js";
 import type { RunPlan } from "../../recipe/index.js";
 import { seededRandom } from "../../data/index.js";

@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { makeFolders, writeFileAtomic } from "../../checkpoint/index.js";
+import { makeFolders, writeFileAtomic } from "../../files/index.js";
 import { readDatasetSplit, type PreparedData } from "../../data/index.js";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import type { RunPlan, SplitName } from "../../recipe/index.js";

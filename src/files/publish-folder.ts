@@ -1,5 +1,6 @@
 import { existsSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { syncDirectory } from "./atomic-write.js";
 import { makeFolders } from "./make-folders.js";
 
 /** A fresh, empty temporary folder beside `dir`, to build it in before publishFolder. */
@@ -25,4 +26,17 @@ export function publishFolder(temporary: string, dir: string, complete: string):
     rmSync(temporary, { recursive: true, force: true });
     if (!existsSync(join(dir, complete))) throw error;
   }
+}
+
+/**
+ * Puts a fully written checkpoint folder in place of `dir`, replacing an older folder of the
+ * same step (a damaged one a resumed run is rewriting): the old one is renamed aside first and
+ * removed after, so a crash in between leaves the older checkpoints, never a torn one.
+ */
+export function replaceFolder(temporary: string, dir: string): void {
+  const old = `${dir}.replaced-${process.pid}`;
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(temporary, dir);
+  syncDirectory(dirname(dir));
+  rmSync(old, { recursive: true, force: true });
 }

@@ -1,0 +1,4 @@
+export { syncDirectory, writeFileAtomic, type ChunkWriter } from "./atomic-write.js";
+export { makeFolders } from "./make-folders.js";
+export { publishFolder, replaceFolder, temporaryFolderFor } from "./publish-folder.js";
+export { readStateFile } from "./state-file.js";
