@@ -3,6 +3,8 @@ import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { loadTokenizer, prepareData, readDatasetSplit, tokenizeAll, type RenderedExample } from "../src/data/index.js";
+import type { RunPlan } from "../src/index.js";
+import { locateModel } from "../src/model/index.js";
 import { planFor } from "./support/plan.js";
 import { tempDir } from "./support/temp-dir.js";
 
@@ -19,6 +21,11 @@ function modelWithTokenizer(dir: string, name: string): string {
 }
 
 const cache = () => ({ cacheRoot: tempDir() });
+/** The model located, then the data prepared with it, as the runner does. */
+async function prepare(plan: RunPlan, options: { cacheRoot: string }) {
+  const model = await locateModel(plan, options);
+  return { ...(await prepareData(plan, model, options)), modelDir: model.dir };
+}
 const REVIEWS = `text,label\n${Array.from({ length: 20 }, (_, i) => `"Review ${i}: ${i % 2 ? "great, works well" : "broke in a week"}",${i % 2 ? "positive" : "negative"}`).join("\n")}\n`;
 
 describe("tokenized datasets", () => {
@@ -27,8 +34,8 @@ describe("tokenized datasets", () => {
       `task: generative-classification\nmodel: {base: builtin:tiny-llama}\ndata: {file: d.csv, labels: [negative, positive], split: {eval: 0.2, test: 0.2}}\ntemplate: {prompt: "Review: {text}\\nSentiment:", completion: " {label}"}\n`,
       { "d.csv": REVIEWS },
     );
-    const prepared = await prepareData(plan, cache());
-    const tokenizer = loadTokenizer(prepared.tokenizerDir);
+    const prepared = await prepare(plan, cache());
+    const tokenizer = loadTokenizer(prepared.modelDir);
     const split = readDatasetSplit(prepared.splits.train?.dir ?? "");
     expect(split.manifest.count).toBe(12);
     for (let i = 0; i < split.manifest.count; i++) {
@@ -48,9 +55,9 @@ describe("tokenized datasets", () => {
       `task: sequence-classification\nmodel: {base: builtin:tiny-llama}\ndata: {train: d.csv, labels: [negative, positive], max_length: 6}\n`,
       { "d.csv": REVIEWS },
     );
-    const prepared = await prepareData(plan, cache());
+    const prepared = await prepare(plan, cache());
     const split = readDatasetSplit(prepared.splits.train?.dir ?? "");
-    const tokenizer = loadTokenizer(prepared.tokenizerDir);
+    const tokenizer = loadTokenizer(prepared.modelDir);
     expect(split.manifest.stats.truncated).toBe(20);
     expect(split.labels(0)).toBeNull();
     expect([...split.ids(0)]).toEqual([
@@ -64,8 +71,8 @@ describe("tokenized datasets", () => {
   it("prompting: the same seeded few-shot block in every prompt, options shuffled per respondent", async () => {
     const recipe = `task: prompting\nmodel: {base: builtin:tiny-llama}\ndata: {file: d.csv, labels: [negative, positive], split: {eval: 0.5, test: 0.0, seed: 1}}\ntemplate:\n  prompt: "{examples}\\nReview: {text}\\nOptions: {options}\\nAnswer:"\n  few_shot: {per_class: 2, seed: 4, example: "Review: {text}\\nAnswer: {label}", separator: "\\n", placement: placeholder}\n  options: {seed: 11}\n`;
     const { plan } = await planFor(recipe, { "d.csv": REVIEWS });
-    const prepared = await prepareData(plan, cache());
-    const tokenizer = loadTokenizer(prepared.tokenizerDir);
+    const prepared = await prepare(plan, cache());
+    const tokenizer = loadTokenizer(prepared.modelDir);
     const split = readDatasetSplit(prepared.splits.eval?.dir ?? "");
     const prompts = Array.from({ length: split.manifest.count }, (_, i) => tokenizer.decode([...split.ids(i)]));
     const blocks = prompts.map((p) => p.slice(0, p.lastIndexOf("Review:")));
@@ -83,7 +90,7 @@ describe("tokenized datasets", () => {
     for (const n of shown) expect(trainRows.has(n)).toBe(true);
     const options = prompts.map((p) => /Options: (.*)\n/.exec(p)?.[1]);
     expect(new Set(options)).toEqual(new Set(["negative, positive", "positive, negative"]));
-    const again = await prepareData(plan, cache());
+    const again = await prepare(plan, cache());
     const againSplit = readDatasetSplit(again.splits.eval?.dir ?? "");
     expect(
       Array.from({ length: againSplit.manifest.count }, (_, i) => tokenizer.decode([...againSplit.ids(i)])),
@@ -119,8 +126,8 @@ describe("tokenized datasets", () => {
       );
       const { loadRecipe, resolvePlan } = await import("../src/index.js");
       const plan = resolvePlan(await loadRecipe(join(dir, "recipe.yaml")));
-      const prepared = await prepareData(plan, cache());
-      const tokenizer = loadTokenizer(prepared.tokenizerDir);
+      const prepared = await prepare(plan, cache());
+      const tokenizer = loadTokenizer(prepared.modelDir);
       const split = readDatasetSplit(prepared.splits.train?.dir ?? "");
       const trainedText = (i: number) => {
         const ids = [...split.ids(i)];
@@ -140,7 +147,7 @@ describe("tokenized datasets", () => {
       `task: causal-lm\nmodel: {base: builtin:tiny-llama}\ndata: {train: d.csv, max_length: 40}\ntemplate: {prompt: "{text}", completion: " {answer}"}\n`,
       { "d.csv": `text,answer\n"${long}",lost\nshort question,kept\n` },
     );
-    const prepared = await prepareData(plan, cache());
+    const prepared = await prepare(plan, cache());
     const stats = prepared.splits.train?.manifest.stats;
     expect(stats).toMatchObject({ examples: 1, dropped_no_trained_tokens: 1, truncated: 0 });
   });
@@ -151,12 +158,12 @@ describe("tokenized datasets", () => {
       { "d.csv": REVIEWS },
     );
     const root = cache();
-    const first = await prepareData(plan, root);
-    const second = await prepareData(plan, root);
+    const first = await prepare(plan, root);
+    const second = await prepare(plan, root);
     expect([first.cached, second.cached]).toEqual([false, true]);
     expect(second.key).toBe(first.key);
     writeFileSync(join(dir, "d.csv"), REVIEWS.replace("Review 3", "Review three"));
-    const third = await prepareData(plan, root);
+    const third = await prepare(plan, root);
     expect(third.cached).toBe(false);
     expect(third.key).not.toBe(first.key);
     expect(readdirSync(join(root.cacheRoot, "datasets")).sort()).toEqual([first.key, third.key].sort());

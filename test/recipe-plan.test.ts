@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { DatasetManifest, PreparedData } from "../src/data/index.js";
 import { loadRecipe, resolvePlan } from "../src/index.js";
+import { completePlan } from "../src/run/index.js";
 import { tempDir } from "./support/temp-dir.js";
 
 const FIVE_LINES = `task: sequence-classification
@@ -11,13 +13,26 @@ data:
   labels: [negative, positive]
 `;
 
+/** Prepared data with only a train split of `count` examples: all completePlan reads. */
+function preparedWithTrain(count: number): PreparedData {
+  return {
+    key: "k",
+    dir: "/cache",
+    cached: true,
+    droppedEmpty: 0,
+    warnings: [],
+    splits: { train: { dir: "/cache/train", manifest: { count } as DatasetManifest } },
+  };
+}
+
 describe("resolving a recipe into a plan", () => {
   it("a five-line recipe resolves with every default explicit", async () => {
     const dir = tempDir({ "starter.yaml": FIVE_LINES, "reviews.csv": "text,label\n" });
     const loaded = await loadRecipe(join(dir, "starter.yaml"));
     const plan = resolvePlan(loaded, { out: join(dir, "out") });
 
-    expect(plan.plan_version).toBe(1);
+    expect(plan.plan_version).toBe(2);
+    expect(plan.schedule).toBeNull();
     expect(plan.name).toBe("starter");
     expect(plan.run_dir).toBe(join(dir, "out", "starter"));
     expect(plan.model.source).toEqual({ kind: "builtin", name: "tiny-llama" });
@@ -38,7 +53,6 @@ describe("resolving a recipe into a plan", () => {
       warmup_steps: 0,
       warmup_ratio: null,
       effective_batch_size: 8,
-      total_steps: null,
     });
     expect(plan.eval).toEqual({
       splits: ["eval", "test"],
@@ -79,11 +93,35 @@ describe("resolving a recipe into a plan", () => {
     expect(plan.training).toMatchObject({
       epochs: null,
       max_steps: 200,
-      total_steps: 200,
       warmup_steps: null,
       warmup_ratio: 0.1,
       effective_batch_size: 32,
     });
+    expect(completePlan(plan, preparedWithTrain(1000)).schedule).toEqual({
+      total_steps: 200,
+      warmup_steps: 20,
+      steps_per_epoch: 32,
+      checkpoint_every: 32,
+      micro_batches_per_step: 4,
+    });
+  });
+
+  it("the schedule is completed once from the train split's size: epochs, warmup, checkpoints, processes", async () => {
+    const dir = tempDir({
+      "r.yaml": `${FIVE_LINES}training:\n  epochs: 2.5\n  batch_size: 4\n  gradient_accumulation: 2\n  warmup_ratio: 0.25\ncheckpoints:\n  every: 3\ndistributed:\n  processes: 2\n`,
+      "reviews.csv": "",
+    });
+    const plan = resolvePlan(await loadRecipe(join(dir, "r.yaml")));
+    // 50 examples: 13 micro-batches of 4, 4 per step over two processes -> 4 steps an epoch.
+    const complete = completePlan(plan, preparedWithTrain(50));
+    expect(complete.schedule).toEqual({
+      total_steps: 10,
+      warmup_steps: 3,
+      steps_per_epoch: 4,
+      checkpoint_every: 3,
+      micro_batches_per_step: 4,
+    });
+    expect(complete.data.manifests).toEqual({ train: "/cache/train/manifest.json" });
   });
 
   it("a causal-lm recipe is judged by loss and a Hub id stays a Hub id", async () => {

@@ -4,10 +4,10 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { unsafeUniformIntDistribution } from "pure-rand";
 import { writeManifest } from "../src/checkpoint/index.js";
-import { prepareData, seededRandom } from "../src/data/index.js";
+import { seededRandom } from "../src/data/index.js";
 import { trainTfjs } from "../src/engine/tfjs/index.js";
 import { ROOT, hasStackTrace, signalWhen, tune } from "./support/cli.js";
-import { planFor } from "./support/plan.js";
+import { planFor, preparedFor } from "./support/plan.js";
 import { tempDir } from "./support/temp-dir.js";
 
 const DATA = `text,label\n${Array.from({ length: 32 }, (_, i) => `"review ${i}: ${["great value", "broke quickly", "works well", "waste of money"][i % 4]}",${i % 2 ? "negative" : "positive"}`).join("\n")}\n`;
@@ -19,20 +19,21 @@ const bytes = (checkpoint: string, file: string) => readFileSync(join(checkpoint
 describe("exact resume on the tfjs engine", () => {
   it("N steps straight equal N/2, stop, resume, N/2 — bit for bit, optimizer state included", async () => {
     const cache = tempDir();
-    const straight = await planFor(RECIPE(8), { "d.csv": DATA });
-    const prepared = await prepareData(straight.plan, { cacheRoot: cache });
-    const full = await trainTfjs(straight.plan, prepared, { backend: "cpu", emit: () => {} });
+    const straight = await preparedFor((await planFor(RECIPE(8), { "d.csv": DATA })).plan, cache);
+    const full = await trainTfjs(straight.plan, straight.modelDir, straight.prepared, {
+      backend: "cpu",
+      emit: () => {},
+    });
 
-    const split = await planFor(RECIPE(8), { "d.csv": DATA });
-    const preparedAgain = await prepareData(split.plan, { cacheRoot: cache });
+    const split = await preparedFor((await planFor(RECIPE(8), { "d.csv": DATA })).plan, cache);
     let steps = 0;
-    const first = await trainTfjs(split.plan, preparedAgain, {
+    const first = await trainTfjs(split.plan, split.modelDir, split.prepared, {
       backend: "cpu",
       emit: (e) => void (e.type === "step" && steps++),
       shouldStop: () => steps >= 3,
     });
     expect(first).toMatchObject({ stopped: true, step: 3 });
-    const resumed = await trainTfjs(split.plan, preparedAgain, {
+    const resumed = await trainTfjs(split.plan, split.modelDir, split.prepared, {
       backend: "cpu",
       emit: () => {},
       resumeFrom: first.checkpoint,

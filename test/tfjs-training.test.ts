@@ -3,19 +3,13 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { describe, expect, it } from "vitest";
 import { openSafetensors } from "../src/adapter/index.js";
-import { prepareData, readDatasetSplit } from "../src/data/index.js";
-import {
-  createLora,
-  linearModules,
-  loadModel,
-  readModelConfig,
-  selectBackend,
-  trainTfjs,
-  type TrainEvent,
-} from "../src/engine/tfjs/index.js";
+import { readDatasetSplit } from "../src/data/index.js";
+import type { TrainEvent } from "../src/engine/index.js";
+import { createLora, loadModel, selectBackend, trainTfjs } from "../src/engine/tfjs/index.js";
+import { linearModules, readModelConfig } from "../src/model/index.js";
 import { readPredictions } from "../src/eval/index.js";
 import type { RunPlan } from "../src/index.js";
-import { planFor } from "./support/plan.js";
+import { planFor, preparedFor } from "./support/plan.js";
 import { tempDir } from "./support/temp-dir.js";
 
 const DATA = `text,label\n${Array.from({ length: 32 }, (_, i) => `"review ${i}: ${["great value", "broke quickly", "works well", "waste of money"][i % 4]}",${i % 2 ? "negative" : "positive"}`).join("\n")}\n`;
@@ -26,10 +20,9 @@ async function train(
   recipe: string,
   cacheRoot: string,
 ): Promise<{ plan: RunPlan; events: TrainEvent[]; checkpoint: string }> {
-  const { plan } = await planFor(recipe, { "d.csv": DATA });
-  const prepared = await prepareData(plan, { cacheRoot });
+  const { plan, modelDir, prepared } = await preparedFor((await planFor(recipe, { "d.csv": DATA })).plan, cacheRoot);
   const events: TrainEvent[] = [];
-  const { checkpoint } = await trainTfjs(plan, prepared, { backend: "cpu", emit: (e) => events.push(e) });
+  const { checkpoint } = await trainTfjs(plan, modelDir, prepared, { backend: "cpu", emit: (e) => events.push(e) });
   return { plan, events, checkpoint };
 }
 
@@ -89,10 +82,12 @@ describe("tfjs training", () => {
 
   it("LoRA gradients match finite differences", async () => {
     await selectBackend("cpu");
-    const { plan } = await planFor(classifier("max_steps: 1"), { "d.csv": DATA });
-    const prepared = await prepareData(plan, { cacheRoot: tempDir() });
-    const model = loadModel(prepared.tokenizerDir);
-    const lora = createLora(linearModules(readModelConfig(prepared.tokenizerDir)), { ...plan.lora, dropout: 0 }, 3);
+    const { plan, modelDir, prepared } = await preparedFor(
+      (await planFor(classifier("max_steps: 1"), { "d.csv": DATA })).plan,
+      tempDir(),
+    );
+    const model = loadModel(modelDir);
+    const lora = createLora(linearModules(readModelConfig(modelDir)), { ...plan.lora, dropout: 0 }, 3);
     // B starts at zero, which hides A's gradient; give B values so both are checked.
     for (const module of lora.modules)
       module.b.assign(tf.mul(tf.randomNormal(module.b.shape, 0, 0.05, "float32", 5), 1));
@@ -146,10 +141,12 @@ describe("tfjs training", () => {
     ).join("\n");
     const recipe =
       "task: causal-lm\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8, target_modules: [q_proj, v_proj]}\ndata: {train: chats.jsonl}\ntraining: {max_steps: 3, batch_size: 4, lr: 0.01, logging_steps: 1}\n";
-    const { plan } = await planFor(recipe, { "chats.jsonl": chats });
-    const prepared = await prepareData(plan, { cacheRoot: tempDir() });
+    const { plan, modelDir, prepared } = await preparedFor(
+      (await planFor(recipe, { "chats.jsonl": chats })).plan,
+      tempDir(),
+    );
     const events: TrainEvent[] = [];
-    const { checkpoint } = await trainTfjs(plan, prepared, { backend: "cpu", emit: (e) => events.push(e) });
+    const { checkpoint } = await trainTfjs(plan, modelDir, prepared, { backend: "cpu", emit: (e) => events.push(e) });
     const config = JSON.parse(readFileSync(join(checkpoint, "adapter_config.json"), "utf8")) as Record<string, unknown>;
     expect(config).toMatchObject({
       task_type: "CAUSAL_LM",
@@ -165,19 +162,26 @@ describe("tfjs training", () => {
   }, 120_000);
 
   it("refuses what only the torch engine can do, naming it", async () => {
-    const { plan } = await planFor(
-      classifier("max_steps: 1").replace("dropout: 0}", "dropout: 0, target_modules: [q_proj, lm_head]}"),
-      { "d.csv": DATA },
+    const { plan, modelDir, prepared } = await preparedFor(
+      (
+        await planFor(
+          classifier("max_steps: 1").replace("dropout: 0}", "dropout: 0, target_modules: [q_proj, lm_head]}"),
+          { "d.csv": DATA },
+        )
+      ).plan,
+      tempDir(),
     );
-    const prepared = await prepareData(plan, { cacheRoot: tempDir() });
-    await expect(trainTfjs(plan, prepared, { backend: "cpu", emit: () => {} })).rejects.toThrow(
+    await expect(trainTfjs(plan, modelDir, prepared, { backend: "cpu", emit: () => {} })).rejects.toThrow(
       /cannot put LoRA on lm_head/,
     );
     await expect(
-      trainTfjs({ ...plan, lora: { ...plan.lora, bias: "lora_only" } }, prepared, { backend: "cpu", emit: () => {} }),
+      trainTfjs({ ...plan, lora: { ...plan.lora, bias: "lora_only" } }, modelDir, prepared, {
+        backend: "cpu",
+        emit: () => {},
+      }),
     ).rejects.toThrow(/supports LoRA with bias: none/);
     await expect(
-      trainTfjs({ ...plan, lora: { ...plan.lora, modules_to_save: ["embed_tokens"] } }, prepared, {
+      trainTfjs({ ...plan, lora: { ...plan.lora, modules_to_save: ["embed_tokens"] } }, modelDir, prepared, {
         backend: "cpu",
         emit: () => {},
       }),

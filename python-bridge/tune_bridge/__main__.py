@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 
 from .lifeline import die_with_parent
-from .protocol import Refused, emit, hello
+from .protocol import Refused, emit, hello, read_plan
 
 
 _REQUIRED = ["torch", "transformers", "peft", "safetensors", "numpy", "tokenizers"]
@@ -51,7 +51,7 @@ def main() -> int:
     train = commands.add_parser("train")
     train.add_argument("--plan", required=True)
     train.add_argument("--model-dir", required=True)
-    train.add_argument("--schedule", required=True, help="JSON file: total, warmup, checkpoint_every, epochs of micro-batches")
+    train.add_argument("--batches", required=True, help="JSON file: each epoch's micro-batches of train-split indices")
     train.add_argument("--resume")
     train.add_argument("--init", help="adapter folder with the starting LoRA and head weights")
     train.add_argument("--provenance", default="{}", help="JSON recorded in every checkpoint's manifest")
@@ -59,8 +59,8 @@ def main() -> int:
     predict.add_argument("--plan", required=True)
     predict.add_argument("--model-dir", required=True)
     predict.add_argument("--checkpoint", required=True)
-    predict.add_argument("--split", action="append", required=True)
-    predict.add_argument("--out-dir")
+    predict.add_argument("--split", action="append", required=True, help="NAME=DIR: a tokenized split to predict")
+    predict.add_argument("--out-dir", required=True)
     chat = commands.add_parser("chat", help="generate replies to token ids read from stdin, one JSON request per line")
     chat.add_argument("--plan", required=True)
     chat.add_argument("--model-dir", required=True)
@@ -74,13 +74,12 @@ def main() -> int:
         elif args.command == "train":
             from .train import train as run_training
 
-            plan = json.loads(Path(args.plan).read_text(encoding="utf-8"))
-            schedule = json.loads(Path(args.schedule).read_text(encoding="utf-8"))
-            run_training(plan, args.model_dir, schedule, args.resume, args.init, json.loads(args.provenance))
+            batches = json.loads(Path(args.batches).read_text(encoding="utf-8"))
+            run_training(read_plan(args.plan), args.model_dir, batches, args.resume, args.init, json.loads(args.provenance))
         elif args.command == "chat":
             from .chat import chat as run_chat
 
-            run_chat(json.loads(Path(args.plan).read_text(encoding="utf-8")), args.model_dir, args.checkpoint)
+            run_chat(read_plan(args.plan), args.model_dir, args.checkpoint)
         else:
             _predict(args)
     except Refused as refused:
@@ -97,18 +96,16 @@ def _predict(args: argparse.Namespace) -> None:
     from .modeling import load_trained, pick_device
     from .train import predict_split
 
-    plan = json.loads(Path(args.plan).read_text(encoding="utf-8"))
+    plan = read_plan(args.plan)
     device = pick_device()
     model = load_trained(plan, args.model_dir, args.checkpoint, device)
     pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
-    out = Path(args.out_dir or args.checkpoint)
+    out = Path(args.out_dir)
     step = int(Path(args.checkpoint).name.split("-")[-1]) if Path(args.checkpoint).name.startswith("checkpoint-") else 0
-    for split_name in args.split:
-        manifest = plan["data"]["manifests"].get(split_name)
-        if manifest is None:
-            continue
+    for named in args.split:
+        split_name, directory = named.split("=", 1)
         file = out / "predictions" / f"{split_name}.jsonl"
-        summary = predict_split(model, plan, args.model_dir, read_split(Path(manifest).parent), pad, device, file)
+        summary = predict_split(model, plan, args.model_dir, read_split(directory), pad, device, file)
         emit("predictions", step=step, checkpoint=args.checkpoint, split=split_name, file=str(file), **summary)
 
 

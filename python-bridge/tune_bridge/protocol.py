@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 PROTOCOL_VERSION = 1
+# The RunPlan fields this worker reads mean what they meant in this version (recipe/resolve.ts).
+PLAN_VERSION = 2
 
 
 def emit(event_type: str, **fields: Any) -> None:
@@ -36,6 +39,14 @@ class Refused(Exception):
         super().__init__(message)
         self.code = code
         self.hint = hint
+
+
+def read_plan(path: str) -> dict[str, Any]:
+    """The run's plan.json, refused unless it is the plan version this worker was written for."""
+    plan: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+    if plan.get("plan_version") != PLAN_VERSION:
+        raise Refused("plan-version", f"{path} has plan_version {plan.get('plan_version')!r}, and this torch engine reads version {PLAN_VERSION}", "The run was started by another version of tune: resume it with that version, or start over with --restart.")
+    return plan
 
 
 def unsafe_file(path: object, why: str) -> Refused:

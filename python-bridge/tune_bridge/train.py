@@ -67,9 +67,9 @@ def _loss_sum(model: torch.nn.Module, batch: dict[str, torch.Tensor], classify_t
     return torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), batch["labels"][:, 1:].reshape(-1), ignore_index=-100, reduction="sum")
 
 
-def train(plan: dict[str, Any], model_dir: str, schedule: dict[str, Any], resume: str | None, init: str | None, provenance: dict[str, Any]) -> None:
-    """`schedule` comes from the runner: total and warmup steps, checkpoint interval, and each
-    epoch's micro-batches of example indices."""
+def train(plan: dict[str, Any], model_dir: str, batches: list[list[list[int]]], resume: str | None, init: str | None, provenance: dict[str, Any]) -> None:
+    """The plan's schedule (total and warmup steps, checkpoint interval, micro-batches per step)
+    and `batches`, each epoch's micro-batches of example indices, both come from the runner."""
     signal.signal(signal.SIGINT, _request_stop)
     signal.signal(signal.SIGTERM, _request_stop)
     world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
@@ -96,10 +96,10 @@ def train(plan: dict[str, Any], model_dir: str, schedule: dict[str, Any], resume
     train_split = read_split(Path(manifests["train"]).parent)
     pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
     # Micro-batches per optimizer step, over all processes; each rank takes every world-th one.
-    accumulation = int(schedule["group"])
-    total, warmup, every = int(schedule["total"]), int(schedule["warmup"]), int(schedule["checkpoint_every"])
+    schedule = plan["schedule"]
+    accumulation = int(schedule["micro_batches_per_step"])
+    total, warmup, every = int(schedule["total_steps"]), int(schedule["warmup_steps"]), int(schedule["checkpoint_every"])
     forward_model: torch.nn.Module = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else model
-    batches: list[list[list[int]]] = schedule["epochs"]
     run_dir = Path(plan["run_dir"])
     emit("start", engine="torch", backend=device.type, total_steps=total, trainable_parameters=sum(p.numel() for p in trainable))
 

@@ -165,13 +165,15 @@ function parseOptions() {
 
 /**
  * A recipe for one model and sequence length, resolved and prepared exactly as `tune recipe`
- * does (loadRecipe, resolvePlan, prepareData), plus what the PyTorch side needs to train on the
+ * does (loadRecipe, resolvePlan, locateModel, prepareData, completePlan), plus what the PyTorch side needs to train on the
  * same batches: the batch order the engine will draw, its learning-rate schedule and its
  * classifier-head initialisation.
  */
 async function prepareSetting(work, cacheRoot, model, { length, steps }) {
   const { loadRecipe, resolvePlan } = await import("../../dist/index.js");
   const { prepareData, readDatasetSplit } = await import("../../dist/data/index.js");
+  const { locateModel } = await import("../../dist/model/index.js");
+  const { completePlan } = await import("../../dist/run/index.js");
   // Internal modules of the engine, imported so the reference replays its exact batch order and
   // schedule instead of a re-implementation that could drift.
   const { epochBatches } = await import("../../dist/engine/batches.js");
@@ -206,23 +208,17 @@ async function prepareSetting(work, cacheRoot, model, { length, steps }) {
   };
   writeFileSync(recipeFile, `${JSON.stringify(recipe, null, 2)}\n`);
   const resolved = resolvePlan(await loadRecipe(recipeFile), { out: join(dir, "adapters") });
-  const prepared = await prepareData(resolved, { cacheRoot });
-  // As runRecipe does (withManifests); and no prediction pass over the training split at the end,
-  // which this benchmark would only wait for.
-  const plan = {
-    ...resolved,
-    data: {
-      ...resolved.data,
-      manifests: Object.fromEntries(Object.entries(prepared.splits).map(([n, s]) => [n, `${s.dir}/manifest.json`])),
-    },
-    eval: { ...resolved.eval, splits: [] },
-  };
+  const located = await locateModel(resolved, { cacheRoot });
+  const prepared = await prepareData(resolved, located, { cacheRoot });
+  // As runRecipe does; and no prediction pass over the training split at the end, which this
+  // benchmark would only wait for.
+  const completed = completePlan(resolved, prepared);
+  const plan = { ...completed, eval: { ...completed.eval, splits: [] } };
   const trainDir = prepared.splits.train.dir;
   const stats = prepared.splits.train.manifest.stats.tokens;
   if (stats.min !== length || stats.max !== length)
     fail(`${model.key}: examples should all be ${length} tokens, got ${stats.min}..${stats.max}`);
-  if (prepared.tokenizerDir !== model.dir)
-    fail(`${model.key}: data prepared with ${prepared.tokenizerDir}, expected ${model.dir}`);
+  if (located.dir !== model.dir) fail(`${model.key}: model found at ${located.dir}, expected ${model.dir}`);
 
   const split = readDatasetSplit(trainDir);
   const batches = epochBatches(split, BATCH, SEED, 0, false).slice(0, steps);
@@ -231,7 +227,7 @@ async function prepareSetting(work, cacheRoot, model, { length, steps }) {
   // The engine's own head initialisation (train-tfjs.ts: seededNormal(labels x hidden, 0.02, seed + 1)).
   const scoreInit = Array.from(seededNormal(LABELS.length * model.hidden, 0.02, SEED + 1));
   const tokensPerStep = batches.map((indices) => indices.reduce((n, i) => n + split.ids(i).length, 0));
-  return { plan, prepared, trainDir, batches, lrs, scoreInit, tokensPerStep };
+  return { plan, modelDir: located.dir, prepared, trainDir, batches, lrs, scoreInit, tokensPerStep };
 }
 
 /**
@@ -324,7 +320,16 @@ async function tfjsRun(work, model, setting, prepared, backend) {
   log(`${model.key} x ${setting.length} tokens: tfjs ${backend}, ${setting.steps} steps`);
   const job = join(work, `${model.key}-${setting.length}`, `tfjs-job-${backend}.json`);
   const stopAfterSeconds = backend === "cpu" ? setting.cpuSeconds : null;
-  writeFileSync(job, JSON.stringify({ backend, stopAfterSeconds, plan: prepared.plan, prepared: prepared.prepared }));
+  writeFileSync(
+    job,
+    JSON.stringify({
+      backend,
+      stopAfterSeconds,
+      plan: prepared.plan,
+      modelDir: prepared.modelDir,
+      prepared: prepared.prepared,
+    }),
+  );
   const started = performance.now();
   const out = await spawnJson(process.execPath, [SELF, "--child", job]);
   const steps = out.steps.length;
@@ -387,7 +392,7 @@ async function child(jobFile) {
     job.stopAfterSeconds !== null &&
     steps.length >= WARMUP + 3 &&
     (steps[steps.length - 1].at - steps[WARMUP - 1].at) / 1000 >= job.stopAfterSeconds;
-  await trainTfjs(job.plan, job.prepared, {
+  await trainTfjs(job.plan, job.modelDir, job.prepared, {
     backend,
     shouldStop,
     emit(event) {

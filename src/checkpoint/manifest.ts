@@ -27,6 +27,15 @@ export function manifestProvenance(dir: string): Record<string, unknown> | null 
     : null;
 }
 
+/**
+ * The engine that wrote a checkpoint, as its manifest records: the one rule for which engine
+ * reads a checkpoint (resumes, predicts with or chats with it), since only it knows its
+ * optimizer state and numerics. Checkpoints without the record are the tfjs engine's.
+ */
+export function checkpointEngine(dir: string): "tfjs" | "torch" {
+  return (manifestProvenance(dir)?.engine as { name?: string } | undefined)?.name === "torch" ? "torch" : "tfjs";
+}
+
 function listFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);

@@ -1,6 +1,6 @@
 import { SingleBar, Presets } from "cli-progress";
 import type { PrepareStage } from "../data/index.js";
-import type { StepProgress } from "../engine/tfjs/index.js";
+import type { StepProgress } from "../engine/index.js";
 import type { DownloadProgress } from "../hub/index.js";
 
 const LABELS: Record<PrepareStage, string> = {

@@ -38,8 +38,8 @@ export function registerValidate(program: Command, context: CliContext): void {
         onDownload: progress.download,
       });
       progress.stop();
-      const { plan, prepared } = check;
-      const estimate = prepared ? await estimateRun(plan, prepared) : null;
+      const { plan, prepared, modelDir } = check;
+      const estimate = prepared && modelDir ? await estimateRun(plan, modelDir, prepared) : null;
       if (flags.json) {
         context.output.json({
           ok: true,
@@ -62,8 +62,8 @@ export function registerValidate(program: Command, context: CliContext): void {
       if (prepared) context.output.out(formatDataStats(prepared));
       else context.output.out(`  rows checked; token statistics skipped: ${check.tokenizerMissing}`);
       const count = flags.showExamples ?? 0;
-      if (prepared && count > 0)
-        context.output.out(formatExamples(prepared, loadTokenizer(prepared.tokenizerDir), count));
+      if (prepared && modelDir && count > 0)
+        context.output.out(formatExamples(prepared, loadTokenizer(modelDir), count));
       if (estimate) context.output.out(formatEstimate(estimate));
       if (flags.printPlan) context.output.out(JSON.stringify(plan, null, 2));
     });

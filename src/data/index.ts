@@ -3,7 +3,6 @@ export type { DatasetManifest, LengthStats } from "./dataset/manifest.js";
 export type { ChatMessage, Example } from "./example.js";
 export { loadExamples, type LoadedExamples } from "./load-examples.js";
 export {
-  defaultCacheRoot,
   prepareData,
   runFewShotBlock,
   type PrepareOptions,
@@ -12,7 +11,6 @@ export {
 } from "./prepare-data.js";
 export { loadTokenizer, type TextTokenizer } from "./tokenize/load-tokenizer.js";
 export { chatTemplate, type ChatTemplate } from "./template/render-chat.js";
-export { locateModel, type LocatedModel } from "./tokenize/locate-model.js";
 export type { EncodedExample, RenderedExample, Segment } from "./tokenize/encode-rendered.js";
 export {
   tokenizeAll,

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
-import { publishFolder, temporaryFolderFor, writeFileAtomic } from "../files/index.js";
+import { defaultCacheRoot, publishFolder, temporaryFolderFor, writeFileAtomic } from "../files/index.js";
 import { fileSystemFailure, TuneError } from "../errors/index.js";
 import type { RunPlan, SplitName } from "../recipe/index.js";
 import { dataError } from "./data-error.js";
@@ -17,8 +16,7 @@ import { chatTemplate } from "./template/render-chat.js";
 import { renderExample, type RenderContext } from "./template/render-example.js";
 import type { EncodedExample } from "./tokenize/encode-rendered.js";
 import { loadTokenizer, type TextTokenizer } from "./tokenize/load-tokenizer.js";
-import { locateModel } from "./tokenize/locate-model.js";
-import type { DownloadProgress } from "../hub/index.js";
+import type { LocatedModel } from "../model/index.js";
 import { tokenizeAll } from "./tokenize/tokenize-all.js";
 
 export type PrepareStage = "hash" | "read" | "tokenize" | "write";
@@ -27,8 +25,6 @@ export interface PrepareOptions {
   /** Root of tune's cache (default: TUNE_CACHE_DIR, $XDG_CACHE_HOME/tune or ~/.cache/tune). */
   cacheRoot?: string;
   onProgress?: (stage: PrepareStage, done: number, total: number) => void;
-  /** Bytes of a Hub model being fetched into the Hugging Face cache. */
-  onDownload?: (progress: DownloadProgress) => void;
   /**
    * The few-shot block to put in every prompt instead of drawing one from this plan's train
    * split: new texts judged or labelled with a few-shot run get that run's own block.
@@ -44,9 +40,7 @@ export interface PreparedData {
   cached: boolean;
   splits: Partial<Record<SplitName, { dir: string; manifest: DatasetManifest }>>;
   droppedEmpty: number;
-  /** The tokenizer the data was tokenized with, for decoding previews. */
-  tokenizerDir: string;
-  /** Things the user should know about this preparation (printed by the CLI). */
+  /** Things the user should know about this preparation and its model (printed by the CLI). */
   warnings: string[];
 }
 
@@ -56,19 +50,19 @@ interface CacheIndex {
   dropped_empty: number;
 }
 
-export function defaultCacheRoot(): string {
-  return process.env.TUNE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "tune");
-}
-
 /**
  * Data files -> tokenized datasets (contract 2), cached by content hash: a second run with the
  * same data, tokenizer, template and settings reads the cache and tokenizes nothing. The cache
  * entry is built in a temporary folder and renamed into place, so it is never half-written.
  */
-export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): Promise<PreparedData> {
+export async function prepareData(
+  plan: RunPlan,
+  model: LocatedModel,
+  options: PrepareOptions = {},
+): Promise<PreparedData> {
   const cacheRoot = options.cacheRoot ?? defaultCacheRoot();
   try {
-    return await prepareInCache(plan, cacheRoot, options);
+    return await prepareInCache(plan, model, cacheRoot, options);
   } catch (error) {
     // The cache is tune's, not the user's data: say which setting moves it.
     const path = (error as NodeJS.ErrnoException).path;
@@ -81,9 +75,13 @@ export async function prepareData(plan: RunPlan, options: PrepareOptions = {}): 
   }
 }
 
-async function prepareInCache(plan: RunPlan, cacheRoot: string, options: PrepareOptions): Promise<PreparedData> {
+async function prepareInCache(
+  plan: RunPlan,
+  model: LocatedModel,
+  cacheRoot: string,
+  options: PrepareOptions,
+): Promise<PreparedData> {
   const progress = options.onProgress ?? (() => {});
-  const model = await locateModel(plan, cacheRoot, options.onDownload);
   const tokenizer = loadTokenizer(model.dir);
   const files = sourceFiles(plan);
   const sources: Record<string, string> = {};
@@ -94,7 +92,7 @@ async function prepareInCache(plan: RunPlan, cacheRoot: string, options: Prepare
   const key = cacheKey(plan, tokenizer, Object.values(sources), options.fewShot);
   const root = join(cacheRoot, "datasets");
   const dir = join(root, key);
-  const cached = fromCache(dir, tokenizer.dir);
+  const cached = fromCache(dir);
   if (cached) return { ...cached, warnings: model.warnings };
 
   progress("read", 0, files.length);
@@ -145,7 +143,7 @@ async function prepareInCache(plan: RunPlan, cacheRoot: string, options: Prepare
   writeFileAtomic(join(temporary, "index.json"), `${JSON.stringify(index, null, 2)}\n`);
   // A damaged entry in the way (see fromCache) is replaced by the one just built.
   publishFolder(temporary, dir, "index.json");
-  return { ...(fromCache(dir, tokenizer.dir) as PreparedData), cached: false, warnings };
+  return { ...(fromCache(dir) as PreparedData), cached: false, warnings };
 }
 
 /** A template that fails on one row (a chat template's raise_exception, say) names that row. */
@@ -168,7 +166,7 @@ function renderOrExplain(example: Example, context: RenderContext) {
  * one was damaged afterwards (a disk error, a hand edit): it is removed and built again rather
  * than trusted or reported.
  */
-function fromCache(dir: string, tokenizerDir: string): PreparedData | undefined {
+function fromCache(dir: string): PreparedData | undefined {
   try {
     const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as CacheIndex;
     const splits: PreparedData["splits"] = {};
@@ -176,7 +174,7 @@ function fromCache(dir: string, tokenizerDir: string): PreparedData | undefined 
       const splitDir = join(dir, name);
       splits[name] = { dir: splitDir, manifest: readDatasetManifest(splitDir) };
     }
-    return { key: index.key, dir, cached: true, splits, droppedEmpty: index.dropped_empty, tokenizerDir, warnings: [] };
+    return { key: index.key, dir, cached: true, splits, droppedEmpty: index.dropped_empty, warnings: [] };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT" || existsSync(dir))
       rmSync(dir, { recursive: true, force: true });

@@ -3,3 +3,14 @@ export { inspectEnvironment, type EngineStatus, type EnvironmentReport } from ".
 export type { Gpu } from "./probe-gpus.js";
 export { probePython, type PythonProbe } from "./probe-python.js";
 export type { TfjsPackage } from "./probe-tfjs.js";
+export {
+  engineFor,
+  type Engine,
+  type EngineName,
+  type SplitPredictions,
+  type TrainOptions,
+  type TrainResult,
+} from "./engine.js";
+export type { StepProgress, TrainEvent } from "./events.js";
+export { writeInitialAdapter } from "./initial-adapter.js";
+export type { ReplyGenerator } from "./reply-generator.js";

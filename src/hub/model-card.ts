@@ -241,7 +241,7 @@ function body(input: CardInput): string {
         ["hyperparameter", "value"],
         [
           ["epochs", String(t.epochs ?? "-")],
-          ["max steps", String(t.max_steps ?? t.total_steps ?? "-")],
+          ["max steps", String(t.max_steps ?? plan.schedule?.total_steps ?? "-")],
           [
             "batch size (per device × accumulation × processes)",
             `${t.batch_size} × ${t.gradient_accumulation} × ${plan.distributed?.processes ?? 1} = ${t.effective_batch_size}`,

@@ -4,7 +4,15 @@ export { recipeJsonSchema, schemaAt, type JsonSchemaNode } from "./json-schema.j
 export { recipeReferenceMarkdown } from "./reference-doc.js";
 export { loadRecipe, type LoadedRecipe, type RecipeOverrides } from "./load-recipe.js";
 export { BUILTIN_MODELS, classifyModelRef, hubIdProblem, revisionProblem, type ModelRef } from "./model-ref.js";
-export { PLAN_VERSION, resolvePlan, type Gate, type ResolveOptions, type RunPlan } from "./resolve.js";
+export {
+  PLAN_VERSION,
+  resolvePlan,
+  type CompletePlan,
+  type Gate,
+  type ResolveOptions,
+  type RunPlan,
+  type Schedule,
+} from "./resolve.js";
 export {
   METRICS,
   OPTIMIZERS,

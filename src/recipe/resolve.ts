@@ -5,8 +5,11 @@ import type { LoadedRecipe, RecipeOverrides } from "./load-recipe.js";
 import { classifyModelRef, type ModelRef } from "./model-ref.js";
 import { GATE_PATTERN, LOWER_IS_BETTER, type Metric, type Recipe, type SplitName, type Task } from "./schema.js";
 
-/** Bumped whenever a field of RunPlan changes meaning; engines refuse plans they do not know. */
-export const PLAN_VERSION = 1;
+/**
+ * Bumped whenever a field of RunPlan changes meaning. Every reader of a plan.json checks it:
+ * readRunPlan on this side, read_plan in the torch engine's worker.
+ */
+export const PLAN_VERSION = 2;
 
 export interface Gate {
   /** As written in the recipe. */
@@ -20,8 +23,8 @@ export interface Gate {
 /**
  * The recipe with every default made explicit and every path absolute: the only thing engines
  * and the runner read (contract 1 in DESIGN.md). Fields that need the data read first
- * (`data.manifests`, `training.total_steps` when epochs are given) are null until `prepare`
- * fills them.
+ * (`data.manifests` and `schedule`) are null until completePlan fills them, once, after the data
+ * is prepared.
  */
 export interface RunPlan {
   plan_version: typeof PLAN_VERSION;
@@ -54,7 +57,6 @@ export interface RunPlan {
     warmup_steps: number | null;
     warmup_ratio: number | null;
     effective_batch_size: number;
-    total_steps: number | null;
   };
   checkpoints: Recipe["checkpoints"];
   eval: {
@@ -71,7 +73,23 @@ export interface RunPlan {
   distributed: Recipe["distributed"] | null;
   hub: Recipe["hub"] | null;
   merge: Recipe["merge"] | null;
+  schedule: Schedule | null;
 }
+
+/** The training schedule both engines follow, derived from the plan and the train split's size. */
+export interface Schedule {
+  total_steps: number;
+  warmup_steps: number;
+  /** Optimizer steps that consume the train split once. */
+  steps_per_epoch: number;
+  /** A checkpoint every this many optimizer steps (and at the last one). */
+  checkpoint_every: number;
+  /** Micro-batches in one optimizer step, over all processes (accumulation x processes). */
+  micro_batches_per_step: number;
+}
+
+/** A plan as the engines read it: its schedule filled in (see completePlan). */
+export type CompletePlan = RunPlan & { schedule: Schedule };
 
 export interface ResolveOptions {
   /** Output root; the run directory is `<out>/<name>`. Default `adapters` in the working directory. */
@@ -124,13 +142,13 @@ export function resolvePlan(loaded: LoadedRecipe, options: ResolveOptions = {}):
       warmup_steps: training.warmup_ratio === undefined ? (training.warmup_steps ?? 0) : null,
       warmup_ratio: training.warmup_ratio ?? null,
       effective_batch_size: training.batch_size * training.gradient_accumulation * (recipe.distributed?.processes ?? 1),
-      total_steps: maxSteps,
     },
     checkpoints: recipe.checkpoints,
     eval: resolveEval(recipe, splits),
     distributed: recipe.distributed ?? null,
     hub: recipe.hub ?? null,
     merge: recipe.merge ?? null,
+    schedule: null,
   };
 }
 

@@ -1,8 +1,7 @@
 import { join } from "node:path";
 import { checkpointProblem, writeManifest, MANIFEST } from "../checkpoint/index.js";
 import { publishFolder, temporaryFolderFor } from "../files/index.js";
-import type { PreparedData } from "../data/index.js";
-import { selectBackend, writeInitialAdapter } from "../engine/tfjs/index.js";
+import { writeInitialAdapter } from "../engine/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import type { RunPlan } from "../recipe/index.js";
 import { TUNE_VERSION } from "../version.js";
@@ -12,18 +11,16 @@ import { TUNE_VERSION } from "../version.js";
  * held as a LoRA adapter whose B matrices are zero (so it adds nothing). Evaluation, gates,
  * reports and `tune predict` then treat a prompting run like any other.
  */
-export async function baseCheckpoint(
+export function baseCheckpoint(
   plan: RunPlan,
-  prepared: PreparedData,
+  modelDir: string,
   engine: string,
   provenance: Record<string, unknown>,
-): Promise<string> {
+): string {
   const dir = join(plan.run_dir, "checkpoint-0");
   if (checkpointProblem(dir) === null) return dir;
-  // The adapter's LoRA A matrices are drawn with TensorFlow.js, as the tfjs engine draws them.
-  await selectBackend("cpu");
   const temporary = temporaryFolderFor(dir);
-  if (!writeInitialAdapter(plan, prepared.tokenizerDir, temporary)) {
+  if (!writeInitialAdapter(plan, modelDir, temporary)) {
     throw TuneError.single(
       {
         code: "prompting-unsupported-model",

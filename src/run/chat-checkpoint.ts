@@ -1,25 +1,17 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  chatTemplate,
-  defaultCacheRoot,
-  loadTokenizer,
-  locateModel,
-  type ChatMessage,
-  type TextTokenizer,
-} from "../data/index.js";
-import type { ReplyGenerator } from "../engine/reply-generator.js";
-import { tfjsReplies } from "../engine/tfjs/index.js";
-import { torchReplies } from "../engine/torch/index.js";
+import { checkpointEngine } from "../checkpoint/index.js";
+import { chatTemplate, loadTokenizer, type ChatMessage, type TextTokenizer } from "../data/index.js";
+import { engineFor } from "../engine/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
-import { trainingEngine } from "./evaluate-checkpoint.js";
+import { locateModel, type ModelOptions } from "../model/index.js";
 import { locateCheckpoint } from "./locate-checkpoint.js";
 
 export interface ChatOptions {
   /** A system message opening the conversation. */
   system?: string;
   maxNewTokens?: number;
-  onDownload?: Parameters<typeof locateModel>[2];
+  onDownload?: ModelOptions["onDownload"];
 }
 
 export interface ChatSession {
@@ -80,16 +72,13 @@ export async function openChat(checkpointPath: string, options: ChatOptions = {}
       },
       ExitCode.user,
     );
-  const model = await locateModel(plan, defaultCacheRoot(), options.onDownload);
+  const model = await locateModel(plan, { onDownload: options.onDownload });
   const tokenizer = loadTokenizer(model.dir);
   const template = tokenizer.chatTemplate
     ? chatTemplate(tokenizer.chatTemplate, tokenizer.specialTokens, tokenizer.dir, tokenizer.allSpecialTokens)
     : null;
-  const engine = trainingEngine(located.checkpoint);
-  const generator: ReplyGenerator =
-    engine === "torch"
-      ? await torchReplies(plan, model.dir, located.checkpoint)
-      : await tfjsReplies(plan, model.dir, located.checkpoint);
+  const engine = checkpointEngine(located.checkpoint);
+  const generator = await (await engineFor(engine)).replies(plan, model.dir, located.checkpoint);
   const stops = stopIds(model.dir, tokenizer);
   const history: ChatMessage[] = options.system ? [{ role: "system", content: options.system }] : [];
   return {

@@ -1,11 +1,14 @@
 import { loadExamples, prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { ExitCode, isTuneError } from "../errors/index.js";
+import { locateModel, type ModelOptions } from "../model/index.js";
+import { completePlan } from "./complete-plan.js";
 import { loadRecipe, resolvePlan, type LoadedRecipe, type RecipeOverrides, type RunPlan } from "../recipe/index.js";
 
 export interface RecipeCheck {
   loaded: LoadedRecipe;
   plan: RunPlan;
-  /** The tokenized datasets, or null when the model's tokenizer is not on this machine. */
+  /** The model folder and the tokenized datasets, or null when the model is not on this machine. */
+  modelDir: string | null;
   prepared: PreparedData | null;
   /** Why token statistics could not be computed (the rows were still checked). */
   tokenizerMissing: string | null;
@@ -17,24 +20,23 @@ export interface RecipeCheck {
  */
 export async function checkRecipe(
   file: string,
-  options: { overrides?: RecipeOverrides; out?: string } & PrepareOptions = {},
+  options: { overrides?: RecipeOverrides; out?: string } & PrepareOptions & ModelOptions = {},
 ): Promise<RecipeCheck> {
   const loaded = await loadRecipe(file, options.overrides);
   const plan = resolvePlan(loaded, { out: options.out });
   try {
-    const prepared = await prepareData(plan, options);
-    return { loaded, plan: withManifests(plan, prepared), prepared, tokenizerMissing: null };
+    const model = await locateModel(plan, options);
+    const prepared = await prepareData(plan, model, options);
+    return { loaded, plan: completePlan(plan, prepared), modelDir: model.dir, prepared, tokenizerMissing: null };
   } catch (error) {
     if (!isTuneError(error) || error.exitCode !== ExitCode.environment) throw error;
     await loadExamples(plan);
-    return { loaded, plan, prepared: null, tokenizerMissing: error.problems[0]?.message ?? "tokenizer unavailable" };
+    return {
+      loaded,
+      plan,
+      modelDir: null,
+      prepared: null,
+      tokenizerMissing: error.problems[0]?.message ?? "tokenizer unavailable",
+    };
   }
-}
-
-/** The plan with the prepared datasets' locations filled in (contract 1). */
-export function withManifests(plan: RunPlan, prepared: PreparedData): RunPlan {
-  const manifests = Object.fromEntries(
-    Object.entries(prepared.splits).map(([name, split]) => [name, `${split.dir}/manifest.json`]),
-  );
-  return { ...plan, data: { ...plan.data, manifests } };
 }

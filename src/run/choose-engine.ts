@@ -1,9 +1,10 @@
-import { findPython, probePython } from "../engine/index.js";
+import { checkpointEngine } from "../checkpoint/index.js";
+import { findPython, probePython, type EngineName } from "../engine/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import type { RunPlan } from "../recipe/index.js";
 
 export interface EngineChoice {
-  name: "tfjs" | "torch";
+  name: EngineName;
   /** Said in the run's first lines: why this engine. */
   why: string;
 }
@@ -42,4 +43,36 @@ export async function chooseEngine(plan: RunPlan): Promise<EngineChoice> {
   return status.usable
     ? { name: "torch", why: `auto: the torch engine's Python environment works (${status.detail})` }
     : { name: "tfjs", why: `auto: the torch engine is not usable here (${status.detail})` };
+}
+
+/**
+ * The engine that continues a run: the one that wrote the checkpoint it resumes from, since only
+ * that engine can read its optimizer state. A recipe on `auto` follows the checkpoint; one that
+ * names the other engine is refused (exit 2), and so is a torch-written run where the torch
+ * engine is not usable here (exit 4), rather than handing it to an engine that cannot continue it.
+ */
+export function engineForResume(choice: EngineChoice, plan: RunPlan, checkpoint: string): EngineChoice {
+  const recorded = checkpointEngine(checkpoint);
+  if (recorded === choice.name) return choice;
+  if (plan.engine === "auto" && recorded === "tfjs")
+    return { name: "tfjs", why: `resuming ${checkpoint}, which the tfjs engine wrote` };
+  if (plan.engine === "auto") {
+    throw TuneError.single(
+      {
+        code: "resume-engine-missing",
+        message: `${checkpoint} was written by the torch engine, which cannot run here (${choice.why}), and the tfjs engine cannot continue from its optimizer state`,
+        hint: "Run `tune setup python` (or set TUNE_PYTHON) and run the same command again to resume, or pass --restart to start over on the tfjs engine.",
+      },
+      ExitCode.environment,
+    );
+  }
+  throw TuneError.single(
+    {
+      code: "resume-engine-changed",
+      message: `${checkpoint} was written by the ${recorded} engine, but the recipe asks for ${plan.engine}: one engine cannot continue from the other's optimizer state`,
+      location: { file: plan.recipe.file },
+      hint: `Set engine: ${recorded} (or auto) to resume, or pass --restart to start over.`,
+    },
+    ExitCode.user,
+  );
 }

@@ -1,6 +1,6 @@
 import type { PreparedData } from "../data/index.js";
 import { probeGpus, type Gpu } from "../engine/probe-gpus.js";
-import { estimateMemory, fitsGpu, type MemoryEstimate } from "../engine/torch/index.js";
+import { estimateMemory, fitsGpu, type MemoryEstimate } from "../engine/torch/estimate-memory.js";
 import type { RunPlan } from "../recipe/index.js";
 
 export interface RunEstimate {
@@ -13,10 +13,14 @@ export interface RunEstimate {
  * The torch engine's memory and time estimate for a plan whose data is prepared, with a
  * go/no-go for each GPU present; null for the tfjs engine, or when the train split is missing.
  */
-export async function estimateRun(plan: RunPlan, prepared: PreparedData): Promise<RunEstimate | null> {
+export async function estimateRun(
+  plan: RunPlan,
+  modelDir: string,
+  prepared: PreparedData,
+): Promise<RunEstimate | null> {
   const train = prepared.splits.train?.manifest.stats;
   if (plan.engine === "tfjs" || !train) return null;
-  const estimate = estimateMemory(plan, prepared.tokenizerDir, train);
+  const estimate = estimateMemory(plan, modelDir, train);
   const gpus = (await probeGpus()).map((gpu) => ({ ...gpu, fits: fitsGpu(estimate, gpu.memoryMiB * 2 ** 20) }));
   return { estimate, gpus };
 }

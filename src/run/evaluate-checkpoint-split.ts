@@ -1,9 +1,8 @@
-import { dirname, join } from "node:path";
-import { writeFileAtomic } from "../files/index.js";
+import { dirname } from "node:path";
+import { recordSplitEvaluation } from "../checkpoint/index.js";
 import { readSubgroups } from "../data/index.js";
 import { evaluatePredictions, type SplitEvaluation } from "../eval/index.js";
 import type { RunPlan, SplitName } from "../recipe/index.js";
-import { checkpointEvaluations } from "./checkpoint-metrics.js";
 
 /**
  * Judges the predictions an engine wrote for one split of a checkpoint and records the result
@@ -17,7 +16,6 @@ export function evaluateCheckpointSplit(
 ): SplitEvaluation {
   const manifest = plan.data.manifests?.[split];
   const evaluation = evaluatePredictions(plan, split, predictions, manifest ? readSubgroups(dirname(manifest)) : null);
-  const recorded = { ...checkpointEvaluations(checkpoint), [split]: evaluation };
-  writeFileAtomic(join(checkpoint, "metrics.json"), `${JSON.stringify(recorded, null, 2)}\n`);
+  recordSplitEvaluation(checkpoint, split, evaluation);
   return evaluation;
 }

@@ -1,14 +1,13 @@
 import { existsSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
 import { adapterProblem } from "../adapter/index.js";
-import { manifestProvenance } from "../checkpoint/index.js";
+import { checkpointEngine } from "../checkpoint/index.js";
 import { prepareData, runFewShotBlock, type PrepareOptions, type PreparedData } from "../data/index.js";
-import { predictCheckpoint } from "../engine/tfjs/index.js";
-import { predictTorch } from "../engine/torch/index.js";
+import { engineFor, type SplitPredictions } from "../engine/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { evaluatePredictions, type SplitEvaluation } from "../eval/index.js";
+import { locateModel, type ModelOptions } from "../model/index.js";
 import { SPLITS, type RunPlan, type SplitName } from "../recipe/index.js";
-import { withManifests } from "./check-recipe.js";
 import { evaluateCheckpointSplit } from "./evaluate-checkpoint-split.js";
 import { locateCheckpoint } from "./locate-checkpoint.js";
 import { acquireRunLock } from "./run-lock.js";
@@ -19,7 +18,7 @@ export interface CheckpointEvaluation {
   evaluations: Array<SplitEvaluation & { predictions: string }>;
 }
 
-export interface EvaluateOptions extends PrepareOptions {
+export interface EvaluateOptions extends PrepareOptions, ModelOptions {
   /** One split of the run's data instead of the recipe's eval splits. */
   split?: string;
   /** A data file (the recipe's columns and template) evaluated instead of the run's splits. */
@@ -66,11 +65,13 @@ async function evaluateLocked(
   splits: SplitName[],
   options: EvaluateOptions,
 ): Promise<CheckpointEvaluation> {
+  const model = await locateModel(plan, options);
   const prepared = await prepareData(
     plan,
+    model,
     options.data ? { ...options, fewShot: await runFewShotBlock(runPlan) } : options,
   );
-  const unfit = adapterProblem(plan, checkpoint, prepared.tokenizerDir);
+  const unfit = adapterProblem(plan, checkpoint, model.dir);
   if (unfit)
     throw TuneError.single(
       {
@@ -84,7 +85,7 @@ async function evaluateLocked(
   const outDir = options.data
     ? join(checkpoint, "data-eval", basename(options.data, extname(options.data)))
     : checkpoint;
-  const written = await predictWithEngine(plan, prepared, checkpoint, splits, outDir);
+  const written = await predictWithEngine(plan, model.dir, prepared, checkpoint, splits, outDir);
   const evaluations = written.map(({ split, file }) => ({
     ...(options.data ? evaluatePredictions(plan, split, file) : evaluateCheckpointSplit(plan, checkpoint, split, file)),
     predictions: file,
@@ -92,23 +93,17 @@ async function evaluateLocked(
   return { plan, checkpoint, evaluations };
 }
 
-/** The engine that trained a checkpoint, as its manifest records: it is the one that predicts with it. */
-export function trainingEngine(checkpoint: string): "torch" | "tfjs" {
-  return (manifestProvenance(checkpoint)?.engine as { name?: string } | undefined)?.name === "torch" ? "torch" : "tfjs";
-}
-
-/** Predictions for splits of prepared data, by the engine that trained the checkpoint. */
+/** Predictions for splits of prepared data, by the engine that wrote the checkpoint (checkpointEngine). */
 export async function predictWithEngine(
   plan: RunPlan,
+  modelDir: string,
   prepared: PreparedData,
   checkpoint: string,
   splits: SplitName[],
   outDir: string,
-): Promise<Array<{ split: SplitName; file: string }>> {
-  // The torch worker finds the tokenized splits through the plan's manifests.
-  return trainingEngine(checkpoint) === "torch"
-    ? await predictTorch(withManifests(plan, prepared), prepared, checkpoint, splits, outDir)
-    : await predictCheckpoint(plan, prepared, checkpoint, splits, { outDir });
+): Promise<SplitPredictions[]> {
+  const engine = await engineFor(checkpointEngine(checkpoint));
+  return engine.predict(plan, modelDir, prepared, checkpoint, splits, outDir);
 }
 
 function requestedSplits(plan: RunPlan, split: string | undefined): SplitName[] {

@@ -1,4 +1,5 @@
 export { checkRecipe, type RecipeCheck } from "./check-recipe.js";
+export { completePlan } from "./complete-plan.js";
 export { listRuns, type RunSummary } from "./list-runs.js";
 export {
   runRecipe,

@@ -6,7 +6,7 @@ import type { CheckpointMetrics, RunReport, RunState } from "../eval/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { SPLITS, type SplitName } from "../recipe/index.js";
 import { readBestRecord } from "./best-record.js";
-import { checkpointEvaluations, checkpointMetrics } from "./checkpoint-metrics.js";
+import { checkpointEvaluations, checkpointMetrics } from "../checkpoint/index.js";
 import { EVENTS_FILE } from "./event-log.js";
 import { readRunPlan } from "./read-run-plan.js";
 import { ownerAlive, readLockOwner } from "./run-lock.js";

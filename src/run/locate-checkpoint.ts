@@ -5,7 +5,7 @@ import { judgeGates, type CheckpointMetrics, type GateResult } from "../eval/ind
 import { ExitCode, TuneError } from "../errors/index.js";
 import type { RunPlan } from "../recipe/index.js";
 import { readBestRecord } from "./best-record.js";
-import { checkpointMetrics } from "./checkpoint-metrics.js";
+import { checkpointMetrics } from "../checkpoint/index.js";
 import { planSha256 } from "./plan-identity.js";
 import { readRunPlan } from "./read-run-plan.js";
 

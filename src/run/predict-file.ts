@@ -6,11 +6,12 @@ import { writeFileAtomic } from "../files/index.js";
 import { formatOf, prepareData, readRows, runFewShotBlock, type PrepareOptions } from "../data/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { parseAnswer, readPredictions } from "../eval/index.js";
+import { locateModel, type ModelOptions } from "../model/index.js";
 import type { RunPlan } from "../recipe/index.js";
 import { planForDataFile, predictWithEngine } from "./evaluate-checkpoint.js";
 import { locateCheckpoint, type LocatedCheckpoint } from "./locate-checkpoint.js";
 
-export interface PredictOptions extends PrepareOptions {
+export interface PredictOptions extends PrepareOptions, ModelOptions {
   in: string;
   out: string;
 }
@@ -79,7 +80,7 @@ export async function predictRows(
   classifier: ReturnType<typeof classifierCheckpoint>,
   rows: readonly Row[],
   source: string,
-  options: PrepareOptions = {},
+  options: PrepareOptions & ModelOptions = {},
 ): Promise<Array<RowPrediction | null>> {
   const { plan, labels } = classifier;
   const textColumn = plan.data.columns.text;
@@ -112,8 +113,9 @@ export async function predictRows(
       },
     };
     // A few-shot run's prompts carry the block drawn from its own train split, new texts included.
-    const prepared = await prepareData(stagedPlan, { ...options, fewShot: await runFewShotBlock(plan) });
-    const written = await predictWithEngine(stagedPlan, prepared, classifier.checkpoint, ["test"], scratch);
+    const model = await locateModel(stagedPlan, options);
+    const prepared = await prepareData(stagedPlan, model, { ...options, fewShot: await runFewShotBlock(plan) });
+    const written = await predictWithEngine(stagedPlan, model.dir, prepared, classifier.checkpoint, ["test"], scratch);
     const predictions = new Map(readPredictions(written[0]?.file as string).map((p) => [p.id, p]));
     const rules = { ...plan.eval.parse, answerAfter: plan.generation.answer_after };
     return rows.map((_, i) => {

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { earlierMerge, mergeAdapter, readAdapterConfig, type MergeDtype, type MergeResult } from "../adapter/index.js";
 import { manifestProvenance } from "../checkpoint/index.js";
 import { writeFileAtomic } from "../files/index.js";
-import { defaultCacheRoot, locateModel } from "../data/index.js";
+import { locateModel } from "../model/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import {
   modelCard,
@@ -51,7 +51,7 @@ async function baseModelDir(
       : ({
           model: { base: named, revision: "main", source: classifyModelRef(named as string, process.cwd()) },
         } as RunPlan);
-  const model = await locateModel(plan, defaultCacheRoot(), options.onDownload);
+  const model = await locateModel(plan, { onDownload: options.onDownload });
   return { ...model, name: plan.model.base };
 }
 

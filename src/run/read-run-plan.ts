@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { readStateFile } from "../files/index.js";
-import { PLAN_VERSION, type RunPlan } from "../recipe/index.js";
+import { PLAN_VERSION, type CompletePlan } from "../recipe/index.js";
 
 const HINT =
   "Run the recipe again with --restart to rewrite the run (the old one is moved aside), or restore plan.json from a backup.";
@@ -23,6 +23,7 @@ const PlanShape = z.looseObject({
     metrics: z.array(z.string()),
     gates: z.array(z.unknown()),
   }),
+  schedule: z.looseObject({ total_steps: z.number(), steps_per_epoch: z.number(), checkpoint_every: z.number() }),
 });
 
 /**
@@ -30,7 +31,7 @@ const PlanShape = z.looseObject({
  * copied or put aside by --restart writes (scratch files, predictions) into its own folder,
  * never into the folder its plan was first written in. Undefined when the folder has no plan.
  */
-export function readRunPlan(runDir: string): RunPlan | undefined {
-  const plan = readStateFile(join(runDir, "plan.json"), PlanShape, HINT) as RunPlan | undefined;
+export function readRunPlan(runDir: string): CompletePlan | undefined {
+  const plan = readStateFile(join(runDir, "plan.json"), PlanShape, HINT) as CompletePlan | undefined;
   return plan && { ...plan, run_dir: runDir };
 }

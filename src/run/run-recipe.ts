@@ -3,6 +3,8 @@ import { rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { adapterProblem } from "../adapter/index.js";
 import {
+  checkpointEngine,
+  checkpointMetrics,
   checkpointProblem,
   checkpointSteps,
   findCheckpoints,
@@ -13,24 +15,24 @@ import {
 } from "../checkpoint/index.js";
 import { writeFileAtomic } from "../files/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
-import { predictCheckpoint, trainTfjs, type StepProgress, type TrainEvent } from "../engine/tfjs/index.js";
-import { predictTorch, trainTorch } from "../engine/torch/index.js";
+import { engineFor, type Engine, type StepProgress, type TrainEvent } from "../engine/index.js";
 import { runReportHtml, selectBest, type Selection } from "../eval/index.js";
-import { fileSystemFailure, TuneError } from "../errors/index.js";
+import { ExitCode, fileSystemFailure, TuneError } from "../errors/index.js";
+import { locateModel, type LocatedModel, type ModelOptions } from "../model/index.js";
 import {
   loadRecipe,
   resolvePlan,
   type LoadedRecipe,
+  type CompletePlan,
   type Metric,
   type RunPlan,
   type SplitName,
 } from "../recipe/index.js";
-import { withManifests } from "./check-recipe.js";
+import { completePlan } from "./complete-plan.js";
 import { moveRunAside } from "./move-run-aside.js";
 import { TUNE_VERSION } from "../version.js";
 import { baseCheckpoint } from "./base-checkpoint.js";
-import { checkpointMetrics } from "./checkpoint-metrics.js";
-import { chooseEngine, type EngineChoice } from "./choose-engine.js";
+import { chooseEngine, engineForResume, type EngineChoice } from "./choose-engine.js";
 import { bestRecord, writeBestRecord, type BestRecord } from "./best-record.js";
 import { appendEvent, recordFailure } from "./event-log.js";
 import { loadRunReport } from "./load-run-report.js";
@@ -60,7 +62,7 @@ export interface BestEvent extends BestRecord {
 /** What a run reports as it goes: the engine's events and the evaluator's. */
 export type RunEvent = TrainEvent | EvalEvent | BestEvent | PublishEvent;
 
-export interface RunOptions extends PrepareOptions {
+export interface RunOptions extends PrepareOptions, ModelOptions {
   /** Output root (default `adapters`). */
   out?: string;
   /** Replaces the recipe's model.base. */
@@ -84,9 +86,12 @@ export interface RunOptions extends PrepareOptions {
 }
 
 export interface RunStart {
-  plan: RunPlan;
+  plan: CompletePlan;
+  /** The model folder: local, built-in, or the Hub's copy in the Hugging Face cache. */
+  modelDir: string;
   prepared: PreparedData;
-  engine: RunResult["engine"];
+  /** The engine that trains, and why: the recipe's choice, or the one that wrote the checkpoint resumed from. */
+  engine: EngineChoice;
   /** The checkpoint training continues from, or null for a fresh start. */
   resumeFrom: string | null;
   /** Checkpoints found damaged, incomplete or unfit, skipped. */
@@ -97,7 +102,7 @@ export interface RunStart {
 }
 
 export interface RunResult {
-  plan: RunPlan;
+  plan: CompletePlan;
   prepared: PreparedData;
   /** Where an existing run was moved by `restart`, if it was. */
   movedAside: string | null;
@@ -127,13 +132,15 @@ export async function runRecipe(file: string, options: RunOptions = {}): Promise
   const loaded = await loadRecipe(file, { model: options.model, engine: options.engine, maxSteps: options.maxSteps });
   const resolved = resolvePlan(loaded, { out: options.out });
   refuseUnpushable(resolved);
-  const engine = await chooseEngine(resolved);
-  const prepared = await prepareData(resolved, options);
+  const choice = await chooseEngine(resolved);
+  refuseUnsupported(await engineFor(choice.name), resolved);
+  const model = await locateModel(resolved, options);
+  const prepared = await prepareData(resolved, model, options);
   let lock: RunLock | null = null;
   let run: OpenRun | null = null;
   try {
     lock = acquireRunLock(resolved.run_dir);
-    run = openRun(loaded, withManifests(resolved, prepared), prepared, engine, lock, options);
+    run = openRun(loaded, completePlan(resolved, prepared), model, prepared, choice, lock, options);
     return await trainAndJudge(run, options);
   } catch (error) {
     const lastGood = run?.lastGood ?? null;
@@ -162,9 +169,10 @@ interface OpenRun extends RunStart {
  */
 function openRun(
   loaded: LoadedRecipe,
-  plan: RunPlan,
+  plan: CompletePlan,
+  model: LocatedModel,
   prepared: PreparedData,
-  engine: EngineChoice,
+  choice: EngineChoice,
   lock: RunLock,
   options: RunOptions,
 ): OpenRun {
@@ -178,7 +186,7 @@ function openRun(
     }
   }
   removeLeftovers(plan.run_dir);
-  const modelDir = prepared.tokenizerDir;
+  const modelDir = model.dir;
   const provenance = {
     recipe_sha256: sha256(loaded.sourceText),
     plan_sha256: planSha256(plan),
@@ -193,9 +201,11 @@ function openRun(
   let resumeFrom: string | null = valid[0]?.dir ?? null;
   if (options.resume !== undefined) resumeFrom = checkedResume(plan, resolve(options.resume), modelDir);
   if (resumeFrom) refuseChangedData(resumeFrom, provenance.dataset_key);
+  const engine = resumeFrom ? engineForResume(choice, plan, resumeFrom) : choice;
   writeRunDirectory(plan, loaded);
   return {
     plan,
+    modelDir,
     prepared,
     engine,
     resumeFrom,
@@ -235,12 +245,12 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
     const { examples, metrics, unparsed } = evaluateCheckpointSplit(plan, checkpoint, split, predictions);
     emit({ type: "eval", step, split, examples, metrics, unparsed });
   };
-  const train = run.engine.name === "torch" ? trainTorch : trainTfjs;
+  const engine = await engineFor(run.engine.name);
   const pusher = checkpointPusher(plan, emit);
   const result =
     plan.task === "prompting"
       ? await promptingCheckpoint(run, emit)
-      : await train(plan, prepared, {
+      : await engine.train(plan, run.modelDir, prepared, {
           resumeFrom: resumeFrom ?? undefined,
           shouldStop: options.shouldStop,
           onStep: options.onStep,
@@ -274,10 +284,9 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
     const judged = checkpointMetrics(dir, step).splits;
     const missing = plan.eval.splits.filter((split) => prepared.splits[split] && !judged[split]);
     if (missing.length === 0) continue;
-    const written =
-      run.engine.name === "torch"
-        ? await predictTorch(plan, prepared, dir, missing)
-        : await predictCheckpoint(plan, prepared, dir, missing);
+    const written = await (
+      await engineFor(checkpointEngine(dir))
+    ).predict(plan, run.modelDir, prepared, dir, missing, dir);
     for (const { split, file } of written) judge(dir, step, split, file);
   }
   const selection = selectBest(
@@ -297,9 +306,25 @@ async function promptingCheckpoint(
   run: OpenRun,
   emit: (event: RunEvent) => void,
 ): Promise<{ checkpoint: string; stopped: boolean }> {
-  const checkpoint = await baseCheckpoint(run.plan, run.prepared, run.engine.name, run.provenance);
+  const checkpoint = baseCheckpoint(run.plan, run.modelDir, run.engine.name, run.provenance);
   emit({ type: "checkpoint", step: 0, dir: checkpoint });
   return { checkpoint, stopped: false };
+}
+
+/** What the chosen engine cannot do is refused before any data is read. */
+function refuseUnsupported(engine: Engine, plan: RunPlan): void {
+  // The plan is not complete yet; what an engine refuses depends only on the recipe's fields.
+  const why = engine.refuses(plan);
+  if (!why) return;
+  throw TuneError.single(
+    {
+      code: `${engine.name}-unsupported`,
+      message: `the ${engine.name} engine cannot run this recipe: ${why}`,
+      location: { file: plan.recipe.file },
+      hint: engine.name === "tfjs" ? "Use engine: torch, or change the recipe." : "Change the recipe.",
+    },
+    ExitCode.user,
+  );
 }
 
 /**

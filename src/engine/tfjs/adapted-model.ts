@@ -1,12 +1,12 @@
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { openSafetensors, writePeftAdapter } from "../../adapter/index.js";
-import { seededNormal } from "../../builtin/index.js";
+import { openSafetensors } from "../../adapter/index.js";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import type { RunPlan } from "../../recipe/index.js";
 import { loadModel } from "./load-model.js";
 import { createLora, type Lora } from "./lora.js";
-import { classifierHead, linearModules, readModelConfig, type ModelConfig } from "./model-config.js";
+import { linearModules, readModelConfig } from "../../model/index.js";
+import { initialHead } from "../initial-adapter.js";
 import type { TfjsModel } from "./model.js";
 
 const OPTIMIZERS = new Set(["adamw", "paged_adamw_32bit"]);
@@ -21,20 +21,26 @@ export interface AdaptedModel {
   dispose(): void;
 }
 
+/** What the tfjs engine cannot do for a plan, known from the plan alone (the model family is checked on loading). */
+export function tfjsRefuses(plan: RunPlan): string | null {
+  if (plan.quantization) return "quantized base models need the torch engine";
+  if (!OPTIMIZERS.has(plan.training.optimizer))
+    return `optimizer ${plan.training.optimizer} is not available on the tfjs engine (adamw is)`;
+  const extraModules = plan.lora.modules_to_save.filter((name) => name !== "score" && name !== "classifier");
+  if (extraModules.length > 0)
+    return `lora.modules_to_save ${extraModules.join(", ")} (only the classification head is trained in full)`;
+  if (plan.distributed) return "distributed training needs the torch engine";
+  return null;
+}
+
 /**
  * Loads the model folder and attaches what the plan trains, freshly initialised from the seed
  * (LoRA as PEFT initialises it, the head as transformers does); refuses, before any weight is
  * loaded, what the tfjs engine cannot do.
  */
 export function adaptedModel(plan: RunPlan, modelDir: string): AdaptedModel {
-  if (plan.quantization) throw unsupported("quantized base models need the torch engine");
-  if (!OPTIMIZERS.has(plan.training.optimizer))
-    throw unsupported(`optimizer ${plan.training.optimizer} is not available on the tfjs engine (adamw is)`);
-  const extraModules = plan.lora.modules_to_save.filter((name) => name !== "score" && name !== "classifier");
-  if (extraModules.length > 0)
-    throw unsupported(
-      `lora.modules_to_save ${extraModules.join(", ")} (only the classification head is trained in full)`,
-    );
+  const refused = tfjsRefuses(plan);
+  if (refused) throw unsupported(refused);
   const config = readModelConfig(modelDir);
   const classify = plan.task === "sequence-classification";
   if (!classify && config.family !== "llama")
@@ -62,55 +68,6 @@ export function adaptedModel(plan: RunPlan, modelDir: string): AdaptedModel {
       model.dispose();
     },
   };
-}
-
-/** The head's starting values from the seed: N(0, 0.02²) weights, zero biases, as transformers initialises them. */
-function initialHead(plan: RunPlan, config: ModelConfig): Array<{ name: string; shape: number[]; data: Float32Array }> {
-  return classifierHead(config, plan.data.labels?.length ?? 0).map(({ name, shape, init }, i) => {
-    const size = shape.reduce((a, b) => a * b, 1);
-    return {
-      name,
-      shape,
-      data: init === "normal" ? seededNormal(size, 0.02, plan.training.seed + 1 + i) : new Float32Array(size),
-    };
-  });
-}
-
-/**
- * Writes the adapter the tfjs engine would start training from (LoRA as PEFT initialises it,
- * the head from the seed), so the torch engine can start from the very same weights and the two
- * engines' runs are comparable step for step. Null when the model is not a family tfjs knows.
- */
-export function writeInitialAdapter(plan: RunPlan, modelDir: string, dir: string): string | null {
-  let config: ModelConfig;
-  let lora: Lora;
-  try {
-    config = readModelConfig(modelDir);
-    lora = createLora(linearModules(config), plan.lora, plan.training.seed);
-  } catch {
-    // A family or LoRA setting only the torch engine handles: PEFT initialises it from the seed.
-    return null;
-  }
-  try {
-    writePeftAdapter(
-      dir,
-      plan,
-      {
-        lora: lora.modules.map((m) => ({
-          module: m.module,
-          a: m.a.dataSync() as Float32Array,
-          aShape: m.a.shape as [number, number],
-          b: m.b.dataSync() as Float32Array,
-          bShape: m.b.shape as [number, number],
-        })),
-        saved: plan.task === "sequence-classification" ? initialHead(plan, config) : [],
-      },
-      modelDir,
-    );
-  } finally {
-    lora.dispose();
-  }
-  return dir;
 }
 
 /** Sets LoRA and head weights from a checkpoint's adapter_model.safetensors. */

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { ExitCode, TuneError } from "../../errors/index.js";
-import { bertLinearModules, bertPrefix, type BertConfig } from "./bert-config.js";
-import { classifierHead } from "./model-config.js";
+import { bertLinearModules, bertPrefix, type BertConfig } from "../../model/bert-config.js";
+import { classifierHead } from "../../model/model-config.js";
 import { additiveMask, loadFrozenWeights, pickPositions } from "./frozen-weights.js";
 import type { ForwardOptions, TfjsModel } from "./model.js";
 

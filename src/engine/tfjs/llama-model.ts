@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { additiveMask, loadFrozenWeights, pickPositions } from "./frozen-weights.js";
-import { llamaLinearModules, type LlamaConfig } from "./llama-config.js";
-import { classifierHead } from "./model-config.js";
+import { llamaLinearModules, type LlamaConfig } from "../../model/llama-config.js";
+import { classifierHead } from "../../model/model-config.js";
 import type { ForwardOptions, KvCache, LinearAdapter, TfjsModel } from "./model.js";
 
 /**

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { unsafeUniformIntDistribution, xoroshiro128plus } from "pure-rand";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import type { RunPlan } from "../../recipe/index.js";
-import type { LinearModule } from "./model-config.js";
+import type { LinearModule } from "../../model/index.js";
+import { drawLora, unknownTargets } from "../initial-adapter.js";
 import type { LinearAdapter } from "./model.js";
 
 export interface LoraModule {
@@ -23,8 +23,7 @@ export interface Lora {
 }
 
 /**
- * LoRA on the recipe's target modules, initialised as PEFT does: A Kaiming-uniform (a = sqrt 5,
- * so bounds ±1/sqrt(in)), B zeros, so training starts from the base model exactly.
+ * LoRA on the recipe's target modules, starting from drawLora's values (PEFT's default init).
  * The update is B(A(dropout(x))) · alpha/r (alpha/sqrt(r) with rslora).
  */
 export function createLora(linear: readonly LinearModule[], lora: RunPlan["lora"], seed: number): Lora {
@@ -38,12 +37,9 @@ export function createLora(linear: readonly LinearModule[], lora: RunPlan["lora"
       ExitCode.user,
     );
   }
-  // PEFT's rule: a target names a module exactly or is a dot-separated suffix of its name.
-  const matches = (module: string, target: string) => module === target || module.endsWith(`.${target}`);
-  const targets = lora.target_modules === "all-linear" ? null : lora.target_modules;
-  const names = [...new Set(linear.map((m) => m.module.split(".").at(-1) as string))].join(", ");
-  const unknown = (targets ?? []).filter((target) => !linear.some((m) => matches(m.module, target)));
+  const unknown = unknownTargets(linear, lora);
   if (unknown.length > 0) {
+    const names = [...new Set(linear.map((m) => m.module.split(".").at(-1) as string))].join(", ");
     throw TuneError.single(
       {
         code: "lora-unknown-targets",
@@ -53,21 +49,11 @@ export function createLora(linear: readonly LinearModule[], lora: RunPlan["lora"
       ExitCode.user,
     );
   }
-  const random = xoroshiro128plus(seed);
-  const modules: LoraModule[] = [];
-  for (const { module, out, input } of linear) {
-    if (targets && !targets.some((target) => matches(module, target))) continue;
-    const bound = 1 / Math.sqrt(input);
-    const a = Float32Array.from(
-      { length: lora.r * input },
-      () => ((unsafeUniformIntDistribution(0, 0xffffff, random) / 0xffffff) * 2 - 1) * bound,
-    );
-    modules.push({
-      module,
-      a: tf.variable(tf.tensor2d(a, [lora.r, input]), true, `${module}.lora_A`),
-      b: tf.variable(tf.zeros([out, lora.r]), true, `${module}.lora_B`),
-    });
-  }
+  const modules: LoraModule[] = drawLora(linear, lora, seed).map(({ module, a, aShape, b, bShape }) => ({
+    module,
+    a: tf.variable(tf.tensor2d(a, aShape), true, `${module}.lora_A`),
+    b: tf.variable(tf.tensor2d(b, bShape), true, `${module}.lora_B`),
+  }));
   const byName = new Map(modules.map((m) => [m.module, m]));
   const scale = lora.rslora ? lora.alpha / Math.sqrt(lora.r) : lora.alpha / lora.r;
   return {

@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs-core";
-import type { ModelConfig } from "./model-config.js";
+import type { HeadTensor, ModelConfig } from "../../model/index.js";
 
 /** Given a linear module's name and input, the update to add to its output, or null for none. */
 export type LinearAdapter = (module: string, input: tf.Tensor2D) => tf.Tensor2D | null;
@@ -12,13 +12,6 @@ export interface ForwardOptions {
 }
 
 /** A tensor of the classification head, trained in full and saved as a PEFT modules_to_save weight. */
-export interface HeadTensor {
-  /** transformers weight name, e.g. score.weight or classifier.bias */
-  name: string;
-  shape: number[];
-  init: "normal" | "zeros";
-}
-
 /** Keys and values of every layer for the tokens seen so far, and which of them are padding. */
 export interface KvCache {
   keys: tf.Tensor[];

@@ -2,10 +2,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { openSafetensors, writePeftAdapter, writeSafetensors } from "../../adapter/index.js";
-import { writeManifest } from "../../checkpoint/index.js";
+import { trainerState, writeManifest } from "../../checkpoint/index.js";
 import { replaceFolder, temporaryFolderFor, writeFileAtomic } from "../../files/index.js";
 import { loadTokenizer, readDatasetSplit, type PreparedData } from "../../data/index.js";
-import type { RunPlan, SplitName } from "../../recipe/index.js";
+import type { CompletePlan, SplitName } from "../../recipe/index.js";
+import type { TrainOptions, TrainResult } from "../engine.js";
 import { TUNE_VERSION } from "../../version.js";
 import { adamwStep, clipByGlobalNorm, type AdamWState } from "./adamw.js";
 import { selectBackend, type TfjsBackend } from "./backend.js";
@@ -16,64 +17,8 @@ import type { Lora } from "./lora.js";
 import { predictSplit } from "./predict-tfjs.js";
 import { learningRate } from "../schedule.js";
 
-export type TrainEvent =
-  | { type: "start"; engine: "tfjs" | "torch"; backend: string; total_steps: number; trainable_parameters: number }
-  | {
-      type: "step";
-      step: number;
-      epoch: number;
-      loss: number;
-      lr: number;
-      grad_norm: number;
-      tokens_per_s: number;
-      memory_mb: number;
-      tensors: number;
-    }
-  | { type: "checkpoint"; step: number; dir: string }
-  | {
-      type: "predictions";
-      step: number;
-      checkpoint: string;
-      split: SplitName;
-      file: string;
-      examples: number;
-      loss: number;
-    }
-  | { type: "resume"; step: number; checkpoint: string }
-  | { type: "stopped"; step: number; checkpoint: string }
-  | { type: "warning"; message: string }
-  | { type: "end"; step: number; checkpoint: string };
-
-export interface StepProgress {
-  step: number;
-  total: number;
-  /** 0-based epoch, and this step's place in it. */
-  epoch: number;
-  stepInEpoch: number;
-  stepsPerEpoch: number;
-  loss: number;
-  lr: number;
-  tokensPerSecond: number;
-}
-
-export interface TrainOptions {
+export interface TfjsTrainOptions extends TrainOptions {
   backend?: TfjsBackend;
-  emit: (event: TrainEvent) => void;
-  /** A complete checkpoint of this run to continue from, exactly where it stopped. */
-  resumeFrom?: string;
-  /** Asked after every optimizer step; true saves a checkpoint there and returns (Ctrl-C). */
-  shouldStop?: () => boolean;
-  /** Called after every optimizer step (events come only every logging_steps), for live progress. */
-  onStep?: (progress: StepProgress) => void;
-  /** What the run was made from (hashes of recipe, data, tokenizer; versions), recorded in every checkpoint's manifest. */
-  provenance?: Record<string, unknown>;
-}
-
-export interface TrainResult {
-  checkpoint: string;
-  step: number;
-  /** True when shouldStop ended the run before its last step. */
-  stopped: boolean;
 }
 
 /**
@@ -83,13 +28,18 @@ export interface TrainResult {
  * clipping, the schedule and AdamW; at each checkpoint boundary a PEFT checkpoint, then
  * predictions on the evaluation splits.
  */
-export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: TrainOptions): Promise<TrainResult> {
+export async function trainTfjs(
+  plan: CompletePlan,
+  modelDir: string,
+  prepared: PreparedData,
+  options: TfjsTrainOptions,
+): Promise<TrainResult> {
   const backend = await selectBackend(options.backend);
-  const adapted = adaptedModel(plan, prepared.tokenizerDir);
+  const adapted = adaptedModel(plan, modelDir);
   const optimizer: AdamWState = { step: 0, m: new Map(), v: new Map() };
   // Freed on every way out (end, Ctrl-C, a failed write), so a caller can train again in-process.
   try {
-    return await trainLoop(plan, prepared, options, backend, adapted, optimizer);
+    return await trainLoop(plan, modelDir, prepared, options, backend, adapted, optimizer);
   } finally {
     adapted.dispose();
     tf.dispose([...optimizer.m.values(), ...optimizer.v.values()]);
@@ -97,26 +47,27 @@ export async function trainTfjs(plan: RunPlan, prepared: PreparedData, options: 
 }
 
 async function trainLoop(
-  plan: RunPlan,
+  plan: CompletePlan,
+  modelDir: string,
   prepared: PreparedData,
-  options: TrainOptions,
+  options: TfjsTrainOptions,
   backend: TfjsBackend,
   adapted: AdaptedModel,
   optimizer: AdamWState,
 ): Promise<TrainResult> {
   const { model, lora, head, classify } = adapted;
-  const modelDir = prepared.tokenizerDir;
   const variables = [...lora.variables(), ...head.values()];
   const train = readDatasetSplit(requireSplit(prepared, "train"));
   const baseModelPath = plan.model.source.kind === "hub" ? plan.model.source.id : modelDir;
   const tokenizer = loadTokenizer(modelDir);
 
   const { batch_size: batchSize, gradient_accumulation: accumulation } = plan.training;
-  const batchesPerEpoch = Math.ceil(train.manifest.count / batchSize);
-  const stepsPerEpoch = Math.ceil(batchesPerEpoch / accumulation);
-  const total = plan.training.max_steps ?? Math.ceil((plan.training.epochs ?? 1) * stepsPerEpoch);
-  const warmup = plan.training.warmup_steps ?? Math.ceil((plan.training.warmup_ratio ?? 0) * total);
-  const checkpointEvery = plan.checkpoints.every === "epoch" ? stepsPerEpoch : plan.checkpoints.every;
+  const {
+    total_steps: total,
+    warmup_steps: warmup,
+    steps_per_epoch: stepsPerEpoch,
+    checkpoint_every: checkpointEvery,
+  } = plan.schedule;
   options.emit({
     type: "start",
     engine: "tfjs",
@@ -198,7 +149,6 @@ async function trainLoop(
           baseModelPath,
           step,
           round(epochProgress),
-          total,
           lora,
           head,
           optimizer,
@@ -239,7 +189,7 @@ async function trainLoop(
  * global-norm clipping and `apply`. Returns the group's loss and the pre-clipping norm.
  */
 function accumulatedGradients(
-  plan: RunPlan,
+  plan: CompletePlan,
   adapted: AdaptedModel,
   group: ReturnType<typeof padBatch>[],
   step: number,
@@ -300,11 +250,10 @@ function restoreOptimizer(dir: string, optimizer: AdamWState): number {
 
 /** checkpoint-<step>/: PEFT adapter, trainer_state.json, then MANIFEST.json last. */
 function writeCheckpoint(
-  plan: RunPlan,
+  plan: CompletePlan,
   baseModelPath: string,
   step: number,
   epoch: number,
-  total: number,
   lora: Lora,
   head: ReadonlyMap<string, tf.Variable>,
   optimizer: AdamWState,
@@ -333,28 +282,6 @@ function writeCheckpoint(
     },
     baseModelPath,
   );
-  const state = {
-    best_global_step: null,
-    best_metric: null,
-    best_model_checkpoint: null,
-    epoch,
-    eval_steps: null,
-    global_step: step,
-    is_hyper_param_search: false,
-    is_local_process_zero: true,
-    is_world_process_zero: true,
-    log_history: logHistory,
-    logging_steps: plan.training.logging_steps,
-    max_steps: total,
-    num_input_tokens_seen: 0,
-    num_train_epochs: plan.training.epochs ?? 0,
-    save_steps: plan.checkpoints.every === "epoch" ? 0 : plan.checkpoints.every,
-    stateful_callbacks: {},
-    total_flos: 0,
-    train_batch_size: plan.training.batch_size,
-    trial_name: null,
-    trial_params: null,
-  };
   // AdamW moments as safetensors (engine-specific; torch writes optimizer.pt), step in metadata.
   writeSafetensors(
     join(dir, "optimizer.safetensors"),
@@ -371,7 +298,10 @@ function writeCheckpoint(
     ),
     { format: "pt", step: String(optimizer.step) },
   );
-  writeFileAtomic(join(dir, "trainer_state.json"), `${JSON.stringify(state, null, 2)}\n`);
+  writeFileAtomic(
+    join(dir, "trainer_state.json"),
+    `${JSON.stringify(trainerState(plan, step, epoch, logHistory), null, 2)}\n`,
+  );
   writeManifest(dir, { tune_version: TUNE_VERSION, step, provenance });
   replaceFolder(dir, final);
   return final;

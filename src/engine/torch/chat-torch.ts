@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import type { RunPlan } from "../../recipe/index.js";
@@ -26,15 +24,13 @@ function bridgeFailed(run: BridgeRun | null, why: string): TuneError {
  * request goes to its stdin as a JSON line and the generated ids come back as a `reply` event.
  */
 export async function torchReplies(plan: RunPlan, modelDir: string, checkpoint: string): Promise<ReplyGenerator> {
-  const work = mkdtempSync(join(tmpdir(), "tune-chat-"));
-  writeFileSync(join(work, "plan.json"), JSON.stringify(plan));
   let send: (line: string) => void = () => {};
   let end: () => void = () => {};
   let waiting: { resolve: (ids: number[]) => void; reject: (error: Error) => void } | null = null;
   let ready: () => void = () => {};
   const started = new Promise<void>((resolve) => (ready = resolve));
   const worker = runBridge(
-    ["chat", "--plan", join(work, "plan.json"), "--model-dir", modelDir, "--checkpoint", checkpoint],
+    ["chat", "--plan", join(plan.run_dir, "plan.json"), "--model-dir", modelDir, "--checkpoint", checkpoint],
     {
       input: (write, close) => {
         send = write;
@@ -57,12 +53,7 @@ export async function torchReplies(plan: RunPlan, modelDir: string, checkpoint: 
     throw error;
   });
   stopped.catch(() => {});
-  try {
-    await Promise.race([started, stopped]);
-  } catch (error) {
-    rmSync(work, { recursive: true, force: true });
-    throw error;
-  }
+  await Promise.race([started, stopped]);
   return {
     reply: (request: ReplyRequest) =>
       new Promise<number[]>((resolve, reject) => {
@@ -80,7 +71,6 @@ export async function torchReplies(plan: RunPlan, modelDir: string, checkpoint: 
     async close() {
       end();
       await worker.catch(() => undefined);
-      rmSync(work, { recursive: true, force: true });
     },
   };
 }

@@ -3,68 +3,55 @@ import { join } from "node:path";
 import { makeFolders, writeFileAtomic } from "../../files/index.js";
 import { readDatasetSplit, type PreparedData } from "../../data/index.js";
 import { ExitCode, TuneError } from "../../errors/index.js";
-import type { RunPlan, SplitName } from "../../recipe/index.js";
+import type { CompletePlan, RunPlan, SplitName } from "../../recipe/index.js";
 import { epochBatches } from "../batches.js";
-import { selectBackend, writeInitialAdapter, type TrainEvent, type TrainOptions } from "../tfjs/index.js";
+import type { SplitPredictions, TrainOptions, TrainResult } from "../engine.js";
+import type { TrainEvent } from "../events.js";
+import { writeInitialAdapter } from "../initial-adapter.js";
 import { refusedInput, runBridge, type BridgeEvent, type BridgeRun } from "./bridge-process.js";
-
-export interface TorchTrainResult {
-  checkpoint: string;
-  step: number;
-  stopped: boolean;
-}
 
 const PASSED_THROUGH = new Set(["start", "step", "checkpoint", "predictions", "resume", "stopped", "end", "warning"]);
 
+/** The run's own plan.json, written before training: the worker reads it, not a copy. */
+function planFile(plan: RunPlan): string {
+  return join(plan.run_dir, "plan.json");
+}
+
 /**
  * The torch engine: python-bridge trains with PyTorch, transformers and PEFT while this side
- * stays in charge. It writes the run's schedule (total and warmup steps, checkpoint interval,
- * and each epoch's micro-batches from the same seeded order the tfjs engine uses) and the
- * tfjs engine's initial adapter where the model family allows, so both engines start from the
- * same weights and see the same batches; then it relays the bridge's events.
+ * stays in charge. It writes each epoch's micro-batches, in the same seeded order the tfjs
+ * engine uses, and the initial adapter where tune describes the model family, so both engines
+ * start from the same weights and see the same batches; then it relays the worker's events.
  */
 export async function trainTorch(
-  plan: RunPlan,
+  plan: CompletePlan,
+  modelDir: string,
   prepared: PreparedData,
   options: TrainOptions,
-): Promise<TorchTrainResult> {
+): Promise<TrainResult> {
   const trainDir = prepared.splits.train?.dir;
   if (!trainDir)
     throw TuneError.single(
       { code: "torch-no-train", message: "the data has no train split", hint: "Give the recipe training data." },
       ExitCode.user,
     );
-  const modelDir = prepared.tokenizerDir;
-  const distributed = plan.distributed;
-  if (distributed && distributed.strategy !== "ddp") {
-    throw TuneError.single(
-      {
-        code: "distributed-unavailable",
-        message: `distributed strategy ${distributed.strategy} is not available in this version of tune`,
-        hint: "Use `strategy: ddp` (one full copy of the frozen base per process), or train in one process.",
-      },
-      ExitCode.environment,
-    );
-  }
+  const { schedule } = plan;
   const work = join(plan.run_dir, ".torch");
   makeFolders(work);
-  const schedule = trainingSchedule(plan, trainDir);
-  writeFileAtomic(join(work, "schedule.json"), JSON.stringify(schedule));
-  writeFileAtomic(join(work, "plan.json"), JSON.stringify(plan));
+  writeFileAtomic(join(work, "batches.json"), JSON.stringify(epochsOfBatches(plan, trainDir)));
   let init: string | null = null;
   if (!options.resumeFrom) {
-    await selectBackend("cpu");
     rmSync(join(work, "init"), { recursive: true, force: true });
     init = writeInitialAdapter(plan, modelDir, join(work, "init"));
   }
   const args = [
     "train",
     "--plan",
-    join(work, "plan.json"),
+    planFile(plan),
     "--model-dir",
     modelDir,
-    "--schedule",
-    join(work, "schedule.json"),
+    "--batches",
+    join(work, "batches.json"),
     "--provenance",
     JSON.stringify(options.provenance ?? {}),
   ];
@@ -72,7 +59,7 @@ export async function trainTorch(
   if (init) args.push("--init", init);
   let last = { checkpoint: options.resumeFrom ?? "", step: 0, stopped: false };
   const run = await runBridge(args, {
-    processes: distributed?.processes ?? 1,
+    processes: plan.distributed?.processes ?? 1,
     shouldStop: options.shouldStop,
     onEvent: (event) => {
       if (event.type === "checkpoint") last = { ...last, checkpoint: String(event.dir), step: Number(event.step) };
@@ -83,7 +70,7 @@ export async function trainTorch(
         const perEpoch = schedule.steps_per_epoch;
         options.onStep?.({
           step,
-          total: schedule.total,
+          total: schedule.total_steps,
           epoch: Math.floor((step - 1) / perEpoch),
           stepInEpoch: ((step - 1) % perEpoch) + 1,
           stepsPerEpoch: perEpoch,
@@ -99,29 +86,21 @@ export async function trainTorch(
   return last;
 }
 
-/** The bridge's predictions of `splits` for a checkpoint (the torch half of `tune eval`). */
+/** The worker's predictions of `splits` by a checkpoint, into `outDir`/predictions/. */
 export async function predictTorch(
   plan: RunPlan,
+  modelDir: string,
   prepared: PreparedData,
   checkpoint: string,
   splits: readonly SplitName[],
-  outDir?: string,
-): Promise<Array<{ split: SplitName; file: string; examples: number; loss: number }>> {
-  const work = join(plan.run_dir, ".torch");
-  makeFolders(work);
-  writeFileAtomic(join(work, "predict-plan.json"), JSON.stringify(plan));
-  const args = [
-    "predict",
-    "--plan",
-    join(work, "predict-plan.json"),
-    "--model-dir",
-    prepared.tokenizerDir,
-    "--checkpoint",
-    checkpoint,
-    ...splits.flatMap((s) => ["--split", s]),
-  ];
-  if (outDir) args.push("--out-dir", outDir);
-  const run = await runBridge(args);
+  outDir: string,
+): Promise<SplitPredictions[]> {
+  const present = splits.flatMap((split) => {
+    const dir = prepared.splits[split]?.dir;
+    return dir ? ["--split", `${split}=${dir}`] : [];
+  });
+  const args = ["predict", "--plan", planFile(plan), "--model-dir", modelDir, "--checkpoint", checkpoint];
+  const run = await runBridge([...args, ...present, "--out-dir", outDir]);
   if (run.exitCode !== 0 || run.error) throw crash(run, checkpoint);
   return run.events
     .filter((e: BridgeEvent) => e.type === "predictions")
@@ -134,29 +113,16 @@ export async function predictTorch(
 }
 
 /**
- * total and warmup steps, checkpoint interval and every epoch's micro-batches: the schedule both
- * engines follow. With several processes an optimizer step takes accumulation x processes
- * micro-batches (batch_size is per process, as in the Trainer), dealt out across the ranks.
+ * Every epoch's micro-batches of train-split indices, dealt in groups of micro_batches_per_step
+ * (accumulation x processes; the worker gives each rank its share of a group).
  */
-function trainingSchedule(plan: RunPlan, trainDir: string) {
+function epochsOfBatches(plan: CompletePlan, trainDir: string): number[][][] {
   const train = readDatasetSplit(trainDir);
   const { batch_size: batchSize, seed, group_by_length: grouped } = plan.training;
-  const processes = plan.distributed?.processes ?? 1;
-  const accumulation = plan.training.gradient_accumulation * processes;
-  const stepsPerEpoch = Math.ceil(Math.ceil(train.manifest.count / batchSize) / accumulation);
-  const total = plan.training.max_steps ?? Math.ceil((plan.training.epochs ?? 1) * stepsPerEpoch);
-  const warmup = plan.training.warmup_steps ?? Math.ceil((plan.training.warmup_ratio ?? 0) * total);
-  const epochs = Array.from({ length: Math.ceil(total / stepsPerEpoch) }, (_, epoch) =>
-    epochBatches(train, batchSize, seed, epoch, grouped, accumulation),
+  const { total_steps: total, steps_per_epoch: perEpoch, micro_batches_per_step: group } = plan.schedule;
+  return Array.from({ length: Math.ceil(total / perEpoch) }, (_, epoch) =>
+    epochBatches(train, batchSize, seed, epoch, grouped, group),
   );
-  return {
-    total,
-    warmup,
-    checkpoint_every: plan.checkpoints.every === "epoch" ? stepsPerEpoch : plan.checkpoints.every,
-    steps_per_epoch: stepsPerEpoch,
-    group: accumulation,
-    epochs,
-  };
 }
 
 /** The bridge failed: its own message and the traceback's tail, or stderr's, and the last good checkpoint. */

@@ -1,4 +1,4 @@
-import { TuneError } from "../../errors/index.js";
+import { TuneError } from "../errors/index.js";
 
 /** The fields of a BERT-family config.json the tfjs engine uses (BERT, RoBERTa). */
 export interface BertConfig {

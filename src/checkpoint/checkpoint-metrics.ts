@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CheckpointMetrics, SplitEvaluation } from "../eval/index.js";
+import { writeFileAtomic } from "../files/index.js";
 import { SPLITS, type SplitName } from "../recipe/index.js";
 
 /**
@@ -23,6 +24,12 @@ export function checkpointEvaluations(dir: string): Partial<Record<SplitName, Sp
       evaluations[split] = evaluation;
   }
   return evaluations;
+}
+
+/** Records one split's evaluation in the checkpoint's metrics.json, keeping the other splits'. */
+export function recordSplitEvaluation(dir: string, split: SplitName, evaluation: SplitEvaluation): void {
+  const recorded = { ...checkpointEvaluations(dir), [split]: evaluation };
+  writeFileAtomic(join(dir, "metrics.json"), `${JSON.stringify(recorded, null, 2)}\n`);
 }
 
 /** The metrics a checkpoint's metrics.json records per split (none when it was never evaluated). */

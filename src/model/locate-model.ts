@@ -1,10 +1,18 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { openModelWeights } from "../../adapter/index.js";
-import { builtinModelDir } from "../../builtin/index.js";
-import { ExitCode, TuneError } from "../../errors/index.js";
-import { downloadModel, type DownloadProgress } from "../../hub/index.js";
-import type { RunPlan } from "../../recipe/index.js";
+import { openModelWeights } from "../adapter/index.js";
+import { builtinModelDir } from "../builtin/index.js";
+import { ExitCode, TuneError } from "../errors/index.js";
+import { downloadModel, type DownloadProgress } from "../hub/index.js";
+import { defaultCacheRoot } from "../files/index.js";
+import type { RunPlan } from "../recipe/index.js";
+
+export interface ModelOptions {
+  /** Root of tune's cache, where built-in models are built (default: see defaultCacheRoot). */
+  cacheRoot?: string;
+  /** Bytes of a Hub model being fetched into the Hugging Face cache. */
+  onDownload?: (progress: DownloadProgress) => void;
+}
 
 export interface LocatedModel {
   /** The folder with config.json, the tokenizer and the weights. */
@@ -17,12 +25,8 @@ export interface LocatedModel {
  * built-in model, or a Hub model resolved into the Hugging Face cache Python shares. Whichever
  * it is, it is checked here before an engine sees it (see checkModelFolder).
  */
-export async function locateModel(
-  plan: RunPlan,
-  cacheRoot: string,
-  onDownload?: (progress: DownloadProgress) => void,
-): Promise<LocatedModel> {
-  const located = await findModel(plan, cacheRoot, onDownload);
+export async function locateModel(plan: RunPlan, options: ModelOptions = {}): Promise<LocatedModel> {
+  const located = await findModel(plan, options.cacheRoot ?? defaultCacheRoot(), options.onDownload);
   checkModelFolder(located.dir);
   return located;
 }

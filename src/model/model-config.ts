@@ -1,11 +1,18 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { TuneError } from "../../errors/index.js";
+import { TuneError } from "../errors/index.js";
 import { bertConfigFrom, bertLinearModules, type BertConfig } from "./bert-config.js";
 import { llamaConfigFrom, llamaLinearModules, type LlamaConfig } from "./llama-config.js";
-import type { HeadTensor } from "./model.js";
 
 export type ModelConfig = ({ family: "llama" } & LlamaConfig) | BertConfig;
+
+/** A classification head tensor: its transformers name, shape and how transformers initialises it. */
+export interface HeadTensor {
+  /** transformers weight name, e.g. score.weight or classifier.bias */
+  name: string;
+  shape: number[];
+  init: "normal" | "zeros";
+}
 
 /** A linear module LoRA can adapt: its transformers name and [out, in] sizes. */
 export interface LinearModule {
@@ -16,6 +23,11 @@ export interface LinearModule {
 
 const LLAMA_FAMILY = new Set(["llama", "qwen2", "mistral"]);
 const BERT_FAMILY = new Set(["bert", "roberta"]);
+
+/** Whether a config.json's model_type is a family tune describes (and the tfjs engine runs). */
+export function isKnownModelType(type: unknown): boolean {
+  return typeof type === "string" && (LLAMA_FAMILY.has(type) || BERT_FAMILY.has(type));
+}
 
 /** config.json of a model folder, for the model families the tfjs engine runs. */
 export function readModelConfig(dir: string): ModelConfig {

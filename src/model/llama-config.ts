@@ -1,4 +1,4 @@
-import { TuneError } from "../../errors/index.js";
+import { TuneError } from "../errors/index.js";
 
 /** The fields of a Llama-family config.json the tfjs engine uses (Llama 2/3, Qwen2, Mistral). */
 export interface LlamaConfig {

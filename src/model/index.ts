@@ -1,0 +1,10 @@
+export { locateModel, type LocatedModel, type ModelOptions } from "./locate-model.js";
+export {
+  classifierHead,
+  isKnownModelType,
+  linearModules,
+  readModelConfig,
+  type HeadTensor,
+  type LinearModule,
+  type ModelConfig,
+} from "./model-config.js";
