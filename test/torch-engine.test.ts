@@ -316,17 +316,29 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     expect(two.events.filter((e) => e.type === "checkpoint")).toHaveLength(2);
   }, 180_000);
 
-  it("refuses distributed training on the tfjs engine and a ZeRO stage without DeepSpeed, naming the field", async () => {
+  it("refuses at validation distributed training on the tfjs engine and sharded strategies, naming the field's line", async () => {
     const dir = tempDir({
       "a.yaml": RECIPE("tfjs", "distributed: {processes: 2}\n"),
-      "b.yaml": RECIPE("torch", "distributed: {processes: 2, zero_stage: 2}\n"),
+      "fsdp.yaml": RECIPE("torch", "distributed: {processes: 2, strategy: fsdp}\n"),
+      "deepspeed.yaml": RECIPE("torch", "distributed:\n  processes: 2\n  strategy: deepspeed\n"),
+      "zero.yaml": RECIPE("torch", "distributed: {processes: 2, zero_stage: 2}\n"),
       "d.csv": DATA,
     });
     const a = await tune(["validate", "a.yaml"], { cwd: dir });
     expect(a.exitCode).toBe(2);
     expect(a.stderr).toMatch(/a\.yaml:\d+:\d+ {2}distributed: the tfjs engine trains in one process/);
-    const b = await tune(["validate", "b.yaml"], { cwd: dir });
-    expect(b.exitCode).toBe(2);
-    expect(b.stderr).toContain("distributed.zero_stage: zero_stage applies to strategy deepspeed, not ddp");
+    const fsdp = await tune(["validate", "fsdp.yaml"], { cwd: dir });
+    expect(fsdp.exitCode).toBe(2);
+    expect(fsdp.stderr).toMatch(
+      /^error: fsdp\.yaml:9:39 {2}distributed\.strategy: fsdp is not available in this version of tune, which does not shard the model\n {4}Use `strategy: ddp`/m,
+    );
+    const deepspeed = await tune(["validate", "deepspeed.yaml"], { cwd: dir });
+    expect(deepspeed.exitCode).toBe(2);
+    expect(deepspeed.stderr).toMatch(/deepspeed\.yaml:11:13 {2}distributed\.strategy: deepspeed is not available/);
+    // DeepSpeed's ZeRO stage has nothing to configure, so it is not a field.
+    const zero = await tune(["validate", "zero.yaml"], { cwd: dir });
+    expect(zero.exitCode).toBe(2);
+    expect(zero.stderr).toMatch(/zero\.yaml:9:\d+ {2}distributed\.zero_stage: unknown field/);
+    expect(hasStackTrace(fsdp.stderr + deepspeed.stderr + zero.stderr)).toBe(false);
   });
 });

@@ -362,8 +362,10 @@ const DistributedSchema = z
     strategy: z
       .enum(["ddp", "fsdp", "deepspeed"])
       .default("ddp")
-      .describe("Data parallel (ddp), or sharded through accelerate (fsdp, deepspeed)."),
-    zero_stage: z.literal([1, 2, 3]).optional().describe("DeepSpeed ZeRO stage (strategy deepspeed)."),
+      .describe(
+        "Data parallel (ddp): each process holds the whole frozen base. `fsdp` and `deepspeed` (sharded) are " +
+          "refused by `tune validate`: this version does not shard.",
+      ),
   })
   .describe("Training across several processes (torch engine): batch_size is per process, as in the Trainer.");
 
