@@ -176,6 +176,13 @@ export function checkConsistency(recipe: Recipe, raw: unknown, locator: Locator)
       "Use `strategy: ddp` (each process holds the whole frozen base model), or train in one process.",
     );
   }
+  if (recipe.lora.init === "pissa" || recipe.lora.init === "olora") {
+    report(
+      ["lora", "init"],
+      `${recipe.lora.init} is not available in this version of tune: it moves part of the base model's weights into the adapter, and tune's merge and tfjs engine apply an adapter to the unchanged base`,
+      "Use `init: default` or `init: gaussian`.",
+    );
+  }
   if (recipe.quantization && recipe.engine === "tfjs") {
     report(
       ["quantization"],

@@ -112,7 +112,11 @@ const LoraSchema = z
     init: z
       .enum(["default", "gaussian", "pissa", "olora"])
       .default("default")
-      .describe("Initialisation of the LoRA matrices (`default`: A Kaiming-uniform, B zeros)."),
+      .describe(
+        "Initialisation of the LoRA matrices, as PEFT's `init_lora_weights`: `default` (A Kaiming-uniform, B zeros) " +
+          "or `gaussian` (A normal with standard deviation 1/r, B zeros; torch engine). `pissa` and `olora` rewrite " +
+          "the base weights and are refused by `tune validate`.",
+      ),
   })
   .describe("The LoRA adapter.");
 
