@@ -316,6 +316,51 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     expect(two.events.filter((e) => e.type === "checkpoint")).toHaveLength(2);
   }, 180_000);
 
+  it("a model folder that ships Python code is refused, exit 2, and its code never runs, unless the recipe sets model.trust_remote_code", async () => {
+    const recipe = (model: string) =>
+      `name: exp\ntask: causal-lm\nengine: torch\nmodel: ${model}\nlora: {r: 4, alpha: 8, dropout: 0}\ndata: {file: d.csv, split: {eval: 0.25, test: 0, seed: 3}}\ntemplate: {prompt: "Review:", completion: " {text}"}\ntraining: {max_steps: 1, batch_size: 4}\ncheckpoints: {every: 1}\n`;
+    const dir = tempDir({
+      "exp.yaml": recipe("{base: ./model}"),
+      "trusted.yaml": recipe("{base: ./model, trust_remote_code: true}"),
+      "d.csv": DATA,
+    });
+    const model = join(dir, "model");
+    const marker = join(dir, "code-ran");
+    const { tinyLlamaDir } = await import("../src/builtin/index.js");
+    await execa("cp", ["-r", tinyLlamaDir(join(dir, "builtin-cache")), model]);
+    // A repo whose config maps the Auto classes to its own module, as Hub repos with custom architectures do.
+    writeFileSync(
+      join(model, "custom.py"),
+      `import pathlib\npathlib.Path(${JSON.stringify(marker)}).touch()\nfrom transformers import LlamaConfig, LlamaForCausalLM\n\nclass CustomConfig(LlamaConfig):\n    model_type = "custom-llama"\n\nclass CustomForCausalLM(LlamaForCausalLM):\n    config_class = CustomConfig\n`,
+    );
+    const config = JSON.parse(readFileSync(join(model, "config.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(
+      join(model, "config.json"),
+      JSON.stringify({
+        ...config,
+        model_type: "custom-llama",
+        auto_map: {
+          AutoConfig: "custom.CustomConfig",
+          AutoModelForCausalLM: "custom.CustomForCausalLM",
+        },
+      }),
+    );
+    const env = { TUNE_CACHE_DIR: join(dir, "cache"), HF_MODULES_CACHE: join(dir, "hf-modules") };
+    const refused = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
+    expect(refused.exitCode, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(
+      "./model needs Python code shipped in its repo to load, and tune does not run it unless asked",
+    );
+    expect(refused.stderr).toContain("Set `model.trust_remote_code: true` in the recipe if you trust that repo's code");
+    expect(hasStackTrace(refused.stderr)).toBe(false);
+    expect(existsSync(marker)).toBe(false);
+
+    const trusted = await tune(["recipe", "trusted.yaml", "--out", "trusted-runs"], { cwd: dir, env });
+    expect(trusted.exitCode, trusted.stderr).toBe(0);
+    // The model was built by the classes of the module the repo ships.
+    expect(existsSync(marker)).toBe(true);
+  }, 180_000);
+
   it("lora.init gaussian reaches PEFT: the adapter starts where PEFT's own gaussian initialisation puts it; pissa and olora are refused at validation", async () => {
     const recipe = (init: string) =>
       `name: exp\ntask: causal-lm\nengine: torch\nmodel: {base: ./model}\nlora: {r: 4, alpha: 8, dropout: 0, target_modules: [q_proj, v_proj], init: ${init}}\ndata: {file: d.csv, split: {eval: 0.25, test: 0, seed: 3}}\ntemplate: {prompt: "Review:", completion: " {text}"}\ntraining: {max_steps: 1, batch_size: 4, lr: 1.0e-9, seed: 5}\ncheckpoints: {every: 1}\n`;

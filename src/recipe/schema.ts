@@ -64,7 +64,10 @@ const ModelSchema = z
     trust_remote_code: z
       .boolean()
       .default(false)
-      .describe("Run Python code shipped in the model repo. Off unless you trust the repo."),
+      .describe(
+        "Let the torch engine run Python code shipped in the model repo (a custom architecture's `auto_map`); " +
+          "off unless you trust the repo. The tfjs engine never runs Python code.",
+      ),
   })
   .describe("The base model to adapt.");
 
