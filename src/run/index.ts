@@ -1,4 +1,5 @@
 export { checkRecipe, type RecipeCheck } from "./check-recipe.js";
+export { checkPipeline, type PipelineCheck } from "./check-pipeline.js";
 export { listRuns, type RunSummary } from "./list-runs.js";
 export {
   runRecipe,
