@@ -126,4 +126,48 @@ describe("layered pipelines", () => {
     expect(result.stderr).toContain('"participaton" is not one of s1.yaml\'s labels (participation, none)');
     expect(hasStackTrace(result.stderr)).toBe(false);
   });
+
+  it("tune validate checks a pipeline's own fields, every stage's recipe and data and its test file, naming each problem's line", async () => {
+    const dir = tempDir({
+      "s1.yaml": STAGE("stage1.csv", "participation, none"),
+      "s2.yaml": STAGE("stage2.csv", Object.keys(LEVELS).join(", ")),
+      "p.yaml": PIPELINE,
+      "bad-stages.yaml": PIPELINE.replace("s1.yaml", "s1-bad.yaml").replace("s2.yaml", "s2-bad.yaml"),
+      "s1-bad.yaml": `${STAGE("stage1.csv", "participation, none")}epochs: 3\n`,
+      "s2-bad.yaml": STAGE("stage2.csv", Object.keys(LEVELS).join(", ")).replace("lr: 0.02", "lr: -1"),
+      "typo.yaml": PIPELINE.replace("test:", "tests:"),
+      "bad-test.yaml": PIPELINE.replace("e2e.csv", "e2e-bad.csv"),
+      "e2e-bad.csv": END_TO_END.replace(/,"none"\n/, ',"Maybe"\n'),
+      "stage1.csv": STAGE1,
+      "stage2.csv": STAGE2,
+      "e2e.csv": END_TO_END,
+    });
+    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+    const valid = await tune(["validate", "p.yaml"], { cwd: dir, env });
+    expect(valid.exitCode, valid.stderr).toBe(0);
+    expect(valid.stdout).toContain('ok: p.yaml is a valid pipeline "p" of 2 stages');
+    expect(valid.stdout).toContain(
+      'stage 1: s1.yaml is a valid sequence-classification recipe "s1"; rows it labels participation go on to stage 2',
+    );
+    expect(valid.stdout).toContain('stage 2: s2.yaml is a valid sequence-classification recipe "s2"');
+    expect(valid.stdout).toContain("end-to-end test: e2e.csv, 20 rows");
+
+    // Both stages' problems at once, each at its own recipe's line.
+    const stages = await tune(["validate", "bad-stages.yaml"], { cwd: dir, env });
+    expect(stages.exitCode).toBe(2);
+    expect(stages.stderr).toMatch(
+      /^error: s1-bad\.yaml:7:1 {2}epochs: unknown field\n {4}`epochs` belongs under `training`/m,
+    );
+    expect(stages.stderr).toMatch(/^error: s2-bad\.yaml:6:\d+ {2}training\.lr: /m);
+    expect(hasStackTrace(stages.stderr)).toBe(false);
+
+    const typo = await tune(["validate", "typo.yaml"], { cwd: dir, env });
+    expect(typo.exitCode).toBe(2);
+    expect(typo.stderr).toMatch(/^error: typo\.yaml:5:1 {2}tests: unknown field\n {4}Did you mean `test`\?/m);
+
+    // A final label no stage gives would otherwise surface only after every stage has trained.
+    const test = await tune(["validate", "bad-test.yaml"], { cwd: dir, env });
+    expect(test.exitCode).toBe(2);
+    expect(test.stderr).toContain('has the label "Maybe", which no stage gives as a final answer');
+  }, 120_000);
 });

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
-import { tune } from "./support/cli.js";
+import { ROOT, signalWhen, tune } from "./support/cli.js";
 import { tempDir } from "./support/temp-dir.js";
 
 const DATA = `text,label\n${Array.from({ length: 40 }, (_, i) => `"review ${i}: ${["great value", "broke quickly", "works well", "waste of money"][i % 4]}",${i % 2 ? "negative" : "positive"}`).join("\n")}\n`;
@@ -72,5 +72,36 @@ describe("tune report", () => {
     // And it is mostly a white page with dark text, not an error page or a blank one.
     expect(countColour(png, "#ffffff")).toBeGreaterThan(png.width * png.height * 0.5);
     expect(countColour(png, "#222222")).toBeGreaterThan(2000);
+  }, 120_000);
+
+  it("says what became of the run: finished in the report the run writes and after its merge, stopped after Ctrl-C", async () => {
+    const dir = tempDir({
+      "exp.yaml": `${RECIPE}merge: {}\n`,
+      "long.yaml": RECIPE.replace("name: report-demo", "name: long").replace("max_steps: 12", "max_steps: 400"),
+      "d.csv": DATA,
+    });
+    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+    const run = join(dir, "runs/report-demo");
+    expect((await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env })).exitCode).toBe(0);
+    // Written by the run itself, while it still held its lock.
+    expect(readFileSync(join(run, "report.html"), "utf8")).toContain("finished at step 12");
+    // The merge follows `best` in the event log.
+    const events = readFileSync(join(run, "events.jsonl"), "utf8").trim().split("\n");
+    expect((JSON.parse(events.at(-1) as string) as { type: string }).type).toBe("merged");
+    const report = await tune(["report", run, "--json"], { cwd: dir, env });
+    expect(JSON.parse(report.stdout)).toMatchObject({ state: { kind: "finished", step: 12 } });
+
+    const child = execa("node", [join(ROOT, "bin/tune.js"), "recipe", "long.yaml", "--out", "runs"], {
+      cwd: dir,
+      env,
+      reject: false,
+    });
+    signalWhen(child, /^step 4 /m, "SIGINT");
+    expect((await child).exitCode).toBe(130);
+    const stopped = await tune(["report", "runs/long"], { cwd: dir, env });
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+    expect(readFileSync(join(dir, "runs/long/report.html"), "utf8")).toMatch(
+      /stopped at step \d+ \(re-run to resume\)/,
+    );
   }, 120_000);
 });

@@ -47,6 +47,17 @@ describe("the recipes shipped in recipes/", () => {
     expect(valid).toBe(true);
   });
 
+  it("collective-action.pipeline.yaml validates as a pipeline of its two stages", async () => {
+    const result = await tune(["validate", "recipes/collective-action.pipeline.yaml", "--json"]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const check = JSON.parse(result.stdout) as { name: string; stages: Array<{ plan: RunPlan; pass: string[] }> };
+    expect(check.name).toBe("collective-action-layered");
+    expect(check.stages.map((stage) => [stage.plan.name, stage.pass])).toEqual([
+      ["collective-action-presence", ["participation"]],
+      ["collective-action", []],
+    ]);
+  });
+
   it("lora-bias carries the reference hyperparameters", async () => {
     const plan = await planOf("lora-bias.yaml");
     expect(plan.task).toBe("sequence-classification");

@@ -316,17 +316,136 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     expect(two.events.filter((e) => e.type === "checkpoint")).toHaveLength(2);
   }, 180_000);
 
-  it("refuses distributed training on the tfjs engine and a ZeRO stage without DeepSpeed, naming the field", async () => {
+  it("a model folder that ships Python code is refused, exit 2, and its code never runs, unless the recipe sets model.trust_remote_code", async () => {
+    const recipe = (model: string) =>
+      `name: exp\ntask: causal-lm\nengine: torch\nmodel: ${model}\nlora: {r: 4, alpha: 8, dropout: 0}\ndata: {file: d.csv, split: {eval: 0.25, test: 0, seed: 3}}\ntemplate: {prompt: "Review:", completion: " {text}"}\ntraining: {max_steps: 1, batch_size: 4}\ncheckpoints: {every: 1}\n`;
+    const dir = tempDir({
+      "exp.yaml": recipe("{base: ./model}"),
+      "trusted.yaml": recipe("{base: ./model, trust_remote_code: true}"),
+      "d.csv": DATA,
+    });
+    const model = join(dir, "model");
+    const marker = join(dir, "code-ran");
+    const { tinyLlamaDir } = await import("../src/builtin/index.js");
+    await execa("cp", ["-r", tinyLlamaDir(join(dir, "builtin-cache")), model]);
+    // A repo whose config maps the Auto classes to its own module, as Hub repos with custom architectures do.
+    writeFileSync(
+      join(model, "custom.py"),
+      `import pathlib\npathlib.Path(${JSON.stringify(marker)}).touch()\nfrom transformers import LlamaConfig, LlamaForCausalLM\n\nclass CustomConfig(LlamaConfig):\n    model_type = "custom-llama"\n\nclass CustomForCausalLM(LlamaForCausalLM):\n    config_class = CustomConfig\n`,
+    );
+    const config = JSON.parse(readFileSync(join(model, "config.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(
+      join(model, "config.json"),
+      JSON.stringify({
+        ...config,
+        model_type: "custom-llama",
+        auto_map: {
+          AutoConfig: "custom.CustomConfig",
+          AutoModelForCausalLM: "custom.CustomForCausalLM",
+        },
+      }),
+    );
+    const env = { TUNE_CACHE_DIR: join(dir, "cache"), HF_MODULES_CACHE: join(dir, "hf-modules") };
+    const refused = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
+    expect(refused.exitCode, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(
+      "./model needs Python code shipped in its repo to load, and tune does not run it unless asked",
+    );
+    expect(refused.stderr).toContain("Set `model.trust_remote_code: true` in the recipe if you trust that repo's code");
+    expect(hasStackTrace(refused.stderr)).toBe(false);
+    expect(existsSync(marker)).toBe(false);
+
+    const trusted = await tune(["recipe", "trusted.yaml", "--out", "trusted-runs"], { cwd: dir, env });
+    expect(trusted.exitCode, trusted.stderr).toBe(0);
+    // The model was built by the classes of the module the repo ships.
+    expect(existsSync(marker)).toBe(true);
+  }, 180_000);
+
+  it("lora.init gaussian reaches PEFT: the adapter starts where PEFT's own gaussian initialisation puts it; pissa and olora are refused at validation", async () => {
+    const recipe = (init: string) =>
+      `name: exp\ntask: causal-lm\nengine: torch\nmodel: {base: ./model}\nlora: {r: 4, alpha: 8, dropout: 0, target_modules: [q_proj, v_proj], init: ${init}}\ndata: {file: d.csv, split: {eval: 0.25, test: 0, seed: 3}}\ntemplate: {prompt: "Review:", completion: " {text}"}\ntraining: {max_steps: 1, batch_size: 4, lr: 1.0e-9, seed: 5}\ncheckpoints: {every: 1}\n`;
+    const dir = tempDir({
+      "exp.yaml": recipe("gaussian"),
+      "pissa.yaml": recipe("pissa"),
+      "olora.yaml": recipe("olora"),
+      "d.csv": DATA,
+    });
+    const model = join(dir, "model");
+    const { tinyLlamaDir } = await import("../src/builtin/index.js");
+    await execa("cp", ["-r", tinyLlamaDir(join(dir, "builtin-cache")), model]);
+    const pissa = await tune(["validate", "pissa.yaml"], { cwd: dir });
+    expect(pissa.exitCode).toBe(2);
+    expect(pissa.stderr).toMatch(
+      /^error: pissa\.yaml:5:\d+ {2}lora\.init: pissa is not available in this version of tune: it moves part of the base model's weights/m,
+    );
+    const olora = await tune(["validate", "olora.yaml"], { cwd: dir });
+    expect(olora.exitCode).toBe(2);
+    expect(olora.stderr).toMatch(
+      /^error: olora\.yaml:5:\d+ {2}lora\.init: olora is not available in this version of tune: it moves part of the base model's weights/m,
+    );
+
+    // One step at a learning rate of 1e-9 moves B (zero at the start) by about 1e-9.
+    const trained = await tune(["recipe", "exp.yaml", "--out", "runs"], {
+      cwd: dir,
+      env: { TUNE_CACHE_DIR: join(dir, "cache") },
+    });
+    expect(trained.exitCode, trained.stderr).toBe(0);
+    const script = `
+import json, sys, torch
+from peft import LoraConfig, get_peft_model
+from safetensors.torch import load_file
+from transformers import AutoModelForCausalLM
+model_dir, adapter = sys.argv[1:3]
+saved = load_file(adapter)
+def farthest(init):
+    torch.manual_seed(5)
+    base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, use_safetensors=True)
+    peft = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM", init_lora_weights=init))
+    state = {name.replace(".default", ""): p.detach() for name, p in peft.named_parameters() if ".lora_" in name}
+    assert sorted(state) == sorted(saved), (sorted(state), sorted(saved))
+    return {part: max((saved[k] - state[k]).abs().max().item() for k in state if f".lora_{part}." in k) for part in "AB"}
+print(json.dumps({"gaussian": farthest("gaussian"), "default": farthest(True)}))
+`;
+    const python = await execa(
+      join(ROOT, "python-bridge/.venv/bin/python"),
+      ["-W", "ignore", "-c", script, model, join(dir, "runs/exp/checkpoint-1/adapter_model.safetensors")],
+      { reject: false, env: { TRANSFORMERS_VERBOSITY: "error" } },
+    );
+    expect(python.exitCode, python.stderr).toBe(0);
+    const distance = JSON.parse(python.stdout.trim().split("\n").at(-1) as string) as Record<
+      "gaussian" | "default",
+      { A: number; B: number }
+    >;
+    // A has no gradient while B is zero, so the first step leaves it exactly as initialised.
+    expect(distance.gaussian.A).toBe(0);
+    expect(distance.gaussian.B).toBeLessThan(1e-6);
+    // PEFT's default (Kaiming-uniform) A from the same seed is far from it: the comparison tells the two apart.
+    expect(distance.default.A).toBeGreaterThan(1e-2);
+  }, 180_000);
+
+  it("refuses at validation distributed training on the tfjs engine and sharded strategies, naming the field's line", async () => {
     const dir = tempDir({
       "a.yaml": RECIPE("tfjs", "distributed: {processes: 2}\n"),
-      "b.yaml": RECIPE("torch", "distributed: {processes: 2, zero_stage: 2}\n"),
+      "fsdp.yaml": RECIPE("torch", "distributed: {processes: 2, strategy: fsdp}\n"),
+      "deepspeed.yaml": RECIPE("torch", "distributed:\n  processes: 2\n  strategy: deepspeed\n"),
+      "zero.yaml": RECIPE("torch", "distributed: {processes: 2, zero_stage: 2}\n"),
       "d.csv": DATA,
     });
     const a = await tune(["validate", "a.yaml"], { cwd: dir });
     expect(a.exitCode).toBe(2);
     expect(a.stderr).toMatch(/a\.yaml:\d+:\d+ {2}distributed: the tfjs engine trains in one process/);
-    const b = await tune(["validate", "b.yaml"], { cwd: dir });
-    expect(b.exitCode).toBe(2);
-    expect(b.stderr).toContain("distributed.zero_stage: zero_stage applies to strategy deepspeed, not ddp");
+    const fsdp = await tune(["validate", "fsdp.yaml"], { cwd: dir });
+    expect(fsdp.exitCode).toBe(2);
+    expect(fsdp.stderr).toMatch(
+      /^error: fsdp\.yaml:9:39 {2}distributed\.strategy: fsdp is not available in this version of tune, which does not shard the model\n {4}Use `strategy: ddp`/m,
+    );
+    const deepspeed = await tune(["validate", "deepspeed.yaml"], { cwd: dir });
+    expect(deepspeed.exitCode).toBe(2);
+    expect(deepspeed.stderr).toMatch(/deepspeed\.yaml:11:13 {2}distributed\.strategy: deepspeed is not available/);
+    // DeepSpeed's ZeRO stage has nothing to configure, so it is not a field.
+    const zero = await tune(["validate", "zero.yaml"], { cwd: dir });
+    expect(zero.exitCode).toBe(2);
+    expect(zero.stderr).toMatch(/zero\.yaml:9:\d+ {2}distributed\.zero_stage: unknown field/);
+    expect(hasStackTrace(fsdp.stderr + deepspeed.stderr + zero.stderr)).toBe(false);
   });
 });

@@ -36,7 +36,7 @@ def _plan(task: str = "causal-lm", trust: bool = False) -> dict[str, Any]:
         "task": task,
         "model": {"base": "local", "dtype": "float32", "trust_remote_code": trust},
         "quantization": None,
-        "lora": {"r": 2, "alpha": 4, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"], "bias": "none", "rslora": False, "dora": False, "modules_to_save": [], "task_type": "CAUSAL_LM"},
+        "lora": {"r": 2, "alpha": 4, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"], "bias": "none", "rslora": False, "dora": False, "modules_to_save": [], "task_type": "CAUSAL_LM", "init": "default"},
         "training": {"seed": 3, "gradient_checkpointing": False},
         "data": {"labels": None},
     }

@@ -162,6 +162,8 @@ def lora_config(plan: dict[str, Any]) -> LoraConfig:
         use_dora=lora["dora"],
         modules_to_save=list(lora["modules_to_save"]) or None,
         task_type=lora["task_type"],
+        # tune's `default` is PEFT's True (A Kaiming-uniform, B zeros); the other names are PEFT's own.
+        init_lora_weights=True if lora["init"] == "default" else lora["init"],
     )
 
 

@@ -1,6 +1,15 @@
+import { relative } from "node:path";
 import type { Command } from "commander";
 import { loadTokenizer } from "../data/index.js";
-import { checkRecipe, estimateRun, type RunEstimate } from "../run/index.js";
+import {
+  checkPipeline,
+  checkRecipe,
+  estimateRun,
+  isPipelineFile,
+  type PipelineCheck,
+  type RecipeCheck,
+  type RunEstimate,
+} from "../run/index.js";
 import type { CliContext } from "./context.js";
 import { wholeNumber } from "./flag-values.js";
 import { withRunOverrides, type RunOverrideFlags } from "./run-override-options.js";
@@ -18,8 +27,13 @@ export function registerValidate(program: Command, context: CliContext): void {
   withRunOverrides(
     program
       .command("validate")
-      .description("check a recipe and its data (schema, files, every row, token lengths) without training")
-      .argument("<recipe>", "recipe file (.yaml, .yml, .json, .ts, .mts, .js, .mjs)")
+      .description(
+        "check a recipe and its data (schema, files, every row, token lengths), or a pipeline and each stage's, without training",
+      )
+      .argument(
+        "<recipe>",
+        "recipe file (.yaml, .yml, .json, .ts, .mts, .js, .mjs), or a pipeline file (YAML with `stages`)",
+      )
       .option("--print-plan", "print the resolved plan with every default made explicit")
       .option(
         "--show-examples <n>",
@@ -31,42 +45,94 @@ export function registerValidate(program: Command, context: CliContext): void {
     .option("--json", "print the result as JSON")
     .action(async (file: string, flags: ValidateFlags) => {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
-      const check = await checkRecipe(file, {
+      const options = {
         overrides: { model: flags.model, engine: flags.engine, maxSteps: flags.maxSteps },
         out: flags.out,
         onProgress: progress.update,
         onDownload: progress.download,
-      });
+      };
+      if (isPipelineFile(file)) {
+        const check = await checkPipeline(file, options);
+        progress.stop();
+        await reportPipeline(file, check, flags, context);
+        return;
+      }
+      const check = await checkRecipe(file, options);
       progress.stop();
-      const { plan, prepared, modelDir } = check;
-      const estimate = prepared && modelDir ? await estimateRun(plan, modelDir, prepared) : null;
+      const estimate =
+        check.prepared && check.modelDir ? await estimateRun(check.plan, check.modelDir, check.prepared) : null;
       if (flags.json) {
-        context.output.json({
-          ok: true,
-          recipe: check.loaded.file,
-          plan,
-          data: prepared,
-          tokenizer_missing: check.tokenizerMissing,
-          torch_estimate: estimate,
-        });
+        context.output.json({ ok: true, ...recipeJson(check, estimate) });
         return;
       }
       const { recipe } = check.loaded;
-      context.output.out(`ok: ${file} is a valid ${recipe.task} recipe "${plan.name}"`);
-      context.output.out(
-        `  model ${recipe.model.base} (${plan.model.source.kind}), engine ${recipe.engine}, data ${recipe.data.file ?? recipe.data.train ?? recipe.data.eval}`,
-      );
-      context.output.out(
-        `  splits ${plan.data.splits.join(", ")}; best checkpoint by ${plan.eval.best_metric}; run directory ${plan.run_dir}`,
-      );
-      if (prepared) context.output.out(formatDataStats(prepared));
-      else context.output.out(`  rows checked; token statistics skipped: ${check.tokenizerMissing}`);
-      const count = flags.showExamples ?? 0;
-      if (prepared && modelDir && count > 0)
-        context.output.out(formatExamples(prepared, loadTokenizer(modelDir), count));
-      if (estimate) context.output.out(formatEstimate(estimate));
-      if (flags.printPlan) context.output.out(JSON.stringify(plan, null, 2));
+      context.output.out(`ok: ${file} is a valid ${recipe.task} recipe "${check.plan.name}"`);
+      reportRecipe(check, estimate, flags, context);
     });
+}
+
+function recipeJson(check: RecipeCheck, estimate: RunEstimate | null) {
+  return {
+    recipe: check.loaded.file,
+    plan: check.plan,
+    data: check.prepared,
+    tokenizer_missing: check.tokenizerMissing,
+    torch_estimate: estimate,
+  };
+}
+
+/** What `tune validate` found in a recipe, below the line that names it. */
+function reportRecipe(check: RecipeCheck, estimate: RunEstimate | null, flags: ValidateFlags, context: CliContext) {
+  const { plan, prepared } = check;
+  const { recipe } = check.loaded;
+  context.output.out(
+    `  model ${recipe.model.base} (${plan.model.source.kind}), engine ${recipe.engine}, data ${recipe.data.file ?? recipe.data.train ?? recipe.data.eval}`,
+  );
+  context.output.out(
+    `  splits ${plan.data.splits.join(", ")}; best checkpoint by ${plan.eval.best_metric}; run directory ${plan.run_dir}`,
+  );
+  if (prepared) context.output.out(formatDataStats(prepared));
+  else context.output.out(`  rows checked; token statistics skipped: ${check.tokenizerMissing}`);
+  const count = flags.showExamples ?? 0;
+  if (prepared && check.modelDir && count > 0)
+    context.output.out(formatExamples(prepared, loadTokenizer(check.modelDir), count));
+  if (estimate) context.output.out(formatEstimate(estimate));
+  if (flags.printPlan) context.output.out(JSON.stringify(plan, null, 2));
+}
+
+/** A pipeline: its name and stages, each stage as a recipe, then the end-to-end test file. */
+async function reportPipeline(file: string, check: PipelineCheck, flags: ValidateFlags, context: CliContext) {
+  const { pipeline, stages } = check;
+  const estimates: Array<RunEstimate | null> = [];
+  for (const stage of stages)
+    estimates.push(
+      stage.prepared && stage.modelDir ? await estimateRun(stage.plan, stage.modelDir, stage.prepared) : null,
+    );
+  if (flags.json) {
+    context.output.json({
+      ok: true,
+      pipeline: pipeline.file,
+      name: pipeline.name,
+      stages: stages.map((stage, i) => ({
+        ...recipeJson(stage, estimates[i] ?? null),
+        pass: pipeline.stages[i]?.pass,
+      })),
+      test: pipeline.test ? { file: pipeline.test.file, rows: check.testRows } : null,
+    });
+    return;
+  }
+  context.output.out(`ok: ${file} is a valid pipeline "${pipeline.name}" of ${stages.length} stages`);
+  for (const [i, stage] of stages.entries()) {
+    const pass = pipeline.stages[i]?.pass ?? [];
+    context.output.out(
+      `stage ${i + 1}: ${relative(process.cwd(), stage.loaded.file)} is a valid ${stage.loaded.recipe.task} recipe "${stage.plan.name}"${pass.length > 0 ? `; rows it labels ${pass.join(" or ")} go on to stage ${i + 2}` : ""}`,
+    );
+    reportRecipe(stage, estimates[i] ?? null, flags, context);
+  }
+  if (pipeline.test)
+    context.output.out(
+      `end-to-end test: ${relative(process.cwd(), pipeline.test.file)}, ${check.testRows} rows, every final label one the stages give`,
+    );
 }
 
 const gb = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;

@@ -169,11 +169,18 @@ export function checkConsistency(recipe: Recipe, raw: unknown, locator: Locator)
       "Use `engine: torch` for several processes, or remove `distributed`.",
     );
   }
-  if (recipe.distributed?.zero_stage !== undefined && recipe.distributed.strategy !== "deepspeed") {
+  if (recipe.distributed && recipe.distributed.strategy !== "ddp") {
     report(
-      ["distributed", "zero_stage"],
-      `zero_stage applies to strategy deepspeed, not ${recipe.distributed.strategy}`,
-      "Set `strategy: deepspeed`, or remove `zero_stage`.",
+      ["distributed", "strategy"],
+      `${recipe.distributed.strategy} is not available in this version of tune, which does not shard the model`,
+      "Use `strategy: ddp` (each process holds the whole frozen base model), or train in one process.",
+    );
+  }
+  if (recipe.lora.init === "pissa" || recipe.lora.init === "olora") {
+    report(
+      ["lora", "init"],
+      `${recipe.lora.init} is not available in this version of tune: it moves part of the base model's weights into the adapter, and tune's merge and tfjs engine apply an adapter to the unchanged base`,
+      "Use `init: default` or `init: gaussian`.",
     );
   }
   if (recipe.quantization && recipe.engine === "tfjs") {

@@ -1,5 +1,6 @@
 export { defineRecipe } from "./define-recipe.js";
 export type { Locator } from "./describe-issues.js";
+export { didYouMean } from "./did-you-mean.js";
 export { recipeJsonSchema, schemaAt, type JsonSchemaNode } from "./json-schema.js";
 export { recipeReferenceMarkdown } from "./reference-doc.js";
 export { loadRecipe, type LoadedRecipe, type RecipeOverrides } from "./load-recipe.js";

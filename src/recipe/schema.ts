@@ -64,7 +64,10 @@ const ModelSchema = z
     trust_remote_code: z
       .boolean()
       .default(false)
-      .describe("Run Python code shipped in the model repo. Off unless you trust the repo."),
+      .describe(
+        "Let the torch engine run Python code shipped in the model repo (a custom architecture's `auto_map`); " +
+          "off unless you trust the repo. The tfjs engine never runs Python code.",
+      ),
   })
   .describe("The base model to adapt.");
 
@@ -112,7 +115,11 @@ const LoraSchema = z
     init: z
       .enum(["default", "gaussian", "pissa", "olora"])
       .default("default")
-      .describe("Initialisation of the LoRA matrices (`default`: A Kaiming-uniform, B zeros)."),
+      .describe(
+        "Initialisation of the LoRA matrices, as PEFT's `init_lora_weights`: `default` (A Kaiming-uniform, B zeros) " +
+          "or `gaussian` (A normal with standard deviation 1/r, B zeros; torch engine). `pissa` and `olora` rewrite " +
+          "the base weights and are refused by `tune validate`.",
+      ),
   })
   .describe("The LoRA adapter.");
 
@@ -362,8 +369,10 @@ const DistributedSchema = z
     strategy: z
       .enum(["ddp", "fsdp", "deepspeed"])
       .default("ddp")
-      .describe("Data parallel (ddp), or sharded through accelerate (fsdp, deepspeed)."),
-    zero_stage: z.literal([1, 2, 3]).optional().describe("DeepSpeed ZeRO stage (strategy deepspeed)."),
+      .describe(
+        "Data parallel (ddp): each process holds the whole frozen base. `fsdp` and `deepspeed` (sharded) are " +
+          "refused by `tune validate`: this version does not shard.",
+      ),
   })
   .describe("Training across several processes (torch engine): batch_size is per process, as in the Trainer.");
 

@@ -1,5 +1,6 @@
 export { checkRecipe, type RecipeCheck } from "./check-recipe.js";
 export { completePlan } from "./complete-plan.js";
+export { checkPipeline, type PipelineCheck } from "./check-pipeline.js";
 export { listRuns, type RunSummary } from "./list-runs.js";
 export {
   runRecipe,

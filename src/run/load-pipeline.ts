@@ -1,8 +1,17 @@
-import { existsSync, readFileSync } from "node:fs";
-import { basename, dirname, extname, resolve } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, extname, relative, resolve } from "node:path";
 import { z } from "zod";
-import { formatFieldPath, TuneError, type Problem } from "../errors/index.js";
-import { loadRecipe, parseYamlSource, type LoadedRecipe, type RecipeOverrides } from "../recipe/index.js";
+import { ExitCode, formatFieldPath, isTuneError, TuneError, type Problem } from "../errors/index.js";
+import {
+  didYouMean,
+  loadRecipe,
+  parseYamlSource,
+  schemaAt,
+  type JsonSchemaNode,
+  type LoadedRecipe,
+  type Locator,
+  type RecipeOverrides,
+} from "../recipe/index.js";
 
 const PipelineSchema = z.strictObject({
   name: z
@@ -45,6 +54,23 @@ export interface Pipeline {
 
 const CLASSIFIERS = new Set(["sequence-classification", "generative-classification", "prompting"]);
 
+const PIPELINE_SHAPE = "A pipeline has `stages: [{recipe, pass}, …]` and an optional `test: {file}`.";
+
+/** A field the pipeline schema does not have, at its own line, with the fields it may have meant. */
+function unknownField(path: readonly PropertyKey[], key: string, source: Locator): Problem {
+  const here = formatFieldPath(path);
+  const schema = z.toJSONSchema(PipelineSchema, { io: "input", target: "draft-7" }) as JsonSchemaNode;
+  const known = Object.keys(schemaAt(path, schema)?.properties ?? {});
+  const suggestion = didYouMean(key, known);
+  return {
+    code: "pipeline-unknown-key",
+    message: `${here ? `${here}.` : ""}${key}: unknown field`,
+    field: here ? `${here}.${key}` : key,
+    location: source.locateKey(path, key),
+    hint: suggestion ? `Did you mean \`${suggestion}\`?` : `Known fields here: ${known.join(", ")}. ${PIPELINE_SHAPE}`,
+  };
+}
+
 /** True for a YAML file whose top level has `stages`: a pipeline, not a recipe. */
 export function isPipelineFile(path: string): boolean {
   if (![".yaml", ".yml"].includes(extname(path).toLowerCase()) || !existsSync(path)) return false;
@@ -54,7 +80,8 @@ export function isPipelineFile(path: string): boolean {
 /**
  * A layered classifier: stage recipes run in order, and a row goes on to the next stage only
  * when the previous one gave it one of its `pass` labels. Every stage is a classifier recipe
- * with the usual file:line messages; `pass` must name labels of its stage.
+ * with the usual file:line messages; `pass` must name labels of its stage. The problems of
+ * every stage are reported together.
  */
 export async function loadPipeline(path: string, overrides: RecipeOverrides = {}): Promise<Pipeline> {
   const file = resolve(path);
@@ -63,22 +90,47 @@ export async function loadPipeline(path: string, overrides: RecipeOverrides = {}
   const parsed = PipelineSchema.safeParse(source.value);
   if (!parsed.success) {
     throw new TuneError(
-      parsed.error.issues.map((issue): Problem => ({
-        code: "pipeline-invalid",
-        message: `${formatFieldPath(issue.path) || "pipeline"}: ${issue.message}`,
-        field: formatFieldPath(issue.path) || undefined,
-        location: source.locateValue(issue.path),
-        hint: "A pipeline has `stages: [{recipe, pass}, …]` and an optional `test: {file}`.",
-      })),
+      parsed.error.issues.flatMap((issue): Problem[] =>
+        issue.code === "unrecognized_keys"
+          ? issue.keys.map((key) => unknownField(issue.path, key, source))
+          : [
+              {
+                code: "pipeline-invalid",
+                message: `${formatFieldPath(issue.path) || "pipeline"}: ${issue.message}`,
+                field: formatFieldPath(issue.path) || undefined,
+                location: source.locateValue(issue.path),
+                hint: PIPELINE_SHAPE,
+              },
+            ],
+      ),
     );
   }
   const spec = parsed.data;
   const problems: Problem[] = [];
   const stages: PipelineStage[] = [];
   for (const [index, stage] of spec.stages.entries()) {
-    const recipe = await loadRecipe(resolve(dirname(file), stage.recipe), overrides);
-    const labels = recipe.recipe.data.labels ?? [];
     const at = (field: string) => source.locateValue(["stages", index, field]);
+    // Relative to where tune runs, as the pipeline's own path was given, so messages name it the same way.
+    const recipeFile = relative(process.cwd(), resolve(dirname(file), stage.recipe));
+    if (!statSync(recipeFile, { throwIfNoEntry: false })?.isFile()) {
+      problems.push({
+        code: "pipeline-stage-missing",
+        message: `stages[${index}].recipe: there is no recipe file ${recipeFile}`,
+        location: at("recipe"),
+        hint: "A stage's recipe path is relative to the pipeline file.",
+      });
+      continue;
+    }
+    let recipe: LoadedRecipe;
+    try {
+      recipe = await loadRecipe(recipeFile, overrides);
+    } catch (error) {
+      // Every stage's recipe is checked, so one run of `tune validate` lists all their problems.
+      if (!isTuneError(error) || error.exitCode !== ExitCode.user) throw error;
+      problems.push(...error.problems);
+      continue;
+    }
+    const labels = recipe.recipe.data.labels ?? [];
     if (!CLASSIFIERS.has(recipe.recipe.task))
       problems.push({
         code: "pipeline-stage-task",

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { findCheckpoints } from "../checkpoint/index.js";
@@ -9,7 +10,7 @@ import { readBestRecord } from "./best-record.js";
 import { checkpointEvaluations, checkpointMetrics } from "../checkpoint/index.js";
 import { EVENTS_FILE } from "./event-log.js";
 import { readRunPlan } from "./read-run-plan.js";
-import { ownerAlive, readLockOwner } from "./run-lock.js";
+import { ownerAlive, readLockOwner, type LockOwner } from "./run-lock.js";
 
 const History = z.object({ log_history: z.array(z.looseObject({ step: z.number() })) });
 
@@ -114,10 +115,13 @@ function readEvents(runDir: string): LoggedEvent[] {
     });
 }
 
+/** Events that say nothing of how far a run got: warnings, and the merge and pushes after `best`. */
+const ASIDE: ReadonlySet<string> = new Set(["warning", "merged", "pushed"]);
+
 /**
  * What became of a run, from its events and lock file: running (the lock's process is alive),
  * finished, stopped by a signal, failed with the error it reported, or killed (a lock left by a
- * dead process).
+ * dead process). A run reporting on itself holds its own lock, so there its events decide.
  */
 export function runState(runDir: string): RunState {
   const events = readEvents(runDir);
@@ -126,13 +130,32 @@ export function runState(runDir: string): RunState {
       typeof e.step === "number" && (e.type === "step" || e.type === "checkpoint" || e.type === "resume") ? e.step : s,
     0,
   );
+  const last = events.findLast((e) => !ASIDE.has(e.type));
+  const ended = endedAs(last, step);
   const owner = readLockOwner(runDir);
-  if (owner && !("unreadable" in owner) && ownerAlive(owner)) return { kind: "running", step };
+  if (owner && !("unreadable" in owner) && ownerAlive(owner))
+    return ended && ownedHere(owner) ? ended : { kind: "running", step };
   if (owner) return { kind: "failed", step, why: "the process was killed; run the same command again to resume" };
-  const last = events.at(-1);
   if (!last) return { kind: "not started" };
-  if (last.type === "best" || last.type === "end" || last.type === "eval") return { kind: "finished", step };
-  if (last.type === "stopped") return { kind: "stopped", step };
-  if (last.type === "error") return { kind: "failed", step, why: last.message ?? "unknown error" };
+  if (ended) return ended;
+  if (last.type === "end" || last.type === "eval") return { kind: "finished", step };
   return { kind: "failed", step, why: "it ended without finishing; run the same command again to resume" };
+}
+
+/** The state a run's last event says it ended in, or null when that event is not an ending. */
+function endedAs(last: LoggedEvent | undefined, step: number): RunState | null {
+  switch (last?.type) {
+    case "best":
+      return { kind: "finished", step };
+    case "stopped":
+      return { kind: "stopped", step };
+    case "error":
+      return { kind: "failed", step, why: last?.message ?? "unknown error" };
+    default:
+      return null;
+  }
+}
+
+function ownedHere(owner: LockOwner): boolean {
+  return owner.pid === process.pid && owner.host === hostname();
 }

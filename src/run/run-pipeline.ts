@@ -98,6 +98,50 @@ export interface PipelineResult {
 }
 
 /**
+ * The end-to-end test file's rows and their final labels, each one a label the chain can give
+ * (a stage's label that stops a row, or one of the last stage's).
+ */
+export async function readEndToEndTest(
+  pipeline: Pipeline,
+  test: NonNullable<Pipeline["test"]>,
+): Promise<{ rows: Row[]; gold: string[]; labels: string[] }> {
+  const rows = await readInputRows(test.file);
+  const gold = rows.map((row, i) => {
+    const value = row[test.label];
+    if (value === undefined || value === null || String(value).trim() === "") {
+      throw TuneError.single(
+        {
+          code: "pipeline-test-label",
+          message: `row ${i + 1} of ${test.file} has no ${test.label}`,
+          location: { file: test.file },
+          field: "test.columns.label",
+          hint: "Every end-to-end test row needs its final label.",
+        },
+        ExitCode.user,
+      );
+    }
+    return String(value);
+  });
+  const labels = pipelineLabels(
+    pipeline.stages.map((s) => ({ labels: s.recipe.recipe.data.labels ?? [], pass: s.pass })),
+  );
+  const unknown = gold.findIndex((label) => !labels.includes(label));
+  if (unknown >= 0) {
+    throw TuneError.single(
+      {
+        code: "pipeline-test-label",
+        message: `row ${unknown + 1} of ${test.file} has the label "${gold[unknown]}", which no stage gives as a final answer`,
+        location: { file: test.file },
+        field: "test.columns.label",
+        hint: `Final labels are ${labels.join(", ")}.`,
+      },
+      ExitCode.user,
+    );
+  }
+  return { rows, gold, labels };
+}
+
+/**
  * Trains (or resumes) each stage's recipe in order, then judges the chain end to end on the
  * pipeline's test file: a row whose true label belongs to a later stage but that an earlier
  * stage stopped counts as wrong, so the report is what the layered classifier really achieves.
@@ -115,40 +159,7 @@ export async function runPipeline(file: string, options: RunOptions = {}): Promi
   if (!pipeline.test) return { pipeline, stages, endToEnd: null, passed };
 
   const refs = pipelineStages(pipeline, options.out);
-  const rows = await readInputRows(pipeline.test.file);
-  const labelColumn = pipeline.test.label;
-  const gold = rows.map((row, i) => {
-    const value = row[labelColumn];
-    if (value === undefined || value === null || String(value).trim() === "") {
-      throw TuneError.single(
-        {
-          code: "pipeline-test-label",
-          message: `row ${i + 1} of ${pipeline.test?.file} has no ${labelColumn}`,
-          location: { file: pipeline.test?.file as string },
-          field: "test.columns.label",
-          hint: "Every end-to-end test row needs its final label.",
-        },
-        ExitCode.user,
-      );
-    }
-    return String(value);
-  });
-  const labels = pipelineLabels(
-    pipeline.stages.map((s) => ({ labels: s.recipe.recipe.data.labels ?? [], pass: s.pass })),
-  );
-  const unknown = gold.findIndex((label) => !labels.includes(label));
-  if (unknown >= 0) {
-    throw TuneError.single(
-      {
-        code: "pipeline-test-label",
-        message: `row ${unknown + 1} of ${pipeline.test.file} has the label "${gold[unknown]}", which no stage gives as a final answer`,
-        location: { file: pipeline.test.file },
-        field: "test.columns.label",
-        hint: `Final labels are ${labels.join(", ")}.`,
-      },
-      ExitCode.user,
-    );
-  }
+  const { rows, gold, labels } = await readEndToEndTest(pipeline, pipeline.test);
   const { predictions, seen } = await predictThroughStages(refs, rows, pipeline.test.file, {
     ...options,
     textColumn: pipeline.test.text,
