@@ -62,14 +62,12 @@ async function compare(dir: string, pad: number): Promise<void> {
   const { ids, mask } = batchOf(tinyBertDir(tempDir()), pad);
   await selectBackend("cpu");
   const shapes = loadModel(dir);
-  const values = shapes
-    .headTensors(3)
-    .map(({ name, shape }, i) => ({
-      name,
-      dtype: "F32" as const,
-      shape,
-      data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, j) => Math.sin(j + i) / 5),
-    }));
+  const values = shapes.headTensors(3).map(({ name, shape }, i) => ({
+    name,
+    dtype: "F32" as const,
+    shape,
+    data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, j) => Math.sin(j + i) / 5),
+  }));
   shapes.dispose();
   const headFile = join(tempDir(), "head.safetensors");
   writeSafetensors(headFile, values);
