@@ -82,7 +82,38 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     );
     const metrics = (events: Event[]) => events.filter((e) => e.type === "eval").map((e) => e.metrics?.accuracy);
     expect(metrics(torch.events)).toEqual(metrics(tfjs.events));
-  }, 180_000);
+    // Both engines write the Trainer's trainer_state.json, key for key.
+    const stateKeys = (root: string) =>
+      Object.keys(JSON.parse(readFileSync(join(dir, root, "exp/checkpoint-12/trainer_state.json"), "utf8"))).sort();
+    expect(stateKeys("torch-runs")).toEqual(stateKeys("tfjs-runs"));
+    expect(stateKeys("torch-runs")).toContain("log_history");
+
+    // Only the engine that wrote a checkpoint resumes it.
+    for (const root of ["torch-runs", "tfjs-runs"])
+      for (const step of [8, 12]) rmSync(join(dir, root, `exp/checkpoint-${step}`), { recursive: true });
+    const env = { TUNE_CACHE_DIR: join(dir, "cache"), TUNE_PYTHON: join(dir, "no-python") };
+    const torchMissing = await tune(["recipe", "exp.yaml", "--out", "torch-runs", "--engine", "auto"], {
+      cwd: dir,
+      env,
+    });
+    expect(torchMissing.exitCode, torchMissing.stderr).toBe(4);
+    expect(torchMissing.stderr).toMatch(/checkpoint-4 was written by the torch engine, which cannot run here/);
+    expect(torchMissing.stderr).toMatch(/tune setup python/);
+    expect(hasStackTrace(torchMissing.stderr)).toBe(false);
+    const otherEngine = await tune(["recipe", "exp.yaml", "--out", "torch-runs", "--engine", "tfjs"], {
+      cwd: dir,
+      env: { TUNE_CACHE_DIR: join(dir, "cache") },
+    });
+    expect(otherEngine.exitCode, otherEngine.stderr).toBe(2);
+    expect(otherEngine.stderr).toMatch(/written by the torch engine, but the recipe asks for tfjs/);
+    expect(readdirSync(join(dir, "torch-runs/exp")).filter((name) => name.startsWith("checkpoint-"))).toEqual([
+      "checkpoint-4",
+    ]);
+    // A tfjs-written run on `auto` stays on tfjs even where the torch engine works.
+    const followed = await run(dir, "tfjs-runs", "tfjs.yaml", ["--engine", "auto"]);
+    expect(followed.exitCode, followed.stderr).toBe(0);
+    expect(followed.events.find((e) => e.type === "start")).toMatchObject({ engine: "tfjs" });
+  }, 240_000);
 
   it("Ctrl-C saves and exits 130; re-running resumes to the adapter of an uninterrupted run, bit for bit", async () => {
     const dir = tempDir({ "exp.yaml": RECIPE("torch").replace("dropout: 0", "dropout: 0.1"), "d.csv": DATA });
