@@ -18,6 +18,7 @@ export {
   type RunPlan,
   type Validation,
 } from "./recipe/index.js";
-export { listRuns, runRecipe, type RunOptions, type RunResult, type RunSummary } from "./run/index.js";
+export { runRecipe, type RunOptions, type RunResult } from "./run/index.js";
+export { listRuns, type RunSummary } from "./runs/index.js";
 export { inspectEnvironment, type EnvironmentReport } from "./engine/index.js";
 export { TUNE_VERSION } from "./version.js";

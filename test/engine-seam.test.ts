@@ -32,9 +32,9 @@ describe("the Engine seam", () => {
       "src/engine/torch/torch-engine.ts",
       "src/engine/index.ts",
       "src/run/run-recipe.ts",
-      "src/run/check-recipe.ts",
-      "src/run/evaluate-checkpoint.ts",
-      "src/run/chat-checkpoint.ts",
+      "src/validate/check-recipe.ts",
+      "src/evaluate/evaluate-checkpoint.ts",
+      "src/chat/chat-checkpoint.ts",
       "src/engine/initial-adapter.ts",
     ]) {
       expect(tensorflow(packagesLoadedBy(entry)), entry).toEqual([]);

@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
-import { openChat } from "../run/index.js";
+import { openChat } from "../chat/index.js";
 import { wholeNumber } from "./flag-values.js";
 import type { CliContext } from "./context.js";
 import { progressBar } from "./progress.js";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { compareRuns } from "../run/index.js";
+import { compareRuns } from "../compare/index.js";
 import type { CliContext } from "./context.js";
 
 export function registerCompare(program: Command, context: CliContext): void {

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { classificationReportText, confusionMatrixText } from "../eval/index.js";
-import { evaluateCheckpoint } from "../run/index.js";
+import { evaluateCheckpoint } from "../evaluate/index.js";
 import type { CliContext } from "./context.js";
 
 export function registerEval(program: Command, context: CliContext): void {

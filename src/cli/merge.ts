@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import type { MergeDtype } from "../adapter/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
-import { locateCheckpoint, mergeCheckpoint } from "../run/index.js";
+import { locateCheckpoint } from "../runs/index.js";
+import { mergeCheckpoint } from "../publish/index.js";
 import type { CliContext } from "./context.js";
 import { transferBar } from "./progress.js";
 

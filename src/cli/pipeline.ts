@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { ExitCode } from "../errors/index.js";
 import { classificationReportText, confusionMatrixText } from "../eval/index.js";
-import { runPipeline } from "../run/index.js";
+import { runPipeline } from "../pipeline/index.js";
 import type { CliContext } from "./context.js";
 import { withRunOverrides, type RunOverrideFlags } from "./run-override-options.js";
 

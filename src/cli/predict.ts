@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { isPipelineFile, predictFile, predictPipelineFile } from "../run/index.js";
+import { isPipelineFile, predictPipelineFile } from "../pipeline/index.js";
+import { predictFile } from "../predict/index.js";
 import type { CliContext } from "./context.js";
 import { progressBar } from "./progress.js";
 

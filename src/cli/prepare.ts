@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { checkRecipe } from "../run/index.js";
+import { checkRecipe } from "../validate/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import type { CliContext } from "./context.js";
 import { formatDataStats } from "./data-report.js";

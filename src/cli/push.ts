@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { locateCheckpoint, pushCheckpoint } from "../run/index.js";
+import { locateCheckpoint } from "../runs/index.js";
+import { pushCheckpoint } from "../publish/index.js";
 import type { CliContext } from "./context.js";
 import { parseDtype } from "./merge.js";
 import { transferBar } from "./progress.js";

@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { writeFileAtomic } from "../files/index.js";
 import { runReportHtml, runReportText } from "../eval/index.js";
-import { loadRunReport } from "../run/index.js";
+import { loadRunReport } from "../runs/index.js";
 import type { CliContext } from "./context.js";
 
 export function registerReport(program: Command, context: CliContext): void {

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { listRuns, type RunSummary } from "../run/index.js";
+import { listRuns, type RunSummary } from "../runs/index.js";
 import type { CliContext } from "./context.js";
 
 export function registerRuns(program: Command, context: CliContext): void {

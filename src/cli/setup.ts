@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { setupPython } from "../engine/torch/index.js";
+import { setupPython } from "../engine/index.js";
 import { TuneError } from "../errors/index.js";
 import type { CliContext } from "./context.js";
 

@@ -1,15 +1,8 @@
 import { relative } from "node:path";
 import type { Command } from "commander";
 import { loadTokenizer } from "../data/index.js";
-import {
-  checkPipeline,
-  checkRecipe,
-  estimateRun,
-  isPipelineFile,
-  type PipelineCheck,
-  type RecipeCheck,
-  type RunEstimate,
-} from "../run/index.js";
+import { checkPipeline, isPipelineFile, type PipelineCheck } from "../pipeline/index.js";
+import { checkRecipe, estimateRun, type RecipeCheck, type RunEstimate } from "../validate/index.js";
 import type { CliContext } from "./context.js";
 import { wholeNumber } from "./flag-values.js";
 import { withRunOverrides, type RunOverrideFlags } from "./run-override-options.js";

@@ -1,6 +1,6 @@
 export { BRIDGE_DIR, findPython, type PythonChoice } from "./find-python.js";
 export { inspectEnvironment, type EngineStatus, type EnvironmentReport } from "./inspect-environment.js";
-export type { Gpu } from "./probe-gpus.js";
+export { probeGpus, type Gpu } from "./probe-gpus.js";
 export { probePython, type PythonProbe } from "./probe-python.js";
 export type { TfjsPackage } from "./probe-tfjs.js";
 export {
@@ -14,3 +14,5 @@ export {
 export type { StepProgress, TrainEvent } from "./events.js";
 export { writeInitialAdapter } from "./initial-adapter.js";
 export type { ReplyGenerator } from "./reply-generator.js";
+export { setupPython, type SetupResult } from "./torch/setup-python.js";
+export { estimateMemory, fitsGpu, type MemoryEstimate } from "./torch/estimate-memory.js";

@@ -33,14 +33,14 @@ import { moveRunAside } from "./move-run-aside.js";
 import { TUNE_VERSION } from "../version.js";
 import { baseCheckpoint } from "./base-checkpoint.js";
 import { chooseEngine, engineForResume, type EngineChoice } from "./choose-engine.js";
-import { bestRecord, writeBestRecord, type BestRecord } from "./best-record.js";
-import { appendEvent, recordFailure } from "./event-log.js";
-import { loadRunReport } from "./load-run-report.js";
-import { planSha256, RESUME_FIELDS, resumeRelevant } from "./plan-identity.js";
-import { readRunPlan } from "./read-run-plan.js";
-import { acquireRunLock, LOCK_FILE, type RunLock } from "./run-lock.js";
-import { evaluateCheckpointSplit } from "./evaluate-checkpoint-split.js";
-import { checkpointPusher, publishRun, refuseUnpushable, type PublishEvent } from "./publish-run.js";
+import { bestRecord, writeBestRecord, type BestRecord } from "../runs/index.js";
+import { appendEvent, recordFailure } from "../runs/index.js";
+import { loadRunReport } from "../runs/index.js";
+import { planSha256, RESUME_FIELDS, resumeRelevant } from "../runs/index.js";
+import { readRunPlan } from "../runs/index.js";
+import { acquireRunLock, LOCK_FILE, type RunLock } from "../runs/index.js";
+import { evaluateCheckpointSplit } from "../evaluate/index.js";
+import { checkpointPusher, publishRun, refuseUnpushable, type PublishEvent } from "../publish/index.js";
 import { writeRunDirectory } from "./write-run-directory.js";
 
 /** A checkpoint's split judged by the evaluator. */

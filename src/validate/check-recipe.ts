@@ -1,7 +1,7 @@
 import { loadExamples, prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { ExitCode, isTuneError } from "../errors/index.js";
 import { locateModel, type ModelOptions } from "../model/index.js";
-import { completePlan } from "./complete-plan.js";
+import { completePlan } from "../run/index.js";
 import { loadRecipe, resolvePlan, type LoadedRecipe, type RecipeOverrides, type RunPlan } from "../recipe/index.js";
 
 export interface RecipeCheck {

@@ -8,8 +8,8 @@ import { ExitCode, TuneError } from "../errors/index.js";
 import { parseAnswer, readPredictions } from "../eval/index.js";
 import { locateModel, type ModelOptions } from "../model/index.js";
 import type { RunPlan } from "../recipe/index.js";
-import { planForDataFile, predictWithEngine } from "./evaluate-checkpoint.js";
-import { locateCheckpoint, type LocatedCheckpoint } from "./locate-checkpoint.js";
+import { planForDataFile, predictWithEngine } from "../evaluate/index.js";
+import { locateCheckpoint, type LocatedCheckpoint } from "../runs/index.js";
 
 export interface PredictOptions extends PrepareOptions, ModelOptions {
   in: string;

@@ -6,17 +6,11 @@ import { manifestProvenance } from "../checkpoint/index.js";
 import { writeFileAtomic } from "../files/index.js";
 import { locateModel } from "../model/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
-import {
-  modelCard,
-  pushFiles,
-  type AdapterSummary,
-  type DownloadProgress,
-  type PushFile,
-  type PushResult,
-} from "../hub/index.js";
+import { modelCard, type AdapterSummary } from "./model-card.js";
+import { pushFiles, type DownloadProgress, type PushFile, type PushResult } from "../hub/index.js";
 import { classifyModelRef, type RunPlan } from "../recipe/index.js";
 import { TUNE_VERSION } from "../version.js";
-import type { LocatedCheckpoint } from "./locate-checkpoint.js";
+import type { LocatedCheckpoint } from "../runs/index.js";
 
 export interface BaseOptions {
   /** A base model folder or Hub id replacing the one the run (or adapter) names. */

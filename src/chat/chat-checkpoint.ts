@@ -5,7 +5,7 @@ import { chatTemplate, loadTokenizer, type ChatMessage, type TextTokenizer } fro
 import { engineFor } from "../engine/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { locateModel, type ModelOptions } from "../model/index.js";
-import { locateCheckpoint } from "./locate-checkpoint.js";
+import { locateCheckpoint } from "../runs/index.js";
 
 export interface ChatOptions {
   /** A system message opening the conversation. */

@@ -1,7 +1,7 @@
 import type { PrepareOptions } from "../data/index.js";
 import { ExitCode, isTuneError, TuneError, type Problem } from "../errors/index.js";
 import type { RecipeOverrides } from "../recipe/index.js";
-import { checkRecipe, type RecipeCheck } from "./check-recipe.js";
+import { checkRecipe, type RecipeCheck } from "../validate/index.js";
 import { loadPipeline, type Pipeline } from "./load-pipeline.js";
 import { readEndToEndTest } from "./run-pipeline.js";
 

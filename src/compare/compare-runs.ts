@@ -1,9 +1,9 @@
 import { resolve } from "node:path";
 import { ExitCode, TuneError } from "../errors/index.js";
 import type { Metric, RunPlan, SplitName } from "../recipe/index.js";
-import { evaluateCheckpoint } from "./evaluate-checkpoint.js";
-import { loadRunReport } from "./load-run-report.js";
-import { locateCheckpoint } from "./locate-checkpoint.js";
+import { evaluateCheckpoint } from "../evaluate/index.js";
+import { loadRunReport } from "../runs/index.js";
+import { locateCheckpoint } from "../runs/index.js";
 
 export interface ComparedRun {
   run: string;

@@ -1,6 +1,5 @@
 import type { PreparedData } from "../data/index.js";
-import { probeGpus, type Gpu } from "../engine/probe-gpus.js";
-import { estimateMemory, fitsGpu, type MemoryEstimate } from "../engine/torch/estimate-memory.js";
+import { estimateMemory, fitsGpu, probeGpus, type Gpu, type MemoryEstimate } from "../engine/index.js";
 import type { RunPlan } from "../recipe/index.js";
 
 export interface RunEstimate {

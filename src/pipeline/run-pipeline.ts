@@ -10,8 +10,8 @@ import {
 import { ExitCode, TuneError } from "../errors/index.js";
 import { resolvePlan, type RecipeOverrides } from "../recipe/index.js";
 import { loadPipeline, type Pipeline } from "./load-pipeline.js";
-import { classifierCheckpoint, predictRows, readInputRows, type Row, type RowPrediction } from "./predict-file.js";
-import { runRecipe, type RunOptions, type RunResult } from "./run-recipe.js";
+import { classifierCheckpoint, predictRows, readInputRows, type Row, type RowPrediction } from "../predict/index.js";
+import { runRecipe, type RunOptions, type RunResult } from "../run/index.js";
 
 export interface StagedPrediction {
   /** The chain's answer: the last stage's label, or the label that stopped the row earlier. */

@@ -6,7 +6,7 @@ import {
   writeOutput,
   type PredictOptions,
   type PredictSummary,
-} from "./predict-file.js";
+} from "../predict/index.js";
 import { pipelineStages, predictThroughStages } from "./run-pipeline.js";
 
 export interface PipelinePredictSummary extends PredictSummary {

@@ -5,7 +5,7 @@ import type { Selection } from "../eval/index.js";
 import { ExitCode, isTuneError, TuneError } from "../errors/index.js";
 import { openHubSession } from "../hub/index.js";
 import type { RunPlan } from "../recipe/index.js";
-import { locateCheckpoint } from "./locate-checkpoint.js";
+import { locateCheckpoint } from "../runs/index.js";
 import { mergeCheckpoint, pushCheckpoint } from "./publish-checkpoint.js";
 
 export type PublishEvent =

@@ -9,8 +9,8 @@ import { evaluatePredictions, type SplitEvaluation } from "../eval/index.js";
 import { locateModel, type ModelOptions } from "../model/index.js";
 import { SPLITS, type RunPlan, type SplitName } from "../recipe/index.js";
 import { evaluateCheckpointSplit } from "./evaluate-checkpoint-split.js";
-import { locateCheckpoint } from "./locate-checkpoint.js";
-import { acquireRunLock } from "./run-lock.js";
+import { locateCheckpoint } from "../runs/index.js";
+import { acquireRunLock } from "../runs/index.js";
 
 export interface CheckpointEvaluation {
   plan: RunPlan;

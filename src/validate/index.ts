@@ -1,0 +1,2 @@
+export { checkRecipe, type RecipeCheck } from "./check-recipe.js";
+export { estimateRun, type RunEstimate } from "./estimate-run.js";
