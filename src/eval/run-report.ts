@@ -3,19 +3,22 @@ import type { SplitEvaluation } from "./evaluate-predictions.js";
 import { classificationReportText, confusionMatrixText } from "./report-text.js";
 import type { CheckpointMetrics, GateResult } from "./select-best.js";
 
+/** best.json: the chosen checkpoint (an absolute path once read), its selection value and gates. */
+export interface BestRecord {
+  checkpoint: string | null;
+  step: number | null;
+  metric: Metric;
+  split: SplitName | null;
+  value: number | null;
+  gates: GateResult[];
+  passed: boolean;
+}
+
 /** Everything a run's report shows, gathered from its directory. */
 export interface RunReport {
   plan: RunPlan;
   state: RunState;
-  best: {
-    checkpoint: string | null;
-    step: number | null;
-    metric: Metric;
-    split: SplitName | null;
-    value: number | null;
-    gates: GateResult[];
-    passed: boolean;
-  } | null;
+  best: BestRecord | null;
   checkpoints: CheckpointMetrics[];
   /** The best checkpoint's evaluations (report, confusion matrix, distributions) per split. */
   bestEvaluations: Partial<Record<SplitName, SplitEvaluation>>;

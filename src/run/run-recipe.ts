@@ -16,7 +16,7 @@ import {
 import { writeFileAtomic } from "../files/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
 import { engineFor, type Engine, type StepProgress, type TrainEvent } from "../engine/index.js";
-import { runReportHtml, selectBest, type Selection } from "../eval/index.js";
+import { runReportHtml, selectBest, type BestRecord, type Selection } from "../eval/index.js";
 import { ExitCode, fileSystemFailure, TuneError } from "../errors/index.js";
 import { locateModel, type LocatedModel, type ModelOptions } from "../model/index.js";
 import {
@@ -33,7 +33,7 @@ import { moveRunAside } from "./move-run-aside.js";
 import { TUNE_VERSION } from "../version.js";
 import { baseCheckpoint } from "./base-checkpoint.js";
 import { chooseEngine, engineForResume, type EngineChoice } from "./choose-engine.js";
-import { bestRecord, writeBestRecord, type BestRecord } from "../runs/index.js";
+import { bestRecord, writeBestRecord } from "../runs/index.js";
 import { appendEvent, recordFailure } from "../runs/index.js";
 import { loadRunReport } from "../runs/index.js";
 import { planSha256, RESUME_FIELDS, resumeRelevant } from "../runs/index.js";

@@ -1,19 +1,8 @@
 import { basename, join } from "node:path";
 import { z } from "zod";
 import { readStateFile, writeFileAtomic } from "../files/index.js";
-import type { GateResult, Selection } from "../eval/index.js";
-import type { Metric, SplitName } from "../recipe/index.js";
-
-/** best.json: the chosen checkpoint (an absolute path once read), its selection value and gates. */
-export interface BestRecord {
-  checkpoint: string | null;
-  step: number | null;
-  metric: Metric;
-  split: SplitName | null;
-  value: number | null;
-  gates: GateResult[];
-  passed: boolean;
-}
+import type { BestRecord, Selection } from "../eval/index.js";
+import type { Metric } from "../recipe/index.js";
 
 const CHECKPOINT_NAME = /^checkpoint-\d+$/;
 

@@ -1,4 +1,4 @@
-export { bestRecord, writeBestRecord, type BestRecord } from "./best-record.js";
+export { bestRecord, writeBestRecord } from "./best-record.js";
 export { appendEvent, recordFailure } from "./event-log.js";
 export { listRuns, type RunSummary } from "./list-runs.js";
 export { loadRunReport } from "./load-run-report.js";
