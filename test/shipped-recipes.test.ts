@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Ajv } from "ajv";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import type { RunPlan } from "../src/index.js";
+import { PLAN_VERSION, type RunPlan } from "../src/index.js";
 import { ROOT, tune } from "./support/cli.js";
 
 // Pipeline files chain recipes; reference-recipes.test.ts runs the shipped one.
@@ -36,7 +36,7 @@ describe("the recipes shipped in recipes/", () => {
 
   it.each(RECIPES)("%s validates", async (recipe) => {
     const plan = await planOf(recipe);
-    expect(plan.plan_version).toBe(1);
+    expect(plan.plan_version).toBe(PLAN_VERSION);
   });
 
   it.each(RECIPES.filter((r) => r.endsWith(".yaml")))("%s is accepted by the published JSON Schema too", (recipe) => {

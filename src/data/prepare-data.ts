@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { defaultCacheRoot, publishFolder, temporaryFolderFor, writeFileAtomic } from "../files/index.js";
-import { fileSystemFailure, TuneError } from "../errors/index.js";
+import { cacheFailure, defaultCacheRoot, publishFolder, temporaryFolderFor, writeFileAtomic } from "../files/index.js";
+import { TuneError } from "../errors/index.js";
 import type { RunPlan, SplitName } from "../recipe/index.js";
 import { dataError } from "./data-error.js";
 import { DATASET_FORMAT_VERSION, type DatasetManifest } from "./dataset/manifest.js";
@@ -64,14 +64,7 @@ export async function prepareData(
   try {
     return await prepareInCache(plan, model, cacheRoot, options);
   } catch (error) {
-    // The cache is tune's, not the user's data: say which setting moves it.
-    const path = (error as NodeJS.ErrnoException).path;
-    if (!path?.startsWith(cacheRoot)) throw error;
-    throw fileSystemFailure(error, {
-      folder: cacheRoot,
-      doing: "write tune's cache in",
-      then: "run again, or set TUNE_CACHE_DIR to a writable folder",
-    });
+    throw cacheFailure(error, cacheRoot);
   }
 }
 

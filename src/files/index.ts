@@ -2,4 +2,4 @@ export { syncDirectory, writeFileAtomic, type ChunkWriter } from "./atomic-write
 export { makeFolders } from "./make-folders.js";
 export { publishFolder, replaceFolder, temporaryFolderFor } from "./publish-folder.js";
 export { readStateFile } from "./state-file.js";
-export { defaultCacheRoot } from "./cache-root.js";
+export { cacheFailure, defaultCacheRoot } from "./cache-root.js";

@@ -4,7 +4,7 @@ import { openModelWeights } from "../adapter/index.js";
 import { builtinModelDir } from "../builtin/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { downloadModel, type DownloadProgress } from "../hub/index.js";
-import { defaultCacheRoot } from "../files/index.js";
+import { cacheFailure, defaultCacheRoot } from "../files/index.js";
 import type { RunPlan } from "../recipe/index.js";
 
 export interface ModelOptions {
@@ -88,7 +88,12 @@ function checkModelFolder(dir: string): void {
 }
 
 function builtinDir(name: string, cacheRoot: string): string {
-  const dir = builtinModelDir(name, cacheRoot);
+  let dir: string | undefined;
+  try {
+    dir = builtinModelDir(name, cacheRoot);
+  } catch (error) {
+    throw cacheFailure(error, cacheRoot);
+  }
   if (dir) return dir;
   throw TuneError.single(
     {
