@@ -4,6 +4,7 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { hasStackTrace, tune } from "./support/cli.js";
 import { tempDir } from "./support/temp-dir.js";
+import { referencePython } from "./support/reference-python.js";
 
 const DATA = `text,label\n${Array.from({ length: 40 }, (_, i) => `"review ${i}: ${["great value", "broke quickly", "works well", "waste of money"][i % 4]}",${i % 2 ? "negative" : "positive"}`).join("\n")}\n`;
 const RECIPE =
@@ -32,7 +33,7 @@ labels = ["Left", "Center", "Right", "error"]
 print(json.dumps({"report": classification_report(g, p, output_dict=True, zero_division="warn"), "confusion": confusion_matrix(g, p, labels=labels).tolist()}))
 `;
     const reference = JSON.parse(
-      (await execa("python3", ["-W", "ignore", "-c", script, join(dir, "preds.csv")])).stdout,
+      (await execa(referencePython, ["-W", "ignore", "-c", script, join(dir, "preds.csv")])).stdout,
     ) as { report: Record<string, unknown>; confusion: number[][] };
     expect(Object.keys(ours.report).sort()).toEqual(Object.keys(reference.report).sort());
     for (const [key, value] of Object.entries(reference.report)) {

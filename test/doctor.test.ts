@@ -1,22 +1,23 @@
 import { describe, expect, it } from "vitest";
 import type { EnvironmentReport } from "../src/index.js";
 import { tune } from "./support/cli.js";
+import { referencePython } from "./support/reference-python.js";
 
 describe("tune doctor", () => {
   it("reports Node, the Python interpreter it would use, and the engines", async () => {
-    const result = await tune(["doctor", "--json"], { env: { TUNE_PYTHON: "python3" } });
+    const result = await tune(["doctor", "--json"], { env: { TUNE_PYTHON: referencePython } });
     expect(result.exitCode).toBe(0);
     const report = JSON.parse(result.stdout) as EnvironmentReport;
     expect(report.node.version).toBe(process.versions.node);
     expect(report.node.supported).toBe(true);
-    expect(report.python.interpreter).toEqual({ command: "python3", source: "TUNE_PYTHON" });
+    expect(report.python.interpreter).toEqual({ command: referencePython, source: "TUNE_PYTHON" });
     expect(report.python.python).toMatch(/^3\.\d+\.\d+$/);
     expect(Object.keys(report.python.packages)).toEqual(expect.arrayContaining(["torch", "transformers", "peft"]));
     expect(report.engines.tfjs).toEqual({
       available: true,
       detail: "Llama-family and BERT-family models, LoRA; WebAssembly (SIMD) backend",
     });
-    // python3 here has the bridge's packages (installed by .ci/run), so the torch engine can run, on the CPU.
+    // The venv npm test prepares has the bridge's packages, so the torch engine can run, on the CPU.
     expect(report.engines.torch).toEqual({
       available: true,
       detail: expect.stringMatching(/^PyTorch \S+ on the CPU, no bitsandbytes/),

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { seededRandom } from "../src/data/index.js";
 import { classificationReport, compareDistributions, evaluatePredictions, parseAnswer } from "../src/eval/index.js";
 import { planFor } from "./support/plan.js";
+import { referencePython } from "./support/reference-python.js";
 import { unsafeUniformIntDistribution } from "pure-rand";
 
 interface Case {
@@ -64,7 +65,14 @@ for case, labels in zip(json.loads(sys.argv[1]), json.loads(sys.argv[2])):
     })
 print(json.dumps(out))
 `;
-  const result = await execa("python3", ["-W", "ignore", "-c", script, JSON.stringify(cases), JSON.stringify(labels)]);
+  const result = await execa(referencePython, [
+    "-W",
+    "ignore",
+    "-c",
+    script,
+    JSON.stringify(cases),
+    JSON.stringify(labels),
+  ]);
   return JSON.parse(result.stdout) as Array<Record<string, unknown>>;
 }
 

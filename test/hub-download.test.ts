@@ -6,6 +6,7 @@ import { downloadModel } from "../src/hub/index.js";
 import { failure, useFakeHub } from "./support/hub-fixture.js";
 import { tempDir } from "./support/temp-dir.js";
 import { hasStackTrace, tune } from "./support/cli.js";
+import { referencePython } from "./support/reference-python.js";
 
 const TOKEN = "hf_test_reader_0123456789";
 const fixture = useFakeHub(TOKEN);
@@ -42,7 +43,7 @@ describe("downloading a Hub model into the Hugging Face cache", () => {
 
     // transformers loads the model from the fixture.cache with the network switched off.
     const python = await execa(
-      "python3",
+      referencePython,
       [
         "-c",
         "from transformers import AutoConfig, AutoTokenizer, AutoModelForCausalLM\nm = AutoModelForCausalLM.from_pretrained('acme/tiny-llama')\nt = AutoTokenizer.from_pretrained('acme/tiny-llama')\nprint(m.config.model_type, sum(p.numel() for p in m.parameters()), t('hello')['input_ids'])",

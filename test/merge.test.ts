@@ -19,6 +19,7 @@ import { isTuneError } from "../src/errors/index.js";
 import type { RunPlan } from "../src/recipe/index.js";
 import { hasStackTrace, tune } from "./support/cli.js";
 import { tempDir } from "./support/temp-dir.js";
+import { referencePython } from "./support/reference-python.js";
 
 const OUT = 24;
 const IN = 40;
@@ -361,7 +362,7 @@ with torch.no_grad():
     print(json.dumps({"merged": merged(ids).logits[0].tolist(), "peft": peft(ids).logits[0].tolist(), "labels": merged.config.id2label}))
 `;
     const python = await execa(
-      "python3",
+      referencePython,
       ["-W", "ignore", "-c", script, join(dir, "merged"), baseDir, join(dir, "runs/cls/checkpoint-4")],
       { reject: false },
     );

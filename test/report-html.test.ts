@@ -10,7 +10,7 @@ const DATA = `text,label\n${Array.from({ length: 40 }, (_, i) => `"review ${i}: 
 const RECIPE =
   'name: report-demo\ntask: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8}\ndata: {file: d.csv, labels: [positive, negative], split: {eval: 0.2, test: 0.2, seed: 1}}\ntraining: {max_steps: 12, batch_size: 8, lr: 0.01, logging_steps: 1}\ncheckpoints: {every: 3, keep: 1}\neval: {gates: ["accuracy >= 0"]}\n';
 
-/** Debian's chromium, which .ci/run installs; headless, as root in CI. */
+/** Debian's chromium, which `npm test` installs first (scripts/prepare-tests.mjs); headless, as root in CI. */
 async function chromium(args: string[]): Promise<string> {
   const result = await execa(
     "chromium",
@@ -18,7 +18,9 @@ async function chromium(args: string[]): Promise<string> {
     { reject: false, timeout: 60_000 },
   );
   if (result.exitCode !== 0)
-    throw new Error(`chromium failed (install Debian's chromium package; .ci/run does): ${result.stderr.slice(-500)}`);
+    throw new Error(
+      `chromium failed (install Debian's chromium package; npm test names the command): ${result.stderr.slice(-500)}`,
+    );
   return result.stdout;
 }
 

@@ -15,6 +15,7 @@ import {
 } from "../src/adapter/index.js";
 import { isTuneError } from "../src/index.js";
 import { tempDir } from "./support/temp-dir.js";
+import { referencePython } from "./support/reference-python.js";
 
 const values = Float32Array.from({ length: 24 }, (_, i) => (i - 12) / 7);
 const TENSORS: TensorToWrite[] = [
@@ -158,7 +159,7 @@ with safe_open(d + "/ours.safetensors", "np") as f:
 print(json.dumps({k: [str(v.dtype), list(v.shape), v.astype(np.float64).ravel().tolist()] for k, v in ours.items()} | {"__metadata__": meta}))
 save_file({"a": np.arange(6, dtype=np.float32).reshape(2, 3) / 3, "b": np.array([0.5, -1.25], dtype=np.float16), "c": np.array([9, -9], dtype=np.int64)}, d + "/theirs.safetensors", metadata={"format": "pt"})
 `;
-    const result = await execa("python3", ["-c", script, dir]);
+    const result = await execa(referencePython, ["-c", script, dir]);
     const seen = JSON.parse(result.stdout) as Record<string, [string, number[], number[]]> & {
       __metadata__: Record<string, string>;
     };

@@ -7,6 +7,7 @@ import { tinyBertDir } from "../src/builtin/index.js";
 import { loadTokenizer } from "../src/data/index.js";
 import { loadModel, selectBackend } from "../src/engine/tfjs/index.js";
 import { tempDir } from "./support/temp-dir.js";
+import { referencePython } from "./support/reference-python.js";
 
 const TEXTS = ["The march was peaceful and well organised.", "I can't support this — it's a waste of time!", "ok"];
 
@@ -23,9 +24,13 @@ assert not missing.unexpected_keys, missing.unexpected_keys
 with torch.no_grad():
     print(json.dumps(model(input_ids=ids, attention_mask=mask).logits.tolist()))
 `;
-  const result = await execa("python3", ["-c", script, dir, headFile, JSON.stringify(ids), JSON.stringify(mask)], {
-    env: { TRANSFORMERS_VERBOSITY: "error" },
-  });
+  const result = await execa(
+    referencePython,
+    ["-c", script, dir, headFile, JSON.stringify(ids), JSON.stringify(mask)],
+    {
+      env: { TRANSFORMERS_VERBOSITY: "error" },
+    },
+  );
   return JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as number[][];
 }
 
@@ -44,7 +49,7 @@ with torch.no_grad():
             p.add_(torch.randn_like(p) * 0.05)
 model.save_pretrained(sys.argv[1])
 `;
-  await execa("python3", ["-c", script, dir], { env: { TRANSFORMERS_VERBOSITY: "error" } });
+  await execa(referencePython, ["-c", script, dir], { env: { TRANSFORMERS_VERBOSITY: "error" } });
   return dir;
 }
 
@@ -62,14 +67,12 @@ async function compare(dir: string, pad: number): Promise<void> {
   const { ids, mask } = batchOf(tinyBertDir(tempDir()), pad);
   await selectBackend("cpu");
   const shapes = loadModel(dir);
-  const values = shapes
-    .headTensors(3)
-    .map(({ name, shape }, i) => ({
-      name,
-      dtype: "F32" as const,
-      shape,
-      data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, j) => Math.sin(j + i) / 5),
-    }));
+  const values = shapes.headTensors(3).map(({ name, shape }, i) => ({
+    name,
+    dtype: "F32" as const,
+    shape,
+    data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, j) => Math.sin(j + i) / 5),
+  }));
   shapes.dispose();
   const headFile = join(tempDir(), "head.safetensors");
   writeSafetensors(headFile, values);
@@ -109,7 +112,7 @@ from transformers import BertTokenizer
 t = BertTokenizer(sys.argv[1] + "/vocab.txt", do_lower_case=True)
 print(json.dumps([t(x)["input_ids"] for x in json.loads(sys.argv[2])]))
 `;
-    const result = await execa("python3", ["-c", script, dir, JSON.stringify(texts)], {
+    const result = await execa(referencePython, ["-c", script, dir, JSON.stringify(texts)], {
       env: { TRANSFORMERS_VERBOSITY: "error" },
     });
     const tokenizer = loadTokenizer(dir);

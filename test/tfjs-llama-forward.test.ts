@@ -7,6 +7,7 @@ import { writeSafetensors } from "../src/adapter/index.js";
 import { TINY_LLAMA_CONFIG, tinyLlamaDir } from "../src/builtin/index.js";
 import { generate, lastNonPad, loadModel, selectBackend } from "../src/engine/tfjs/index.js";
 import { tempDir } from "./support/temp-dir.js";
+import { referencePython } from "./support/reference-python.js";
 
 const IDS = [
   [1, 15043, 3186, 29892, 920, 526, 366],
@@ -29,9 +30,13 @@ with torch.no_grad():
     cls = cls_model(input_ids=ids, attention_mask=mask).logits
 print(json.dumps({"lm": lm.tolist(), "cls": cls.tolist()}))
 `;
-  const result = await execa("python3", ["-c", script, dir, scoreFile, JSON.stringify(IDS), JSON.stringify(MASK)], {
-    env: { TRANSFORMERS_VERBOSITY: "error" },
-  });
+  const result = await execa(
+    referencePython,
+    ["-c", script, dir, scoreFile, JSON.stringify(IDS), JSON.stringify(MASK)],
+    {
+      env: { TRANSFORMERS_VERBOSITY: "error" },
+    },
+  );
   return JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as { lm: number[][][]; cls: number[][] };
 }
 
@@ -100,7 +105,7 @@ for row in out[:, width:].tolist():
     rows.append(row[: row.index(2)] if 2 in row else row)
 print(json.dumps(rows))
 `;
-    const result = await execa("python3", ["-c", script, dir, JSON.stringify(prompts)], {
+    const result = await execa(referencePython, ["-c", script, dir, JSON.stringify(prompts)], {
       env: { TRANSFORMERS_VERBOSITY: "error" },
     });
     const expected = JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as number[][];
@@ -141,7 +146,7 @@ model = AutoModelForCausalLM.from_pretrained(sys.argv[1], torch_dtype=torch.floa
 with torch.no_grad():
     print(json.dumps(model(input_ids=torch.tensor(json.loads(sys.argv[2]))).logits[:, :, :64].tolist()))
 `;
-    const result = await execa("python3", ["-c", script, dir, JSON.stringify(ids)], {
+    const result = await execa(referencePython, ["-c", script, dir, JSON.stringify(ids)], {
       env: { TRANSFORMERS_VERBOSITY: "error" },
     });
     const expected = JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as number[][][];

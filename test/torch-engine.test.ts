@@ -8,6 +8,7 @@ import { seededRandom } from "../src/data/index.js";
 import { bridgeCommand } from "../src/engine/torch/index.js";
 import { ROOT, hasStackTrace, signalWhen, tune } from "./support/cli.js";
 import { tempDir } from "./support/temp-dir.js";
+import { referencePython } from "./support/reference-python.js";
 
 const DATA = `text,label\n${Array.from({ length: 48 }, (_, i) => `"review ${i}: ${["great value", "broke quickly", "works well", "waste of money"][i % 4]}",${i % 2 ? "negative" : "positive"}`).join("\n")}\n`;
 const RECIPE = (engine: string, extra = "") =>
@@ -211,7 +212,7 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     rmSync(join(dir, "runs/exp/checkpoint-4"), { recursive: true });
     const marker = join(dir, "code-ran");
     // A pickle whose loading runs a shell command, with the manifest rewritten to match it.
-    await execa("python3", [
+    await execa(referencePython, [
       "-c",
       `import os, pickle\nclass P:\n    def __reduce__(self):\n        return (os.system, ("touch ${marker}",))\nopen("${join(checkpoint, "optimizer.pt")}", "wb").write(pickle.dumps({"state": P()}))`,
     ]);
