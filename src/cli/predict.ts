@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { isPipelineFile, predictFile, predictPipelineFile } from "../run/index.js";
 import type { CliContext } from "./context.js";
 import { progressBar } from "./progress.js";
 
@@ -19,6 +18,7 @@ export function registerPredict(program: Command, context: CliContext): void {
     .option("--runs <root>", "with a pipeline file: where its stages' runs are", "adapters")
     .option("--json", "print a summary as JSON")
     .action(async (target: string, flags: { in: string; out: string; runs: string; json?: boolean }) => {
+      const { isPipelineFile, predictFile, predictPipelineFile } = await import("../run/index.js");
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
       const options = { in: flags.in, out: flags.out, onProgress: progress.update, onDownload: progress.download };
       const summary = isPipelineFile(target)

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { locateCheckpoint, pushCheckpoint } from "../run/index.js";
 import type { CliContext } from "./context.js";
 import { parseDtype } from "./merge.js";
 import { transferBar } from "./progress.js";
@@ -31,6 +30,8 @@ export function registerPush(program: Command, context: CliContext): void {
     .option("--force", "push even if the checkpoint failed its gate or validation")
     .option("--json", "print the result as JSON")
     .action(async (target: string, flags: PushFlags) => {
+      const { locateCheckpoint } = await import("../run/locate-checkpoint.js");
+      const { pushCheckpoint } = await import("../run/publish-checkpoint.js");
       const located = locateCheckpoint(target, { allowDamaged: flags.force === true });
       if (located.problem)
         context.output.err(

@@ -1,10 +1,8 @@
 import type { Command } from "commander";
-import { loadTokenizer } from "../data/index.js";
-import { checkRecipe, estimateRun, type RunEstimate } from "../run/index.js";
+import type { RunEstimate } from "../run/estimate-run.js";
 import type { CliContext } from "./context.js";
 import { wholeNumber } from "./flag-values.js";
 import { withRunOverrides, type RunOverrideFlags } from "./run-override-options.js";
-import { formatDataStats, formatExamples } from "./data-report.js";
 import { progressBar } from "./progress.js";
 
 interface ValidateFlags extends RunOverrideFlags {
@@ -30,6 +28,8 @@ export function registerValidate(program: Command, context: CliContext): void {
     .option("--out <root>", "output root the plan's run directory is placed under", "adapters")
     .option("--json", "print the result as JSON")
     .action(async (file: string, flags: ValidateFlags) => {
+      const { checkRecipe } = await import("../run/check-recipe.js");
+      const { formatDataStats, formatExamples } = await import("./data-report.js");
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
       const check = await checkRecipe(file, {
         overrides: { model: flags.model, engine: flags.engine, maxSteps: flags.maxSteps },
@@ -39,7 +39,12 @@ export function registerValidate(program: Command, context: CliContext): void {
       });
       progress.stop();
       const { plan, prepared } = check;
-      const estimate = prepared ? await estimateRun(plan, prepared) : null;
+      // The torch engine's estimate; a tfjs recipe has none. Imported only for the others: it loads
+      // the torch engine's module, which loads TensorFlow.js.
+      const estimate =
+        prepared && plan.engine !== "tfjs"
+          ? await (await import("../run/estimate-run.js")).estimateRun(plan, prepared)
+          : null;
       if (flags.json) {
         context.output.json({
           ok: true,
@@ -63,7 +68,9 @@ export function registerValidate(program: Command, context: CliContext): void {
       else context.output.out(`  rows checked; token statistics skipped: ${check.tokenizerMissing}`);
       const count = flags.showExamples ?? 0;
       if (prepared && count > 0)
-        context.output.out(formatExamples(prepared, loadTokenizer(prepared.tokenizerDir), count));
+        context.output.out(
+          formatExamples(prepared, (await import("../data/index.js")).loadTokenizer(prepared.tokenizerDir), count),
+        );
       if (estimate) context.output.out(formatEstimate(estimate));
       if (flags.printPlan) context.output.out(JSON.stringify(plan, null, 2));
     });
