@@ -43,7 +43,7 @@ export async function main(argv: readonly string[], given: Output = processOutpu
 
   // A verb's module imports only what defining its command needs (commander, flag parsers,
   // types); what the verb does is imported in its action, when it runs. So `tune --help`,
-  // `tune validate` or `tune init` never load an engine (test/lazy-engines.test.ts).
+  // `tune validate` or `tune init` never load an engine (test/cli/lazy-engines.test.ts).
   registerRecipe(program, context);
   registerValidate(program, context);
   registerPrepare(program, context);
