@@ -4,6 +4,7 @@ import { parquetWriteBuffer } from "hyparquet-writer";
 import { describe, expect, it } from "vitest";
 import { hasStackTrace, tune } from "../support/cli.js";
 import { tempDir } from "../support/temp-dir.js";
+import { testCache } from "../support/test-cache.js";
 
 /** A Parquet file written by hyparquet-writer (a real writer, not bytes made by hand). */
 function parquet(columnData: Array<{ name: string; data: string[] }>): Buffer {
@@ -174,7 +175,7 @@ describe("bad data is one clear message, exit 2, and no cache entry", () => {
       writeFileSync(join(dir, name), content);
     }
     writeFileSync(join(dir, "recipe.yaml"), recipe);
-    const cache = join(dir, "cache");
+    const cache = testCache(dir);
     const result = await tune(["prepare", join(dir, "recipe.yaml")], { env: { TUNE_CACHE_DIR: cache } });
     expect(result.stderr).toMatch(expected);
     expect(result.exitCode).toBe(2);

@@ -2,27 +2,17 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { hasStackTrace, ROOT, tune } from "../support/cli.js";
-import { tempDir } from "../support/temp-dir.js";
+import { fixtureCopy } from "../support/fixtures.js";
+import { testCache } from "../support/test-cache.js";
 
-const CONVERSATIONS = Array.from({ length: 24 }, (_, i) =>
-  JSON.stringify({
-    messages: [
-      { role: "user", content: `Please reply to message ${i}.` },
-      { role: "assistant", content: "Thank you, noted." },
-    ],
-  }),
-).join("\n");
-const recipe = (engine: string) =>
-  `task: causal-lm\nengine: ${engine}\nmodel: {base: builtin:tiny-llama}\nlora: {r: 8, alpha: 16, dropout: 0.0, target_modules: all-linear}\ndata: {file: c.jsonl, split: {eval: 0.25, seed: 1}, max_length: 64}\ntraining: {max_steps: 30, batch_size: 6, lr: 0.02}\ngeneration: {max_new_tokens: 8}\n`;
-
+// The chat fixtures (test/support/fixture-runs.ts): runs/c, a causal LM trained on every engine
+// to answer "Thank you, noted."; and the notes fixture's runs/cls, a classifier.
 describe("tune chat", () => {
   it.each(["tfjs", "torch"])(
     "answers with what the %s-trained chat model learned, one message or a piped conversation",
     async (engine) => {
-      const dir = tempDir({ "c.yaml": recipe(engine), "c.jsonl": CONVERSATIONS });
-      const env = { TUNE_CACHE_DIR: join(dir, "cache") };
-      const trained = await tune(["recipe", "c.yaml", "--out", "runs"], { cwd: dir, env });
-      expect(trained.exitCode, trained.stderr).toBe(0);
+      const dir = fixtureCopy(engine === "torch" ? "chat-torch" : "chat-tfjs");
+      const env = { TUNE_CACHE_DIR: testCache(dir) };
 
       const one = await tune(["chat", "runs/c", "--prompt", "Please reply to message 99."], { cwd: dir, env });
       expect(one.exitCode, one.stderr).toBe(0);
@@ -47,15 +37,9 @@ describe("tune chat", () => {
   );
 
   it("sends a classifier to tune predict, without a stack trace", async () => {
-    const data = `text,label\n${Array.from({ length: 16 }, (_, i) => `t${i},${i % 2 ? "a" : "b"}`).join("\n")}\n`;
-    const dir = tempDir({
-      "k.yaml":
-        "task: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\ndata: {file: d.csv, labels: [a, b], split: {eval: 0.25, seed: 1}}\ntraining: {max_steps: 1, batch_size: 8}\n",
-      "d.csv": data,
-    });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
-    expect((await tune(["recipe", "k.yaml", "--out", "runs"], { cwd: dir, env })).exitCode).toBe(0);
-    const refused = await tune(["chat", "runs/k", "--prompt", "hi"], { cwd: dir, env });
+    const dir = fixtureCopy("notes");
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
+    const refused = await tune(["chat", "runs/cls", "--prompt", "hi"], { cwd: dir, env });
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toContain("is a classifier");
     expect(refused.stderr).toContain("tune predict");

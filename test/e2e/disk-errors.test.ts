@@ -5,6 +5,7 @@ import { checkpointProblem } from "../../src/checkpoint/index.js";
 import { isTuneError } from "../../src/errors/index.js";
 import { runRecipe } from "../../src/index.js";
 import { tempDir } from "../support/temp-dir.js";
+import { testCache } from "../support/test-cache.js";
 
 /** Which write fails, and how: set by each test; the real file system otherwise. */
 const fault = vi.hoisted(() => ({ code: null as string | null, when: (_path: string): boolean => false }));
@@ -32,7 +33,7 @@ describe("a disk that fills up or turns read-only mid-run", () => {
     "%s while writing a checkpoint: a clear message, the previous checkpoint intact, and a re-run resumes from it",
     async (code, why) => {
       const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
-      const options = { out: join(dir, "runs"), cacheRoot: join(dir, "cache") };
+      const options = { out: join(dir, "runs"), cacheRoot: testCache(dir) };
       const runDir = join(dir, "runs", "exp");
       fault.code = code;
       fault.when = (path) => path.includes("checkpoint-4.tmp-");

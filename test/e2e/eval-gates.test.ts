@@ -2,21 +2,20 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tune } from "../support/cli.js";
+import { REVIEWS } from "../support/fixture-runs.js";
+import { fixtureCopy } from "../support/fixtures.js";
 import { tempDir } from "../support/temp-dir.js";
+import { testCache } from "../support/test-cache.js";
 
-const DATA = `text,label\n${Array.from({ length: 40 }, (_, i) => `"review ${i}: ${["great value", "broke quickly", "works well", "waste of money"][i % 4]}",${i % 2 ? "negative" : "positive"}`).join("\n")}\n`;
-const RECIPE =
-  "task: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8}\ndata: {file: d.csv, labels: [positive, negative], split: {eval: 0.2, test: 0.2, seed: 1}}\ntraining: {max_steps: 6, batch_size: 8, lr: 0.01}\ncheckpoints: {every: 3, keep: 2}\n";
+// The reviews fixture (test/support/fixture-runs.ts) holds runs/exp, trained from RECIPE on DATA.
+const { data: DATA, recipe: RECIPE } = REVIEWS;
 
 describe("tune eval and gates", () => {
   it("re-evaluates any checkpoint to the numbers recorded during training, and evaluates a new data file", async () => {
-    const dir = tempDir({
-      "exp.yaml": RECIPE,
-      "d.csv": DATA,
+    const dir = fixtureCopy("reviews", {
       "new.csv": "text,label\nworks well indeed,positive\nwaste of money again,negative\n",
     });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
-    expect((await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env })).exitCode).toBe(0);
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
     const checkpoint = join(dir, "runs/exp/checkpoint-3");
     const recorded = JSON.parse(readFileSync(join(checkpoint, "metrics.json"), "utf8")) as Record<
       string,
@@ -45,7 +44,7 @@ describe("tune eval and gates", () => {
     });
     const result = await tune(["recipe", "exp.yaml", "--out", "runs"], {
       cwd: dir,
-      env: { TUNE_CACHE_DIR: join(dir, "cache") },
+      env: { TUNE_CACHE_DIR: testCache(dir) },
     });
     expect(result.exitCode).toBe(3);
     expect(result.stdout).toMatch(/^gate f1_weighted > 1: FAILED \(\d\.\d{4}\)$/m);

@@ -5,6 +5,7 @@ import { hasStackTrace, tune } from "../support/cli.js";
 import { useFakeHub } from "../support/hub-fixture.js";
 import type { InterceptedRequest, Reply } from "../support/hub-server.js";
 import { tempDir } from "../support/temp-dir.js";
+import { testCache } from "../support/test-cache.js";
 
 // Everything a Hub sends is untrusted, error bodies too (test/unit/hub-hostile.test.ts has the rest).
 const TOKEN = "hf_hostile_reader_8d2f61c4a9";
@@ -13,10 +14,11 @@ beforeEach(() => {
   process.env.TUNE_HUB_BACKOFF_MS = "1";
 });
 
+/** Every file under `dir`, through links too (the cache's builtin/ is a link to the run's shared models). */
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
+  return readdirSync(dir).flatMap((name) =>
+    statSync(join(dir, name)).isDirectory() ? filesUnder(join(dir, name)) : [join(dir, name)],
   );
 }
 
@@ -51,7 +53,7 @@ describe("no server text carries the token anywhere", () => {
         HF_ENDPOINT: fixture.hub.url,
         HF_TOKEN: TOKEN,
         HF_HUB_CACHE: join(dir, "hf"),
-        TUNE_CACHE_DIR: join(dir, "cache"),
+        TUNE_CACHE_DIR: testCache(dir),
         TUNE_HUB_RETRIES: "1",
         TUNE_HUB_BACKOFF_MS: "1",
       };

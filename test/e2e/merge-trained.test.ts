@@ -9,19 +9,15 @@ import { loadModel, selectBackend } from "../../src/engine/tfjs/index.js";
 import type { RunPlan } from "../../src/recipe/index.js";
 import { hasStackTrace, tune } from "../support/cli.js";
 import { referencePython } from "../support/reference-python.js";
+import { fixtureCopy } from "../support/fixtures.js";
 import { tempDir } from "../support/temp-dir.js";
+import { testCache } from "../support/test-cache.js";
 
 describe("tune merge on a trained classifier", () => {
   it("gives the merged model the logits of base + adapter, in tfjs and in transformers", async () => {
-    const data = `text,label\n${Array.from({ length: 32 }, (_, i) => `"note ${i}: ${["lovely day", "awful delay", "great help", "rude reply"][i % 4]}",${i % 2 ? "bad" : "good"}`).join("\n")}\n`;
-    const dir = tempDir({
-      "cls.yaml":
-        "task: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 16, target_modules: all-linear}\ndata: {file: d.csv, labels: [good, bad], split: {eval: 0.25, seed: 1}}\ntraining: {max_steps: 4, batch_size: 8, lr: 0.02}\ncheckpoints: {every: 4}\n",
-      "d.csv": data,
-    });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
-    const trained = await tune(["recipe", "cls.yaml", "--out", "runs"], { cwd: dir, env });
-    expect(trained.exitCode, trained.stderr).toBe(0);
+    // The merge fixture: runs/cls, LoRA r 4 on every linear layer, 4 steps, one checkpoint.
+    const dir = fixtureCopy("merge");
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
     const merged = await tune(["merge", "runs/cls", "--out", "merged", "--dtype", "fp32", "--json"], { cwd: dir, env });
     expect(merged.exitCode, merged.stderr).toBe(0);
     const summary = JSON.parse(merged.stdout) as {

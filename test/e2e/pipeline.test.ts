@@ -4,6 +4,7 @@ import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
 import { hasStackTrace, tune } from "../support/cli.js";
 import { tempDir } from "../support/temp-dir.js";
+import { testCache } from "../support/test-cache.js";
 
 const THINGS = ["parks", "buses", "rent", "rivers", "schools", "clinics", "bikes", "libraries"];
 const NONE = [
@@ -68,7 +69,7 @@ describe("layered pipelines", () => {
       "e2e.csv": END_TO_END,
       "new.csv": "text\nwe marched for parks yesterday\ncooked rent for dinner\n",
     });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
     const run = await tune(["pipeline", "p.yaml", "--out", "runs", "--json"], { cwd: dir, env });
     expect(run.exitCode, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout) as {

@@ -1,24 +1,20 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
 import { hasStackTrace, tune } from "../support/cli.js";
-import { tempDir } from "../support/temp-dir.js";
+import { fixtureCopy } from "../support/fixtures.js";
+import { testCache } from "../support/test-cache.js";
 
-const TEXTS = ["lovely day", "awful delay", "great help", "rude reply"];
-const DATA = `id,text,label\n${Array.from({ length: 32 }, (_, i) => `r${i},"note ${i}: ${TEXTS[i % 4]}",${i % 2 ? "bad" : "good"}`).join("\n")}\n`;
-const CLASSIFIER =
-  "task: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8}\ndata: {file: d.csv, labels: [good, bad], split: {eval: 0.25, seed: 1}}\ntraining: {max_steps: 4, batch_size: 8, lr: 0.02}\n";
+// The predict fixture (test/support/fixture-runs.ts): runs/cls (a classifier), runs/gen (a
+// generative classifier) and runs/lm (a causal LM), trained on d.csv (id, text, label).
 
 describe("tune predict", () => {
   it("labels every row of a file with the probabilities the engine gives the same texts during evaluation", async () => {
-    const dir = tempDir({
-      "cls.yaml": CLASSIFIER,
-      "d.csv": DATA,
+    const dir = fixtureCopy("predict", {
       "new.jsonl": `${JSON.stringify({ text: "what a lovely day", source: "web" })}\n${JSON.stringify({ text: "", source: "empty" })}\n${JSON.stringify({ text: "rude reply again", source: "mail" })}\n`,
     });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
-    expect((await tune(["recipe", "cls.yaml", "--out", "runs"], { cwd: dir, env })).exitCode).toBe(0);
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
 
     // The training data itself as new input: the rows of the eval split must get the very
     // probabilities recorded for them at the best checkpoint.
@@ -75,11 +71,8 @@ describe("tune predict", () => {
   }, 120_000);
 
   it("writes the raw answer and the label parsed from it for a generative classifier", async () => {
-    const recipe =
-      'task: generative-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8}\ndata: {file: d.csv, labels: [good, bad], split: {eval: 0.25, seed: 1}, max_length: 48}\ntemplate: {prompt: "Note: {text}\\nVerdict:", completion: " {label}"}\ngeneration: {max_new_tokens: 3}\ntraining: {max_steps: 2, batch_size: 8, lr: 0.01}\n';
-    const dir = tempDir({ "gen.yaml": recipe, "d.csv": DATA, "new.csv": "text\nlovely day indeed\nrude reply\n" });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
-    expect((await tune(["recipe", "gen.yaml", "--out", "runs"], { cwd: dir, env })).exitCode).toBe(0);
+    const dir = fixtureCopy("predict", { "new.csv": "text\nlovely day indeed\nrude reply\n" });
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
     const result = await tune(["predict", "runs/gen", "--in", "new.csv", "--out", "out.csv"], { cwd: dir, env });
     expect(result.exitCode, result.stderr).toBe(0);
     const rows = parse(readFileSync(join(dir, "out.csv")), { columns: true }) as Array<Record<string, string>>;
@@ -89,26 +82,8 @@ describe("tune predict", () => {
   }, 120_000);
 
   it("explains a missing text column, a run that is not a classifier, an unknown output format, a missing --in and an --out nowhere", async () => {
-    const dir = tempDir({
-      "cls.yaml": CLASSIFIER,
-      "d.csv": DATA,
-      "wrong.csv": "body\nhello\n",
-      "lm.yaml":
-        "task: causal-lm\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8}\ndata: {file: lm.jsonl, split: {eval: 0.25, seed: 1}, max_length: 32}\ntraining: {max_steps: 1, batch_size: 4}\n",
-    });
-    writeFileSync(
-      join(dir, "lm.jsonl"),
-      Array.from({ length: 8 }, (_, i) =>
-        JSON.stringify({
-          messages: [
-            { role: "user", content: `question ${i}` },
-            { role: "assistant", content: `answer ${i}` },
-          ],
-        }),
-      ).join("\n"),
-    );
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
-    expect((await tune(["recipe", "cls.yaml", "--out", "runs"], { cwd: dir, env })).exitCode).toBe(0);
+    const dir = fixtureCopy("predict", { "wrong.csv": "body\nhello\n" });
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
     const column = await tune(["predict", "runs/cls", "--in", "wrong.csv", "--out", "o.csv"], { cwd: dir, env });
     expect(column.exitCode).toBe(2);
     expect(column.stderr).toContain('has no column "text"');
@@ -125,7 +100,6 @@ describe("tune predict", () => {
     });
     expect(nowhere.exitCode).toBe(2);
     expect(nowhere.stderr).toContain(`--out  the folder of ${join(dir, "no/such/folder/o.csv")} does not exist`);
-    expect((await tune(["recipe", "lm.yaml", "--out", "runs"], { cwd: dir, env })).exitCode).toBe(0);
     const lm = await tune(["predict", "runs/lm", "--in", "d.csv", "--out", "o.csv"], { cwd: dir, env });
     expect(lm.exitCode).toBe(2);
     expect(lm.stderr).toContain("is a causal-lm run");

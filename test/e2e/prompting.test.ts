@@ -7,6 +7,7 @@ import { loadTokenizer, readDatasetSplit } from "../../src/data/index.js";
 import type { RunPlan } from "../../src/recipe/index.js";
 import { hasStackTrace, tune } from "../support/cli.js";
 import { tempDir } from "../support/temp-dir.js";
+import { testCache } from "../support/test-cache.js";
 
 const DATA = `text,label\n${Array.from({ length: 24 }, (_, i) => `"note ${i}: ${i % 2 ? "awful delay" : "lovely day"}",${i % 2 ? "bad" : "good"}`).join("\n")}\n`;
 const recipe = (engine: string, fewShot = "  few_shot: {per_class: 1, seed: 3}\n") =>
@@ -19,7 +20,7 @@ describe("task: prompting", () => {
       "d.csv": DATA,
       "new.csv": "text\nlovely day again\nawful delay again\n",
     });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
     const run = await tune(["recipe", "p.yaml", "--out", "runs", "--json"], { cwd: dir, env });
     expect(run.exitCode, run.stderr).toBe(0);
     const events = run.stdout
@@ -95,7 +96,7 @@ describe("task: prompting", () => {
       "d.csv": DATA,
       "new.csv": "text\nlovely day again\nawful delay again\n",
     });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
     const run = await tune(["recipe", "p.yaml", "--out", "runs"], { cwd: dir, env });
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/eval at step 0: accuracy/);

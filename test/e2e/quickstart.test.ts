@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT, tune } from "../support/cli.js";
 import { tempDir } from "../support/temp-dir.js";
+import { testCache } from "../support/test-cache.js";
 
 interface Event {
   type: string;
@@ -16,7 +17,7 @@ interface Event {
 async function run(recipe: string, extra: string[] = []): Promise<Event[]> {
   const out = tempDir();
   const result = await tune(["recipe", recipe, "--out", out, "--json", ...extra], {
-    env: { TUNE_CACHE_DIR: join(out, "cache") },
+    env: { TUNE_CACHE_DIR: testCache(out) },
   });
   expect(result.exitCode, result.stderr).toBe(0);
   return result.stdout

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { RunPlan } from "../../src/recipe/index.js";
 import { ROOT, tune } from "../support/cli.js";
 import { tempDir } from "../support/temp-dir.js";
+import { testCache } from "../support/test-cache.js";
 
 /**
  * Every reference recipe, exactly as shipped, run end to end on a built-in tiny model with a
@@ -39,7 +40,7 @@ describe("the reference recipes run end to end on tiny models", () => {
           "--out",
           dir,
         ],
-        { env: { TUNE_CACHE_DIR: join(dir, "cache") } },
+        { env: { TUNE_CACHE_DIR: testCache(dir) } },
       );
       expect(result.exitCode, result.stderr).toBe(0);
       const runDir = join(dir, recipe);
@@ -96,7 +97,7 @@ describe("the reference recipes run end to end on tiny models", () => {
         dir,
         "--json",
       ],
-      { env: { TUNE_CACHE_DIR: join(dir, "cache") } },
+      { env: { TUNE_CACHE_DIR: testCache(dir) } },
     );
     expect(result.exitCode, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout) as {

@@ -4,11 +4,8 @@ import { execa } from "execa";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { tune } from "../support/cli.js";
-import { tempDir } from "../support/temp-dir.js";
-
-const DATA = `text,label\n${Array.from({ length: 40 }, (_, i) => `"review ${i}: ${["great value", "broke quickly", "works well", "waste of money"][i % 4]}",${i % 2 ? "negative" : "positive"}`).join("\n")}\n`;
-const RECIPE =
-  'name: report-demo\ntask: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8}\ndata: {file: d.csv, labels: [positive, negative], split: {eval: 0.2, test: 0.2, seed: 1}}\ntraining: {max_steps: 12, batch_size: 8, lr: 0.01, logging_steps: 1}\ncheckpoints: {every: 3, keep: 1}\neval: {gates: ["accuracy >= 0"]}\n';
+import { fixtureCopy } from "../support/fixtures.js";
+import { testCache } from "../support/test-cache.js";
 
 /** Debian's chromium, which `npm test` installs first (scripts/prepare-tests.mjs); headless, as root in CI. */
 async function chromium(args: string[]): Promise<string> {
@@ -42,9 +39,9 @@ function countColour(png: PNG, hex: string): number {
 
 describe("tune report", () => {
   it("writes a self-contained HTML report that renders in headless Chromium with its curves, tables and charts", async () => {
-    const dir = tempDir({ "exp.yaml": RECIPE, "d.csv": DATA });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
-    expect((await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env })).exitCode).toBe(0);
+    // The reviews fixture: runs/report-demo, 12 steps logged one by one, checkpoints every 3, a gate.
+    const dir = fixtureCopy("reviews");
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
     const result = await tune(["report", "runs/report-demo"], { cwd: dir, env });
     expect(result.exitCode, result.stderr).toBe(0);
     const file = join(dir, "runs/report-demo/report.html");

@@ -4,38 +4,30 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasStackTrace, tune } from "../support/cli.js";
+import { INTEGRITY } from "../support/fixture-runs.js";
+import { fixturePath } from "../support/fixtures.js";
 import { tempDir } from "../support/temp-dir.js";
+import { testCache } from "../support/test-cache.js";
 
 // The right artifact, whole, or nothing: every verb reads checkpoints through one check, runs
 // point at their own checkpoints, and one process at a time writes a run.
-const DATA = `text,label\n${Array.from({ length: 24 }, (_, i) => `"note ${i}: ${["lovely day", "awful delay", "great help", "rude reply"][i % 4]}",${i % 2 ? "bad" : "good"}`).join("\n")}\n`;
-const RECIPE =
-  "task: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8}\ndata: {file: d.csv, labels: [good, bad], split: {eval: 0.25, test: 0, seed: 1}}\ntraining: {max_steps: 4, batch_size: 8, lr: 0.02}\ncheckpoints: {every: 2, keep: 5}\n";
-const PIPELINE = "stages:\n  - recipe: exp.yaml\n    pass: [good]\n  - recipe: other.yaml\n";
+// The integrity fixture (test/support/fixture-runs.ts): runs/exp and runs/other, trained from
+// exp.yaml (RECIPE) and other.yaml, with p.yaml, a pipeline over both, and new.csv to label.
+const RECIPE = INTEGRITY.recipe;
 
 let work: string;
+let caches: string;
 let env: Record<string, string>;
 
-beforeAll(async () => {
-  // Shared by every test (tempDir folders go after each test).
-  work = mkdtempSync(join(tmpdir(), "tune-integrity-"));
-  for (const [name, text] of Object.entries({
-    "exp.yaml": RECIPE,
-    "other.yaml": RECIPE.replace("lr: 0.02", "lr: 0.03"),
-    "d.csv": DATA,
-    "new.csv": "text\nlovely help\nrude delay\n",
-    "p.yaml": PIPELINE,
-  }))
-    writeFileSync(join(work, name), text);
+beforeAll(() => {
+  // Read only: every test that changes anything works on a copy (copyOfRun).
+  work = fixturePath("integrity");
   // The push verb never reaches the network in these tests: the checkpoint is refused first.
-  env = { TUNE_CACHE_DIR: join(work, "cache"), HF_ENDPOINT: "http://127.0.0.1:9", HF_TOKEN: "hf_unused_token_0000" };
-  for (const recipe of ["exp.yaml", "other.yaml"]) {
-    const trained = await tune(["recipe", recipe, "--out", "runs"], { cwd: work, env });
-    expect(trained.exitCode, trained.stderr).toBe(0);
-  }
-}, 120_000);
+  caches = mkdtempSync(join(tmpdir(), "tune-integrity-"));
+  env = { TUNE_CACHE_DIR: testCache(caches), HF_ENDPOINT: "http://127.0.0.1:9", HF_TOKEN: "hf_unused_token_0000" };
+});
 
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => rmSync(caches, { recursive: true, force: true }));
 
 /** A copy of the trained run (and its recipe folder) to damage. */
 function copyOfRun(): string {
@@ -82,7 +74,7 @@ describe("one check for every checkpoint a verb reads", () => {
         ["pipeline", ["predict", "p.yaml", "--runs", "runs", "--in", "new.csv", "--out", "labels.csv"]],
       ];
       for (const [verb, args] of calls) {
-        const result = await tune(args, { cwd: dir, env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") } });
+        const result = await tune(args, { cwd: dir, env: { ...env, TUNE_CACHE_DIR: testCache(dir) } });
         expect(result.exitCode, `${verb}: ${result.stderr}`).toBe(2);
         expect(result.stderr, verb).toContain(`cannot use ${join(dir, "runs/exp", best.checkpoint)}`);
         expect(result.stderr, verb).toMatch(why);
@@ -198,7 +190,7 @@ describe("state files are read as untrusted input", () => {
     // The recipe as first run (its data path is part of the plan), writing into the copy.
     const rerun = await tune(["recipe", join(work, "exp.yaml"), "--out", "runs", "--json"], {
       cwd: dir,
-      env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") },
+      env: { ...env, TUNE_CACHE_DIR: testCache(dir) },
     });
     expect(rerun.exitCode, rerun.stderr).toBe(0);
     const judged = rerun.stdout
@@ -225,7 +217,7 @@ describe("one writer per run", () => {
     );
     const first = execa("node", [join(process.cwd(), "bin/tune.js"), "recipe", "long.yaml", "--out", "runs"], {
       cwd: dir,
-      env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") },
+      env: { ...env, TUNE_CACHE_DIR: testCache(dir) },
       reject: false,
     });
     let second: Awaited<ReturnType<typeof tune>> | undefined;
@@ -237,7 +229,7 @@ describe("one writer per run", () => {
           second = { exitCode: -1, stdout: "", stderr: "" };
           void tune(["recipe", "long.yaml", "--out", "runs"], {
             cwd: dir,
-            env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") },
+            env: { ...env, TUNE_CACHE_DIR: testCache(dir) },
           }).then((result) => {
             second = result;
             first.kill("SIGINT");
@@ -268,7 +260,7 @@ describe("one writer per run", () => {
       writeFileSync(lock(dir), JSON.stringify(owner));
       const rerun = await tune(["recipe", join(work, "exp.yaml"), "--out", "runs"], {
         cwd: dir,
-        env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") },
+        env: { ...env, TUNE_CACHE_DIR: testCache(dir) },
       });
       expect(rerun.exitCode, rerun.stderr).toBe(0);
       expect(rerun.stderr).toContain(
@@ -288,7 +280,7 @@ describe("one writer per run", () => {
       ["recipe", "exp.yaml", "--out", "runs"],
       ["eval", "runs/exp"],
     ]) {
-      const refused = await tune(args, { cwd: dir, env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") } });
+      const refused = await tune(args, { cwd: dir, env: { ...env, TUNE_CACHE_DIR: testCache(dir) } });
       expect(refused.exitCode, refused.stderr).toBe(2);
       expect(refused.stderr).toContain("is in use by another tune (pid 4242 on gpu-node-7");
       expect(refused.stderr).toContain(`delete ${lock(dir)}`);
@@ -394,7 +386,7 @@ describe("adapters and model folders from elsewhere are input like any other", (
     writeFileSync(join(dir, "m.yaml"), RECIPE.replace("builtin:tiny-llama", "./model"));
     const run = await tune(["recipe", "m.yaml", "--out", "runs"], {
       cwd: dir,
-      env: { ...env, TUNE_CACHE_DIR: join(dir, "cache") },
+      env: { ...env, TUNE_CACHE_DIR: testCache(dir) },
     });
     expect(run.exitCode, run.stderr).toBe(2);
     expect(run.stderr).toMatch(

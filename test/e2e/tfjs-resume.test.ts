@@ -9,6 +9,7 @@ import { trainTfjs } from "../../src/engine/tfjs/index.js";
 import { ROOT, hasStackTrace, signalWhen, tune } from "../support/cli.js";
 import { planFor } from "../support/plan.js";
 import { tempDir } from "../support/temp-dir.js";
+import { testCache } from "../support/test-cache.js";
 
 const DATA = `text,label\n${Array.from({ length: 32 }, (_, i) => `"review ${i}: ${["great value", "broke quickly", "works well", "waste of money"][i % 4]}",${i % 2 ? "negative" : "positive"}`).join("\n")}\n`;
 const RECIPE = (steps: number) =>
@@ -18,7 +19,7 @@ const bytes = (checkpoint: string, file: string) => readFileSync(join(checkpoint
 
 describe("exact resume on the tfjs engine", () => {
   it("N steps straight equal N/2, stop, resume, N/2 — bit for bit, optimizer state included", async () => {
-    const cache = tempDir();
+    const cache = testCache(tempDir());
     const straight = await planFor(RECIPE(8), { "d.csv": DATA });
     const prepared = await prepareData(straight.plan, { cacheRoot: cache });
     const full = await trainTfjs(straight.plan, prepared, { backend: "cpu", emit: () => {} });
@@ -49,7 +50,7 @@ describe("exact resume on the tfjs engine", () => {
 
   it("Ctrl-C saves a checkpoint and exits 130; re-running resumes to the same adapter as an uninterrupted run", async () => {
     const dir = tempDir({ "exp.yaml": RECIPE(40), "d.csv": DATA });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
     const reference = await tune(["recipe", "exp.yaml", "--out", "straight"], { cwd: dir, env });
     expect(reference.exitCode).toBe(0);
 
@@ -110,7 +111,7 @@ describe("exact resume on the tfjs engine", () => {
     "a newest checkpoint with %s is reported and skipped; the run resumes from the one before",
     async (_, damage, why) => {
       const dir = tempDir({ "exp.yaml": RECIPE(6), "d.csv": DATA });
-      const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+      const env = { TUNE_CACHE_DIR: testCache(dir) };
       await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
       damage(join(dir, "runs/exp/checkpoint-6"));
       const again = await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env });
@@ -128,7 +129,7 @@ describe("exact resume on the tfjs engine", () => {
       .replace("checkpoints: {every: 2, keep: 10}", "checkpoints: {every: 1, keep: 2}")
       .replace("eval: {splits: [train]}", "eval: {splits: [train], best_metric: loss}");
     const dir = tempDir({ "exp.yaml": recipe, "d.csv": DATA });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
     const reference = await tune(["recipe", "exp.yaml", "--out", "straight"], { cwd: dir, env });
     expect(reference.exitCode).toBe(0);
     const random = seededRandom(2026);

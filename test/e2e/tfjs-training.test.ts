@@ -17,6 +17,7 @@ import { readPredictions } from "../../src/eval/index.js";
 import type { RunPlan } from "../../src/index.js";
 import { planFor } from "../support/plan.js";
 import { tempDir } from "../support/temp-dir.js";
+import { testCache } from "../support/test-cache.js";
 
 const DATA = `text,label\n${Array.from({ length: 32 }, (_, i) => `"review ${i}: ${["great value", "broke quickly", "works well", "waste of money"][i % 4]}",${i % 2 ? "negative" : "positive"}`).join("\n")}\n`;
 const classifier = (training: string) =>
@@ -42,7 +43,7 @@ function adapterTensors(checkpoint: string): Map<string, Float32Array> {
 
 describe("tfjs training", () => {
   it("gradient accumulation equals one large batch", async () => {
-    const cache = tempDir();
+    const cache = testCache(tempDir());
     const big = await train(classifier("max_steps: 2, batch_size: 8, gradient_accumulation: 1, lr: 0.01"), cache);
     const accumulated = await train(
       classifier("max_steps: 2, batch_size: 2, gradient_accumulation: 4, lr: 0.01"),
@@ -61,7 +62,10 @@ describe("tfjs training", () => {
   }, 120_000);
 
   it("keeps the number of live tensors flat from step to step, and learns the training set", async () => {
-    const { events } = await train(classifier("max_steps: 60, batch_size: 8, lr: 0.01, logging_steps: 1"), tempDir());
+    const { events } = await train(
+      classifier("max_steps: 60, batch_size: 8, lr: 0.01, logging_steps: 1"),
+      testCache(tempDir()),
+    );
     const steps = events.flatMap((e) => (e.type === "step" ? [e] : []));
     expect(steps).toHaveLength(60);
     expect(new Set(steps.slice(2).map((s) => s.tensors)).size).toBe(1);
@@ -81,7 +85,7 @@ describe("tfjs training", () => {
   it("LoRA gradients match finite differences", async () => {
     await selectBackend("cpu");
     const { plan } = await planFor(classifier("max_steps: 1"), { "d.csv": DATA });
-    const prepared = await prepareData(plan, { cacheRoot: tempDir() });
+    const prepared = await prepareData(plan, { cacheRoot: testCache(tempDir()) });
     const model = loadModel(prepared.tokenizerDir);
     const lora = createLora(linearModules(readModelConfig(prepared.tokenizerDir)), { ...plan.lora, dropout: 0 }, 3);
     // B starts at zero, which hides A's gradient; give B values so both are checked.
@@ -138,7 +142,7 @@ describe("tfjs training", () => {
     const recipe =
       "task: causal-lm\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\nlora: {r: 4, alpha: 8, target_modules: [q_proj, v_proj]}\ndata: {train: chats.jsonl}\ntraining: {max_steps: 3, batch_size: 4, lr: 0.01, logging_steps: 1}\n";
     const { plan } = await planFor(recipe, { "chats.jsonl": chats });
-    const prepared = await prepareData(plan, { cacheRoot: tempDir() });
+    const prepared = await prepareData(plan, { cacheRoot: testCache(tempDir()) });
     const events: TrainEvent[] = [];
     const { checkpoint } = await trainTfjs(plan, prepared, { backend: "cpu", emit: (e) => events.push(e) });
     const config = JSON.parse(readFileSync(join(checkpoint, "adapter_config.json"), "utf8")) as Record<string, unknown>;
@@ -160,7 +164,7 @@ describe("tfjs training", () => {
       classifier("max_steps: 1").replace("dropout: 0}", "dropout: 0, target_modules: [q_proj, lm_head]}"),
       { "d.csv": DATA },
     );
-    const prepared = await prepareData(plan, { cacheRoot: tempDir() });
+    const prepared = await prepareData(plan, { cacheRoot: testCache(tempDir()) });
     await expect(trainTfjs(plan, prepared, { backend: "cpu", emit: () => {} })).rejects.toThrow(
       /cannot put LoRA on lm_head/,
     );

@@ -9,6 +9,7 @@ import { bridgeCommand } from "../../src/engine/torch/index.js";
 import { ROOT, hasStackTrace, signalWhen, tune } from "../support/cli.js";
 import { tempDir } from "../support/temp-dir.js";
 import { referencePython } from "../support/reference-python.js";
+import { testCache } from "../support/test-cache.js";
 
 const DATA = `text,label\n${Array.from({ length: 48 }, (_, i) => `"review ${i}: ${["great value", "broke quickly", "works well", "waste of money"][i % 4]}",${i % 2 ? "negative" : "positive"}`).join("\n")}\n`;
 const RECIPE = (engine: string, extra = "") =>
@@ -26,7 +27,7 @@ interface Event {
 async function run(dir: string, out: string, recipe = "exp.yaml", extra: string[] = []) {
   const result = await tune(["recipe", recipe, "--out", out, "--json", ...extra], {
     cwd: dir,
-    env: { TUNE_CACHE_DIR: join(dir, "cache") },
+    env: { TUNE_CACHE_DIR: testCache(dir) },
   });
   const events =
     result.stdout.trim() === ""
@@ -87,7 +88,7 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
 
   it("Ctrl-C saves and exits 130; re-running resumes to the adapter of an uninterrupted run, bit for bit", async () => {
     const dir = tempDir({ "exp.yaml": RECIPE("torch").replace("dropout: 0", "dropout: 0.1"), "d.csv": DATA });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
     expect((await tune(["recipe", "exp.yaml", "--out", "straight"], { cwd: dir, env })).exitCode).toBe(0);
     const child = execa("node", [join(ROOT, "bin/tune.js"), "recipe", "exp.yaml", "--out", "runs", "--json"], {
       cwd: dir,
@@ -112,7 +113,7 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
         .replace("checkpoints: {every: 4, keep: 5}", "checkpoints: {every: 2, keep: 2}"),
       "d.csv": DATA,
     });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
     expect((await tune(["recipe", "exp.yaml", "--out", "straight"], { cwd: dir, env })).exitCode).toBe(0);
     const random = seededRandom(7);
     for (let kill = 0; kill < 3; kill++) {
@@ -143,7 +144,7 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     const dir = tempDir({ "exp.yaml": RECIPE("auto").replace("max_steps: 12", "max_steps: 2"), "d.csv": DATA });
     const result = await tune(["recipe", "exp.yaml", "--out", "runs"], {
       cwd: dir,
-      env: { TUNE_CACHE_DIR: join(dir, "cache") },
+      env: { TUNE_CACHE_DIR: testCache(dir) },
     });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toMatch(
@@ -160,7 +161,7 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     writeFileSync(join(model, "model.safetensors"), "not a safetensors file");
     const damaged = await tune(["recipe", "exp.yaml", "--out", "runs"], {
       cwd: dir,
-      env: { TUNE_CACHE_DIR: join(dir, "cache") },
+      env: { TUNE_CACHE_DIR: testCache(dir) },
     });
     expect(damaged.exitCode).toBe(2);
     expect(damaged.stderr).toMatch(/model\/model\.safetensors {2}not a valid safetensors file/);
@@ -183,7 +184,7 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     writeFileSync(join(dir, "crash.yaml"), RECIPE("torch").replace("builtin:tiny-llama", "./model2"));
     const crash = await tune(["recipe", "crash.yaml", "--out", "runs"], {
       cwd: dir,
-      env: { TUNE_CACHE_DIR: join(dir, "cache"), TUNE_PYTHON: crashing },
+      env: { TUNE_CACHE_DIR: testCache(dir), TUNE_PYTHON: crashing },
     });
     expect(crash.exitCode, crash.stderr).toBe(1);
     expect(crash.stderr).toContain("the torch engine stopped with an error: ZeroDivisionError: division by zero");
@@ -194,7 +195,7 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     writeFileSync(impostor, '#!/bin/sh\necho \'{"type": "hello", "protocol": 99}\'\n', { mode: 0o755 });
     const refused = await tune(["recipe", "crash.yaml", "--out", "runs2"], {
       cwd: dir,
-      env: { TUNE_CACHE_DIR: join(dir, "cache"), TUNE_PYTHON: impostor },
+      env: { TUNE_CACHE_DIR: testCache(dir), TUNE_PYTHON: impostor },
     });
     expect(refused.exitCode).toBe(4);
     expect(refused.stderr).toContain("the recipe asks for the torch engine, but its Python environment is not usable");
@@ -206,7 +207,7 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
       "exp.yaml": RECIPE("torch").replace("max_steps: 12", "max_steps: 4").replace("every: 4", "every: 2"),
       "d.csv": DATA,
     });
-    const env = { TUNE_CACHE_DIR: join(dir, "cache") };
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
     expect((await tune(["recipe", "exp.yaml", "--out", "runs"], { cwd: dir, env })).exitCode).toBe(0);
     const checkpoint = join(dir, "runs/exp/checkpoint-2");
     rmSync(join(dir, "runs/exp/checkpoint-4"), { recursive: true });
@@ -257,7 +258,7 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     const dir = tempDir({ "q.yaml": quantized, "g.yaml": generative, "d.csv": DATA });
     const q = await tune(["recipe", "q.yaml", "--out", "runs"], {
       cwd: dir,
-      env: { TUNE_CACHE_DIR: join(dir, "cache") },
+      env: { TUNE_CACHE_DIR: testCache(dir) },
     });
     expect(q.exitCode, q.stderr).toBe(0);
     expect(q.stderr).toMatch(

