@@ -1,6 +1,5 @@
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
-import { openChat } from "../chat/index.js";
 import { wholeNumber } from "./flag-values.js";
 import type { CliContext } from "./context.js";
 import { progressBar } from "./progress.js";
@@ -22,6 +21,7 @@ export function registerChat(program: Command, context: CliContext): void {
     .option("--max-new-tokens <n>", "longest reply (default: the recipe's generation.max_new_tokens)", wholeNumber(1))
     .option("--json", "print each reply as a JSON line")
     .action(async (target: string, flags: ChatFlags) => {
+      const { openChat } = await import("../chat/index.js");
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
       const session = await openChat(target, {
         system: flags.system,

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { compareRuns } from "../compare/index.js";
 import type { CliContext } from "./context.js";
 
 export function registerCompare(program: Command, context: CliContext): void {
@@ -10,6 +9,7 @@ export function registerCompare(program: Command, context: CliContext): void {
     .option("--split <split>", "the split to compare on (default: test when every run has one, else eval)")
     .option("--json", "print the comparison as JSON")
     .action(async (runs: string[], flags: { split?: string; json?: boolean }) => {
+      const { compareRuns } = await import("../compare/index.js");
       const comparison = await compareRuns(runs, flags.split);
       if (flags.json) {
         context.output.json(comparison);

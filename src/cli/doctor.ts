@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { inspectEnvironment } from "../engine/index.js";
 import type { CliContext } from "./context.js";
 
 export function registerDoctor(program: Command, context: CliContext): void {
@@ -8,6 +7,7 @@ export function registerDoctor(program: Command, context: CliContext): void {
     .description("show what this machine offers tune: Node, TensorFlow.js backends, the Python bridge, GPUs, engines")
     .option("--json", "print the report as JSON")
     .action(async (flags: { json?: boolean }) => {
+      const { inspectEnvironment } = await import("../engine/index.js");
       const report = await inspectEnvironment();
       if (flags.json) {
         context.output.json(report);

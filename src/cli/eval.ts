@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { classificationReportText, confusionMatrixText } from "../eval/index.js";
-import { evaluateCheckpoint } from "../evaluate/index.js";
 import type { CliContext } from "./context.js";
 
 export function registerEval(program: Command, context: CliContext): void {
@@ -12,6 +10,8 @@ export function registerEval(program: Command, context: CliContext): void {
     .option("--data <file>", "evaluate on this file (the recipe's columns) instead")
     .option("--json", "print the evaluations as JSON")
     .action(async (checkpoint: string, flags: { split?: string; data?: string; json?: boolean }) => {
+      const { evaluateCheckpoint } = await import("../evaluate/index.js");
+      const { classificationReportText, confusionMatrixText } = await import("../eval/index.js");
       const result = await evaluateCheckpoint(checkpoint, flags);
       if (flags.json) {
         context.output.json(result.evaluations);

@@ -3,7 +3,8 @@ import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { TuneError } from "../errors/index.js";
-import { STARTER_TASKS, starterRecipe, type Task } from "../recipe/index.js";
+import type { Task } from "../recipe/index.js";
+import { STARTER_TASKS, starterRecipe } from "../recipe/starter-recipe.js";
 import type { CliContext } from "./context.js";
 import { makeFolders } from "../files/index.js";
 

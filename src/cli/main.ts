@@ -41,6 +41,9 @@ export async function main(argv: readonly string[], given: Output = processOutpu
     .exitOverride()
     .configureOutput({ writeOut: (s) => output.out(s.trimEnd()), writeErr: (s) => output.err(s.trimEnd()) });
 
+  // A verb's module imports only what defining its command needs (commander, flag parsers,
+  // types); what the verb does is imported in its action, when it runs. So `tune --help`,
+  // `tune validate` or `tune init` never load an engine (test/cli/lazy-engines.test.ts).
   registerRecipe(program, context);
   registerValidate(program, context);
   registerPrepare(program, context);

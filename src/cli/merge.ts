@@ -1,8 +1,6 @@
 import type { Command } from "commander";
 import type { MergeDtype } from "../adapter/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
-import { locateCheckpoint } from "../runs/index.js";
-import { mergeCheckpoint } from "../publish/index.js";
 import type { CliContext } from "./context.js";
 import { transferBar } from "./progress.js";
 
@@ -46,6 +44,8 @@ export function registerMerge(program: Command, context: CliContext): void {
     .option("--base <dir|id>", "merge into this full-precision base instead of the one the run names")
     .option("--json", "print the result as JSON")
     .action(async (target: string, flags: { out: string; dtype?: string; base?: string; json?: boolean }) => {
+      const { locateCheckpoint } = await import("../runs/index.js");
+      const { mergeCheckpoint } = await import("../publish/index.js");
       const dtype = parseDtype(flags.dtype);
       const located = locateCheckpoint(target);
       const bar = transferBar(!flags.json && process.stderr.isTTY === true, "merging");

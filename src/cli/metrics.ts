@@ -1,12 +1,4 @@
 import type { Command } from "commander";
-import {
-  classificationReport,
-  classificationReportDict,
-  classificationReportText,
-  compareDistributions,
-  confusionMatrixText,
-  labelsFromFile,
-} from "../eval/index.js";
 import type { CliContext } from "./context.js";
 
 export function registerMetrics(program: Command, context: CliContext): void {
@@ -22,6 +14,14 @@ export function registerMetrics(program: Command, context: CliContext): void {
       "print the report as JSON (scikit-learn's classification_report output_dict shape, plus confusion_matrix and labels)",
     )
     .action(async (file: string, flags: { labels?: string; json?: boolean }) => {
+      const {
+        classificationReport,
+        classificationReportDict,
+        classificationReportText,
+        compareDistributions,
+        confusionMatrixText,
+        labelsFromFile,
+      } = await import("../eval/index.js");
       const { gold, predicted } = await labelsFromFile(file);
       const known =
         flags.labels

@@ -1,7 +1,5 @@
 import type { Command } from "commander";
 import { ExitCode } from "../errors/index.js";
-import { classificationReportText, confusionMatrixText } from "../eval/index.js";
-import { runPipeline } from "../pipeline/index.js";
 import type { CliContext } from "./context.js";
 import { withRunOverrides, type RunOverrideFlags } from "./run-override-options.js";
 
@@ -23,6 +21,8 @@ export function registerPipeline(program: Command, context: CliContext): void {
     .option("--out <root>", "output root of the stages' runs and the end-to-end report", "adapters")
     .option("--json", "print the result as JSON")
     .action(async (file: string, flags: PipelineFlags) => {
+      const { runPipeline } = await import("../pipeline/index.js");
+      const { classificationReportText, confusionMatrixText } = await import("../eval/index.js");
       const result = await runPipeline(file, {
         model: flags.model,
         engine: flags.engine,

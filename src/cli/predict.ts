@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { isPipelineFile, predictPipelineFile } from "../pipeline/index.js";
-import { predictFile } from "../predict/index.js";
 import type { CliContext } from "./context.js";
 import { progressBar } from "./progress.js";
 
@@ -20,6 +18,8 @@ export function registerPredict(program: Command, context: CliContext): void {
     .option("--runs <root>", "with a pipeline file: where its stages' runs are", "adapters")
     .option("--json", "print a summary as JSON")
     .action(async (target: string, flags: { in: string; out: string; runs: string; json?: boolean }) => {
+      const { isPipelineFile, predictPipelineFile } = await import("../pipeline/index.js");
+      const { predictFile } = await import("../predict/index.js");
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
       const options = { in: flags.in, out: flags.out, onProgress: progress.update, onDownload: progress.download };
       const summary = isPipelineFile(target)

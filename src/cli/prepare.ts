@@ -1,8 +1,6 @@
 import type { Command } from "commander";
-import { checkRecipe } from "../validate/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import type { CliContext } from "./context.js";
-import { formatDataStats } from "./data-report.js";
 import { progressBar } from "./progress.js";
 
 interface PrepareFlags {
@@ -20,6 +18,8 @@ export function registerPrepare(program: Command, context: CliContext): void {
     .option("--model <dir|id>", "prepare for this base model's tokenizer instead of the recipe's")
     .option("--json", "print dataset paths and statistics as JSON")
     .action(async (file: string, flags: PrepareFlags) => {
+      const { checkRecipe } = await import("../validate/index.js");
+      const { formatDataStats } = await import("./data-report.js");
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
       const check = await checkRecipe(file, {
         overrides: { model: flags.model },

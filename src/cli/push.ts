@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { locateCheckpoint } from "../runs/index.js";
-import { pushCheckpoint } from "../publish/index.js";
 import type { CliContext } from "./context.js";
 import { parseDtype } from "./merge.js";
 import { transferBar } from "./progress.js";
@@ -32,6 +30,8 @@ export function registerPush(program: Command, context: CliContext): void {
     .option("--force", "push even if the checkpoint failed its gate or validation")
     .option("--json", "print the result as JSON")
     .action(async (target: string, flags: PushFlags) => {
+      const { locateCheckpoint } = await import("../runs/index.js");
+      const { pushCheckpoint } = await import("../publish/index.js");
       const located = locateCheckpoint(target, { allowDamaged: flags.force === true });
       if (located.problem)
         context.output.err(

@@ -1,11 +1,8 @@
 import type { Command } from "commander";
 import { ExitCode } from "../errors/index.js";
 import type { Metric } from "../recipe/index.js";
-import { runReportText } from "../eval/index.js";
-import { loadRunReport } from "../runs/index.js";
-import { runRecipe, type EvalEvent, type RunEvent } from "../run/index.js";
+import type { EvalEvent, RunEvent } from "../run/index.js";
 import type { CliContext } from "./context.js";
-import { formatDataStats } from "./data-report.js";
 import { progressBar, trainingBar } from "./progress.js";
 import { withRunOverrides, type RunOverrideFlags } from "./run-override-options.js";
 
@@ -28,6 +25,10 @@ export function registerRecipe(program: Command, context: CliContext): void {
     .option("--resume <checkpoint>", "resume from this checkpoint folder instead of the latest")
     .option("--json", "stream events as JSON lines instead of progress output")
     .action(async (file: string, flags: RecipeFlags) => {
+      const { runRecipe } = await import("../run/index.js");
+      const { loadRunReport } = await import("../runs/index.js");
+      const { runReportText } = await import("../eval/index.js");
+      const { formatDataStats } = await import("./data-report.js");
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
       let shown: readonly Metric[] = [];
       const live = !flags.json && process.stderr.isTTY === true;

@@ -1,8 +1,5 @@
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { writeFileAtomic } from "../files/index.js";
-import { runReportHtml, runReportText } from "../eval/index.js";
-import { loadRunReport } from "../runs/index.js";
 import type { CliContext } from "./context.js";
 
 export function registerReport(program: Command, context: CliContext): void {
@@ -13,7 +10,10 @@ export function registerReport(program: Command, context: CliContext): void {
     )
     .argument("<run>", "adapters/<run-name>")
     .option("--json", "print the report data as JSON")
-    .action((run: string, flags: { json?: boolean }) => {
+    .action(async (run: string, flags: { json?: boolean }) => {
+      const { loadRunReport } = await import("../runs/index.js");
+      const { runReportHtml, runReportText } = await import("../eval/index.js");
+      const { writeFileAtomic } = await import("../files/index.js");
       const report = loadRunReport(resolve(run));
       if (flags.json) {
         context.output.json(report);

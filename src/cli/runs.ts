@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { listRuns, type RunSummary } from "../runs/index.js";
+import type { RunSummary } from "../runs/index.js";
 import type { CliContext } from "./context.js";
 
 export function registerRuns(program: Command, context: CliContext): void {
@@ -9,7 +9,8 @@ export function registerRuns(program: Command, context: CliContext): void {
     .description("list the runs under an output root with their status")
     .option("--out <root>", "output root to look in", "adapters")
     .option("--json", "print the runs as JSON")
-    .action((flags: { out: string; json?: boolean }) => {
+    .action(async (flags: { out: string; json?: boolean }) => {
+      const { listRuns } = await import("../runs/index.js");
       const runs = existsSync(flags.out) ? listRuns(flags.out) : [];
       if (flags.json) {
         context.output.json(runs);

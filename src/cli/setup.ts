@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { setupPython } from "../engine/index.js";
 import { TuneError } from "../errors/index.js";
 import type { CliContext } from "./context.js";
 
@@ -12,6 +11,7 @@ export function registerSetup(program: Command, context: CliContext): void {
     .option("--index-url <url>", "package index for pip (default: the one pip is configured with)")
     .option("--json", "print the result as JSON")
     .action(async (component: string, flags: { python: string; indexUrl?: string; json?: boolean }) => {
+      const { setupPython } = await import("../engine/index.js");
       if (component !== "python") {
         throw TuneError.single({
           code: "setup-unknown",

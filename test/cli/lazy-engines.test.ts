@@ -1,0 +1,45 @@
+import { join } from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "../support/cli.js";
+import { tempDir } from "../support/temp-dir.js";
+
+/** The CLI run in a process of its own, and the TensorFlow.js modules that process loaded. */
+async function loadedEngines(args: string[], cwd = ROOT): Promise<{ exitCode: number; loaded: string[] }> {
+  const result = await execa("node", [join(ROOT, "test/support/loaded-engines.mjs"), ...args], {
+    cwd,
+    reject: false,
+  });
+  const line = result.stderr.split("\n").findLast((l) => l.startsWith("loaded-engines: "));
+  if (!line) throw new Error(`no report from the CLI:\n${result.stderr}`);
+  return { exitCode: result.exitCode ?? -1, loaded: JSON.parse(line.slice("loaded-engines: ".length)) as string[] };
+}
+
+describe("commands that train nothing never load an engine", () => {
+  const quickstart = join(ROOT, "recipes/quickstart.yaml");
+  it.each(
+    [
+      ["--help"],
+      ["validate", quickstart],
+      ["prepare", quickstart],
+      ["init", "recipe.yaml"],
+      ["doctor", "--json"],
+      ["runs"],
+      ["merge", "--help"],
+    ].map((args) => [args.join(" ").replace(ROOT, ""), args] as const),
+  )(
+    "tune %s loads no @tensorflow module",
+    async (_command, args) => {
+      const ran = await loadedEngines([...args], tempDir());
+      expect(ran.exitCode).toBe(0);
+      expect(ran.loaded).toEqual([]);
+    },
+    60_000,
+  );
+
+  it("the check sees an engine when a verb loads one: tune eval loads TensorFlow.js", async () => {
+    const ran = await loadedEngines(["eval", "no/such/checkpoint-1"], tempDir());
+    expect(ran.exitCode).toBe(2);
+    expect(ran.loaded.some((file) => file.includes("/@tensorflow/tfjs-core/"))).toBe(true);
+  }, 60_000);
+});
