@@ -5,7 +5,7 @@ import { ROOT } from "../support/cli.js";
 
 const SRC = join(ROOT, "src");
 
-/** Every src/ folder and the other src/ folders its files import (type-only imports included). */
+/** Every src/ folder and the other src/ folders its files import (type-only and lazy imports included). */
 function folderImports(): Map<string, Set<string>> {
   const edges = new Map<string, Set<string>>();
   const visit = (dir: string) => {
@@ -16,9 +16,13 @@ function folderImports(): Map<string, Set<string>> {
         const from = relative(SRC, dir).split(sep)[0] as string;
         const targets = edges.get(from) ?? new Set<string>();
         edges.set(from, targets);
-        for (const [, specifier] of readFileSync(path, "utf8").matchAll(
-          /^(?:import|export)[^;]*?from\s+"(\.[^"]+)";/gms,
-        )) {
+        // Static imports, re-exports and the CLI's lazy import("...") alike.
+        const source = readFileSync(path, "utf8");
+        const specifiers = [
+          ...source.matchAll(/^(?:import|export)[^;]*?from\s+"(\.[^"]+)";/gms),
+          ...source.matchAll(/import\("(\.[^"]+)"\)/g),
+        ];
+        for (const [, specifier] of specifiers) {
           const to = relative(SRC, resolve(dirname(path), specifier as string)).split(sep)[0] as string;
           if (to !== from && !to.endsWith(".js")) targets.add(to);
         }
