@@ -37,8 +37,11 @@ describe("commands that train nothing never load an engine", () => {
     60_000,
   );
 
-  it("the check sees an engine when a verb loads one: tune eval loads TensorFlow.js", async () => {
-    const ran = await loadedEngines(["eval", "no/such/checkpoint-1"], tempDir());
+  it("the check sees an engine when a verb loads one: tune recipe asks the tfjs engine what it refuses", async () => {
+    // engineFor loads the tfjs engine, which refuses an optimizer it lacks before any data is read.
+    const recipe =
+      "task: sequence-classification\nengine: tfjs\nmodel: {base: builtin:tiny-llama}\ntraining: {optimizer: sgd}\ndata: {file: d.csv, labels: [a, b]}\n";
+    const ran = await loadedEngines(["recipe", "r.yaml"], tempDir({ "r.yaml": recipe, "d.csv": "text,label\nx,a\n" }));
     expect(ran.exitCode).toBe(2);
     expect(ran.loaded.some((file) => file.includes("/@tensorflow/tfjs-core/"))).toBe(true);
   }, 60_000);

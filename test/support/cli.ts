@@ -19,9 +19,9 @@ export async function tune(
     cwd: options.cwd ?? ROOT,
     env: options.env,
     reject: false,
-    // Only a process that hangs is killed here: the test's own timeout (up to 180 s for the
-    // longest trainings) decides how long a slow machine may take.
-    timeout: 180_000,
+    // Only a process that hangs is killed here: the test's own timeout (up to 300 s for the
+    // longest runs) decides how long a slow machine may take.
+    timeout: 300_000,
   });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
