@@ -3,7 +3,6 @@ import { rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { adapterProblem } from "../adapter/index.js";
 import {
-  checkpointEngine,
   checkpointMetrics,
   checkpointProblem,
   checkpointSteps,
@@ -39,7 +38,7 @@ import { loadRunReport } from "../runs/index.js";
 import { planSha256, RESUME_FIELDS, resumeRelevant } from "../runs/index.js";
 import { readRunPlan } from "../runs/index.js";
 import { acquireRunLock, LOCK_FILE, type RunLock } from "../runs/index.js";
-import { evaluateCheckpointSplit } from "../evaluate/index.js";
+import { evaluateCheckpointSplit, predictWithEngine } from "../evaluate/index.js";
 import { checkpointPusher, publishRun, refuseUnpushable, type PublishEvent } from "../publish/index.js";
 import { writeRunDirectory } from "./write-run-directory.js";
 
@@ -284,9 +283,7 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
     const judged = checkpointMetrics(dir, step).splits;
     const missing = plan.eval.splits.filter((split) => prepared.splits[split] && !judged[split]);
     if (missing.length === 0) continue;
-    const written = await (
-      await engineFor(checkpointEngine(dir))
-    ).predict(plan, run.modelDir, prepared, dir, missing, dir);
+    const written = await predictWithEngine(plan, run.modelDir, prepared, dir, missing, dir);
     for (const { split, file } of written) judge(dir, step, split, file);
   }
   const selection = selectBest(

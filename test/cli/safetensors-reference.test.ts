@@ -1,25 +1,10 @@
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import {
-  float32ToBf16,
-  float32ToF16,
-  openSafetensors,
-  writeSafetensors,
-  type TensorToWrite,
-} from "../../src/adapter/index.js";
+import { openSafetensors, writeSafetensors } from "../../src/adapter/index.js";
 import { referencePython } from "../support/reference-python.js";
+import { TENSORS, values } from "../support/safetensors-tensors.js";
 import { tempDir } from "../support/temp-dir.js";
-
-// The tensors of test/unit/safetensors.test.ts.
-const values = Float32Array.from({ length: 24 }, (_, i) => (i - 12) / 7);
-const TENSORS: TensorToWrite[] = [
-  { name: "model.embed.weight", dtype: "F32", shape: [4, 6], data: values },
-  { name: "model.norm.weight", dtype: "BF16", shape: [24], data: float32ToBf16(values) },
-  { name: "lm_head.weight", dtype: "F16", shape: [2, 12], data: float32ToF16(values) },
-  { name: "position_ids", dtype: "I64", shape: [3], data: BigInt64Array.from([0n, 1n, -7n]) },
-  { name: "mask", dtype: "U8", shape: [5], data: Uint8Array.from([1, 0, 1, 1, 0]) },
-];
 
 describe("safetensors", () => {
   it("interoperates with the reference safetensors library in both directions", async () => {
