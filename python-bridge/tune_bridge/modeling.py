@@ -88,6 +88,11 @@ def _load_base(plan: dict[str, Any], model_dir: str, device: torch.device) -> Pr
         from peft import prepare_model_for_kbit_training
 
         return prepare_model_for_kbit_training(model, use_gradient_checkpointing=plan["training"]["gradient_checkpointing"])
+    return on_device(plan, model, device)
+
+
+def on_device(plan: dict[str, Any], model: PreTrainedModel, device: torch.device) -> PreTrainedModel:
+    """A loaded base model on the device, quantized with the built-in quantizer if the plan says so."""
     model = model.to(device)
     if plan.get("quantization"):
         _quantize(model, plan)
@@ -171,8 +176,13 @@ def adapted_model(plan: dict[str, Any], model_dir: str, device: torch.device, in
     """The model with fresh LoRA (PEFT's initialisation from the seed), or with `init`'s weights
     (an adapter folder the TS side wrote from the same seeds as the tfjs engine, so both engines
     start from the same point)."""
+    return adapt(plan, base_model(plan, model_dir, device), device, init)
+
+
+def adapt(plan: dict[str, Any], base: PreTrainedModel, device: torch.device, init: str | None) -> PeftModel:
+    """The plan's LoRA on a base model already on the device."""
     torch.manual_seed(plan["training"]["seed"])
-    model = get_peft_model(base_model(plan, model_dir, device), lora_config(plan))
+    model = get_peft_model(base, lora_config(plan))
     if init is not None:
         weights = load_file(str(Path(init) / "adapter_model.safetensors"), device=str(device))
         result = set_peft_model_state_dict(model, weights)

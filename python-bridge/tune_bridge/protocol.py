@@ -14,7 +14,7 @@ from typing import Any
 
 PROTOCOL_VERSION = 1
 # The RunPlan fields this worker reads mean what they meant in this version (recipe/resolve.ts).
-PLAN_VERSION = 2
+PLAN_VERSION = 3
 
 
 def emit(event_type: str, **fields: Any) -> None:

@@ -1,9 +1,12 @@
 """The torch engine's training run, step for step the tfjs engine's loop (src/engine/tfjs/train-tfjs.ts).
 
-The data order comes from the runner (batches.json), so both engines see the same batches; the
-loss of each micro-batch is divided by the units (examples, or trained tokens) of the whole
-optimizer step, so gradient accumulation equals one large batch; then clipping, the shared
-learning-rate schedule and AdamW. A checkpoint at each boundary, then predictions for the
+The data order comes from the runner (batches.json), so both engines see the same batches; a
+step's examples run padding-free where the model allows (batching.py), the loss is read only
+where it is trained (loss.py), and each forward pass's summed loss is divided by the units
+(examples, or trained tokens) of the whole optimizer step, so gradient accumulation equals one
+large batch; then clipping, the shared learning-rate schedule and AdamW. Nothing waits on the
+device inside a step until its loss and gradient norm are read, and the next step's batches are
+gathered on a worker thread meanwhile. A checkpoint at each boundary, then predictions for the
 evaluator. SIGINT or SIGTERM ask for a checkpoint at the next step boundary.
 """
 
@@ -15,13 +18,16 @@ import os
 import resource
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from .batching import Batch, StepBatcher
 from .checkpoint import restore_checkpoint, save_checkpoint
-from .dataset import TokenizedSplit, read_split, right_padded
+from .dataset import TokenizedSplit, read_split
+from .loss import StepLoss, is_decoder_only
 from .modeling import adapted_model, pick_device
 from .optim import autocast_dtype, make_optimizer
 from .predict import classify, generate_answers
@@ -36,50 +42,24 @@ def _request_stop(_signum: int, _frame: object) -> None:
     _stop_requested = True
 
 
-def _pad_group(split: TokenizedSplit, indices: list[int], pad: int, device: torch.device) -> dict[str, torch.Tensor]:
-    ids, mask = right_padded(split, indices, pad)
-    labels = torch.full(ids.shape, -100, dtype=torch.long)
-    for b, i in enumerate(indices):
-        token_labels = split.token_labels(i)
-        if token_labels is not None:
-            labels[b, : len(token_labels)] = torch.from_numpy(token_labels.astype("int64"))
-    out = {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
-    if split.class_ids is not None:
-        out["class_ids"] = torch.tensor([int(split.class_ids[i]) for i in indices], dtype=torch.long, device=device)
-    return out
-
-
-def _split_units(split: TokenizedSplit, indices: list[int], classify_task: bool) -> int:
-    """What a micro-batch's loss is normalised by: its examples, or its trained tokens."""
-    if classify_task:
-        return len(indices)
-    total = 0
-    for i in indices:
-        labels = split.token_labels(i)
-        total += int((labels[1:] != -100).sum()) if labels is not None else 0
-    return total
-
-
-def _loss_sum(model: torch.nn.Module, batch: dict[str, torch.Tensor], classify_task: bool) -> torch.Tensor:
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
-    if classify_task:
-        return torch.nn.functional.cross_entropy(logits, batch["class_ids"], reduction="sum")
-    return torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), batch["labels"][:, 1:].reshape(-1), ignore_index=-100, reduction="sum")
-
-
 def train(plan: dict[str, Any], model_dir: str, batches: list[list[list[int]]], resume: str | None, init: str | None, provenance: dict[str, Any]) -> None:
     """The plan's schedule (total and warmup steps, checkpoint interval, micro-batches per step)
     and `batches`, each epoch's micro-batches of example indices, both come from the runner."""
     signal.signal(signal.SIGINT, _request_stop)
     signal.signal(signal.SIGTERM, _request_stop)
-    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
     device = pick_device()
-    if world > 1:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(device)
         torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    model = adapted_model(plan, model_dir, device, init)
+    train_model(plan, adapted_model(plan, model_dir, device, init), model_dir, batches, resume, provenance, device)
+
+
+def train_model(plan: dict[str, Any], model: Any, model_dir: str, batches: list[list[list[int]]], resume: str | None, provenance: dict[str, Any], device: torch.device) -> None:
+    """The training loop on an adapted model (scripts/gpu-e2e builds its own base, from a config,
+    and calls this as the worker does)."""
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
     if plan["model"]["source"]["kind"] == "hub":
         model.peft_config["default"].base_model_name_or_path = plan["model"]["source"]["id"]
     else:
@@ -99,9 +79,18 @@ def train(plan: dict[str, Any], model_dir: str, batches: list[list[list[int]]], 
     schedule = plan["schedule"]
     accumulation = int(schedule["micro_batches_per_step"])
     total, warmup, every = int(schedule["total_steps"]), int(schedule["warmup_steps"]), int(schedule["checkpoint_every"])
-    forward_model: torch.nn.Module = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else model
+    batcher = StepBatcher(train_split, classify_task, pad)
+    packs = bool(training["padding_free"]) and is_decoder_only(model.config)
+    # The most tokens a padded micro-batch can hold: a packed row never needs more memory.
+    token_budget = int(training["batch_size"]) * int(plan["data"]["max_length"])
+    loss_module = StepLoss(model, classify_task)
+    step_loss: torch.nn.Module = loss_module
+    if world > 1:
+        step_loss = torch.nn.parallel.DistributedDataParallel(step_loss, device_ids=[device.index] if device.type == "cuda" else None)
+    if training["compile"]:
+        step_loss = torch.compile(step_loss, dynamic=True)
     run_dir = Path(plan["run_dir"])
-    emit("start", engine="torch", backend=device.type, total_steps=total, trainable_parameters=sum(p.numel() for p in trainable))
+    emit("start", engine="torch", backend=device.type, total_steps=total, trainable_parameters=sum(p.numel() for p in trainable), speed={"padding_free": packs, "compile": bool(training["compile"]), "attention": model.config._attn_implementation, "lean_loss": loss_module.reads_positions})
 
     step = 0
     history: list[dict[str, Any]] = []
@@ -110,55 +99,63 @@ def train(plan: dict[str, Any], model_dir: str, batches: list[list[list[int]]], 
         history = json.loads((Path(resume) / "trainer_state.json").read_text(encoding="utf-8"))["log_history"]
         emit("resume", step=step, checkpoint=resume)
     model.train()
-    consumed = 0
     last_checkpoint = resume or ""
-    for epoch, epoch_batches in enumerate(batches):
-        if step >= total:
-            break
-        for first in range(0, len(epoch_batches), accumulation):
-            if step >= total:
-                break
-            consumed += 1
-            if consumed <= step:
-                continue
+    # Every optimizer step still to run: (epoch, its micro-batches, how far into the epoch it ends).
+    steps = [(epoch, epoch_batches[first : first + accumulation], min(1.0, (first + accumulation) / len(epoch_batches))) for epoch, epoch_batches in enumerate(batches) for first in range(0, len(epoch_batches), accumulation)][step:total]
+
+    def host_batches(micro_batches: list[list[int]]) -> list[Batch]:
+        # A rank with no micro-batch in a short last step still joins the gradient all-reduce.
+        mine = micro_batches[rank::world] or micro_batches[:1]
+        return batcher.packed(mine, token_budget) if packs else [batcher.padded(m) for m in mine]
+
+    timing = {"prepare_s": 0.0, "forward_backward_s": 0.0, "optimizer_s": 0.0, "checkpoint_s": 0.0}
+    # The next step's batches are gathered on a worker thread while this step computes.
+    with ThreadPoolExecutor(max_workers=1) as prefetch:
+        upcoming = prefetch.submit(host_batches, steps[0][1]) if steps else None
+        for position, (epoch, micro_batches, epoch_fraction) in enumerate(steps):
             started = time.perf_counter()
-            indices_group = epoch_batches[first : first + accumulation]
-            units = sum(_split_units(train_split, indices, classify_task) for indices in indices_group)
-            mine = indices_group[rank::world]
-            # A rank with no micro-batch in a short last step still joins the gradient all-reduce.
-            group = [_pad_group(train_split, indices, pad, device) for indices in (mine or indices_group[:1])]
+            assert upcoming is not None
+            group = [b.to(device) for b in upcoming.result()]
+            upcoming = prefetch.submit(host_batches, steps[position + 1][1]) if position + 1 < len(steps) else None
+            units = batcher.step_units(micro_batches)
+            owns_work = bool(micro_batches[rank::world])
             lr = learning_rate(step, total, warmup, training["lr"], training["scheduler"])
             for group_param in optimizer.param_groups:
                 group_param["lr"] = lr
-            loss_total = 0.0
-            for position, batch in enumerate(group):
+            computed = time.perf_counter()
+            timing["prepare_s"] += computed - started
+            loss_total = torch.zeros((), dtype=torch.float32, device=device)
+            for index, batch in enumerate(group):
                 # DDP averages gradients over ranks; scaling by the world size makes that the sum.
-                scale = (world if mine else 0.0) / units
-                sync = position == len(group) - 1 or world == 1
-                with contextlib.nullcontext() if sync else forward_model.no_sync():  # type: ignore[operator]
+                scale = (world if owns_work else 0.0) / units
+                sync = index == len(group) - 1 or world == 1
+                with contextlib.nullcontext() if sync else step_loss.no_sync():  # type: ignore[operator]
                     with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-                        loss = _loss_sum(forward_model, batch, classify_task) * scale
+                        loss = step_loss(batch) * scale
                     loss.backward()
-                loss_total += float(loss) / world
+                loss_total += loss.detach() / world
+            backward_done = time.perf_counter()
+            timing["forward_backward_s"] += backward_done - computed
             if world > 1:
-                reduced = torch.tensor([loss_total, float(_stop_requested)], device=device)
+                reduced = torch.stack([loss_total, torch.tensor(float(_stop_requested), device=device)])
                 torch.distributed.all_reduce(reduced)
-                loss_total = float(reduced[0])
-                stop_anywhere = bool(reduced[1] > 0)
+                loss_value, stop_anywhere = float(reduced[0]), bool(reduced[1] > 0)
             else:
-                stop_anywhere = _stop_requested
+                loss_value, stop_anywhere = float(loss_total), _stop_requested
             max_norm = training["max_grad_norm"]
             grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable, max_norm if max_norm > 0 else float("inf")))
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            epoch_progress = round(epoch + min(1.0, (first + accumulation) / len(epoch_batches)), 3)
-            tokens = sum(int(b["attention_mask"].sum()) for b in group) * world
+            stepped = time.perf_counter()
+            timing["optimizer_s"] += stepped - backward_done
+            epoch_progress = round(epoch + epoch_fraction, 3)
+            tokens = int(batcher.lengths[[i for m in micro_batches for i in m]].sum())
             if step % training["logging_steps"] == 0 or step == total:
-                history.append({"loss": loss_total, "grad_norm": grad_norm, "learning_rate": lr, "epoch": epoch_progress, "step": step})
+                history.append({"loss": loss_value, "grad_norm": grad_norm, "learning_rate": lr, "epoch": epoch_progress, "step": step})
                 # Peak GPU memory on CUDA; on the CPU, the process's peak RSS (Linux reports KiB).
                 memory = torch.cuda.max_memory_allocated() / 1e6 if device.type == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                emit("step", step=step, epoch=epoch_progress, loss=loss_total, lr=lr, grad_norm=grad_norm, tokens_per_s=round(tokens / max(time.perf_counter() - started, 1e-9)), memory_mb=round(memory), tensors=0)
+                emit("step", step=step, epoch=epoch_progress, loss=loss_value, lr=lr, grad_norm=grad_norm, tokens_per_s=round(tokens / max(stepped - started, 1e-9)), memory_mb=round(memory), tensors=0)
             stopping = step < total and stop_anywhere
             if step % every == 0 or step == total or stopping:
                 # Written once, by rank 0; the others wait for it.
@@ -170,11 +167,12 @@ def train(plan: dict[str, Any], model_dir: str, batches: list[list[list[int]]], 
                         _predict_eval_splits(model, plan, model_dir, pad, device, Path(last_checkpoint), step)
                 if world > 1:
                     torch.distributed.barrier()
+                timing["checkpoint_s"] += time.perf_counter() - stepped
             if stopping:
                 emit("stopped", step=step, checkpoint=last_checkpoint)
                 _leave_group(world)
                 return
-    emit("end", step=step, checkpoint=last_checkpoint)
+    emit("end", step=step, checkpoint=last_checkpoint, timing={name: round(seconds, 3) for name, seconds in timing.items()})
     _leave_group(world)
 
 

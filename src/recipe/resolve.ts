@@ -9,7 +9,7 @@ import { GATE_PATTERN, LOWER_IS_BETTER, type Metric, type Recipe, type SplitName
  * Bumped whenever a field of RunPlan changes meaning. Every reader of a plan.json checks it:
  * readRunPlan on this side, read_plan in the torch engine's worker.
  */
-export const PLAN_VERSION = 2;
+export const PLAN_VERSION = 3;
 
 export interface Gate {
   /** As written in the recipe. */

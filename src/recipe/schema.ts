@@ -308,6 +308,16 @@ const TrainingSchema = z
       .describe("Training precision; `auto` is bf16 on GPUs that support it, else fp32."),
     gradient_checkpointing: z.boolean().default(false).describe("Recompute activations to save memory."),
     group_by_length: z.boolean().default(true).describe("Batch examples of similar length to save padding."),
+    padding_free: z
+      .boolean()
+      .default(true)
+      .describe(
+        "torch engine, decoder models: concatenate each step's examples into unpadded rows that attend only within each example (the same examples, loss and gradient per step); false pads every micro-batch.",
+      ),
+    compile: z
+      .boolean()
+      .default(false)
+      .describe("torch engine: run the model under torch.compile (slower first steps while it compiles, faster after)."),
     seed: z.number().int().min(0).default(42).describe("Seed of initialisation, dropout and data order."),
     logging_steps: positiveInt().default(10).describe("Log loss and learning rate every N steps."),
   })

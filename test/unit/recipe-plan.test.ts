@@ -31,7 +31,7 @@ describe("resolving a recipe into a plan", () => {
     const loaded = await loadRecipe(join(dir, "starter.yaml"));
     const plan = resolvePlan(loaded, { out: join(dir, "out") });
 
-    expect(plan.plan_version).toBe(2);
+    expect(plan.plan_version).toBe(3);
     expect(plan.schedule).toBeNull();
     expect(plan.name).toBe("starter");
     expect(plan.run_dir).toBe(join(dir, "out", "starter"));

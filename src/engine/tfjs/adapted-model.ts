@@ -30,6 +30,7 @@ export function tfjsRefuses(plan: RunPlan): string | null {
   if (extraModules.length > 0)
     return `lora.modules_to_save ${extraModules.join(", ")} (only the classification head is trained in full)`;
   if (plan.distributed) return "distributed training needs the torch engine";
+  if (plan.training.compile) return "training.compile runs torch.compile, on the torch engine";
   return null;
 }
 

@@ -1,0 +1,124 @@
+"""Forward-pass batches of an optimizer step, built with numpy from the memory-mapped split.
+
+Padding-free (decoders): the examples of a forward pass are concatenated into one row, with
+position ids restarting at each example, so transformers' packed-sequence masking keeps attention
+inside each example and no compute goes to padding. A step's micro-batches are packed whole
+examples at a time into forward passes of at most `token_budget` tokens (the recipe's
+batch_size x max_length, the most tokens a padded micro-batch can hold, so memory stays within
+what the recipe already has to fit): the step sees exactly the examples the padded run sees and,
+since every loss is a sum normalised by the whole step's units, the same loss and gradient.
+
+Padded (encoders, or `training.padding_free: false`): one forward pass per micro-batch, rows
+right-padded to the longest, as the tfjs engine batches.
+
+Either way a batch names the positions the loss reads (`rows`, `cols`): each example's last token
+for classification, each position whose next token is trained for causal LM, and their targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from .dataset import TokenizedSplit
+
+
+@dataclass
+class Batch:
+    input_ids: torch.Tensor
+    # Exactly one of the two: position ids of a packed row, or the attention mask of padded rows.
+    position_ids: Optional[torch.Tensor]
+    attention_mask: Optional[torch.Tensor]
+    rows: torch.Tensor
+    cols: torch.Tensor
+    targets: torch.Tensor
+    real_tokens: int
+
+    def to(self, device: torch.device) -> "Batch":
+        """On CUDA, from pinned memory without blocking the host; on the CPU, as is."""
+        if device.type != "cuda":
+            return self
+
+        def move(tensor: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+            return None if tensor is None else tensor.pin_memory().to(device, non_blocking=True)
+
+        return Batch(move(self.input_ids), move(self.position_ids), move(self.attention_mask), move(self.rows), move(self.cols), move(self.targets), self.real_tokens)  # type: ignore[arg-type]
+
+
+class StepBatcher:
+    """Per-example facts of a split computed once, so a step's batches are a few numpy gathers."""
+
+    def __init__(self, split: TokenizedSplit, classify: bool, pad: int) -> None:
+        self.split = split
+        self.classify = classify
+        self.pad = pad
+        self.offsets = np.asarray(split.offsets, dtype=np.int64)
+        self.lengths = np.diff(self.offsets)
+        if classify:
+            assert split.class_ids is not None
+            self.units = np.ones(len(split), dtype=np.int64)
+        else:
+            # Trained tokens of each example that some earlier token predicts (labels[1:] != -100).
+            trained = np.zeros(len(split.input_ids) + 1, dtype=np.int64)
+            if split.labels is not None:
+                trained[1:] = np.cumsum(np.asarray(split.labels) != -100)
+            self.units = trained[self.offsets[1:]] - trained[np.minimum(self.offsets[:-1] + 1, self.offsets[1:])]
+
+    def step_units(self, micro_batches: list[list[int]]) -> int:
+        """What the step's loss is normalised by: its examples, or its trained tokens."""
+        return int(sum(int(self.units[np.asarray(m, dtype=np.int64)].sum()) for m in micro_batches))
+
+    def padded(self, indices: list[int]) -> Batch:
+        return self._batch(np.asarray(indices, dtype=np.int64), packed=False)
+
+    def packed(self, micro_batches: list[list[int]], token_budget: int) -> list[Batch]:
+        """The micro-batches' examples, in order, in as few rows of at most token_budget tokens as
+        whole examples allow (an example longer than the budget gets a row of its own)."""
+        examples = np.asarray([i for m in micro_batches for i in m], dtype=np.int64)
+        batches: list[Batch] = []
+        start, used = 0, 0
+        for position, length in enumerate(self.lengths[examples].tolist()):
+            if position > start and used + length > token_budget:
+                batches.append(self._batch(examples[start:position], packed=True))
+                start, used = position, 0
+            used += length
+        if len(examples) > start:
+            batches.append(self._batch(examples[start:], packed=True))
+        return batches
+
+    def _batch(self, examples: npt.NDArray[np.int64], packed: bool) -> Batch:
+        lengths = self.lengths[examples]
+        total = int(lengths.sum())
+        first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        position = np.arange(total, dtype=np.int64) - first
+        source = np.repeat(self.offsets[examples], lengths) + position
+        tokens = np.asarray(self.split.input_ids[source], dtype=np.int64)
+        example_row = np.repeat(np.arange(len(examples), dtype=np.int64), lengths)
+        # Where each token sits in the batch: one packed row, or (example, position) when padded.
+        row = np.zeros(total, dtype=np.int64) if packed else example_row
+        col = np.arange(total, dtype=np.int64) if packed else position
+        width = total if packed else int(lengths.max())
+        ids = np.full((1 if packed else len(examples), width), self.pad, dtype=np.int64)
+        ids[row, col] = tokens
+        if self.classify:
+            assert self.split.class_ids is not None
+            last = np.cumsum(lengths) - 1
+            read_rows, read_cols = row[last], col[last]
+            targets = np.asarray(self.split.class_ids[examples], dtype=np.int64)
+        else:
+            labels = np.asarray(self.split.labels[source], dtype=np.int64) if self.split.labels is not None else np.full(total, -100, dtype=np.int64)
+            has_next = position < np.repeat(lengths, lengths) - 1
+            following = np.append(labels[1:], -100)
+            read = np.flatnonzero(has_next & (following != -100))
+            read_rows, read_cols, targets = row[read], col[read], following[read]
+        if packed:
+            positions, mask = torch.from_numpy(position).unsqueeze(0), None
+        else:
+            attention = np.zeros(ids.shape, dtype=np.int64)
+            attention[row, col] = 1
+            positions, mask = None, torch.from_numpy(attention)
+        return Batch(torch.from_numpy(ids), positions, mask, torch.from_numpy(read_rows), torch.from_numpy(read_cols), torch.from_numpy(targets), total)
