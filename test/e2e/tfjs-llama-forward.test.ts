@@ -44,7 +44,7 @@ describe("tfjs Llama forward pass", () => {
   it("finds the last non-pad token as transformers does", () => {
     expect(lastNonPad([1, 5, 6, 0, 0], 0)).toBe(2);
     expect(lastNonPad([0, 0, 0], 0)).toBe(0);
-    expect(lastNonPad([1, 5, 6], null)).toBe(2);
+    expect(lastNonPad([1, 5, 6], 0)).toBe(2);
   });
 
   it("matches transformers' causal-LM and classifier logits on the built-in tiny Llama, on cpu and wasm", async () => {
@@ -80,6 +80,34 @@ describe("tfjs Llama forward pass", () => {
       model.dispose();
     }
   }, 120_000);
+
+  it("pools a right-padded row's last real token when the config names no pad token, as the torch engine does", async () => {
+    await selectBackend("cpu");
+    // Real checkpoints such as stories260K have pad_token_id null; batches are then padded with
+    // id 0, and the torch engine gives transformers pad_token_id 0 for the same rule.
+    const dir = tempDir();
+    const source = tinyLlamaDir(tempDir());
+    for (const file of ["model.safetensors", "tokenizer.json", "tokenizer_config.json"])
+      copyFileSync(join(source, file), join(dir, file));
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...TINY_LLAMA_CONFIG, pad_token_id: null }));
+    const model = loadModel(dir);
+    const head = new Map([["score.weight", tf.tensor2d(SCORE, [3, 64])]]);
+    const logits = (ids: number[][], mask: number[][]) =>
+      tf.tidy(
+        () =>
+          model
+            .classLogits(model.hidden(model.embed(tf.tensor2d(ids, undefined, "int32")), tf.tensor2d(mask)), ids, head)
+            .arraySync() as number[][],
+      );
+    const batch = logits(IDS, MASK);
+    IDS.forEach((row, b) => {
+      const real = row.filter((_, t) => MASK[b]?.[t] === 1);
+      const alone = logits([real], [real.map(() => 1)])[0] as number[];
+      alone.forEach((value, c) => expect(batch[b]?.[c]).toBeCloseTo(value, 5));
+    });
+    tf.dispose([...head.values()]);
+    model.dispose();
+  }, 60_000);
 });
 
 describe("tfjs Llama generation and rope scaling", () => {

@@ -107,9 +107,11 @@ export function loadLlamaModel(dir: string, config: { family: "llama" } & LlamaC
     },
     headTensors: (classes) => classifierHead(config, classes),
     classLogits(hidden, ids, head) {
+      // A config without a pad token (stories260K's) still has its batches padded with id 0, and
+      // the torch engine gives transformers pad_token_id 0: pooling the last column would read a pad.
       const pooled = pickPositions(
         hidden,
-        ids.map((row) => lastNonPad(row, config.padTokenId)),
+        ids.map((row) => lastNonPad(row, config.padTokenId ?? 0)),
       );
       return tf.matMul(pooled, head.get("score.weight") as tf.Tensor2D, false, true);
     },
@@ -191,8 +193,7 @@ function repeatKv(x: tf.Tensor, times: number): tf.Tensor {
 }
 
 /** transformers: the highest position whose token is not the pad token (0 when all are). */
-export function lastNonPad(row: readonly number[], padTokenId: number | null): number {
-  if (padTokenId === null) return row.length - 1;
+export function lastNonPad(row: readonly number[], padTokenId: number): number {
   let last = 0;
   row.forEach((id, position) => {
     if (id !== padTokenId) last = position;
