@@ -25,7 +25,7 @@ from tune_bridge.batching import StepBatcher  # noqa: E402
 from tune_bridge.dataset import TokenizedSplit  # noqa: E402
 from tune_bridge.loss import StepLoss, is_decoder_only  # noqa: E402
 
-STORIES = ROOT.parent / "shared" / "models" / "stories260K"
+STORIES = ROOT / "test" / "models" / "stories260K"
 PAD = 0
 
 
