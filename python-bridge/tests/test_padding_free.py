@@ -1,6 +1,7 @@
 """Padding-free batches and the lean loss compute what transformers computes on padded batches.
 
-On stories260K (a real pretrained Llama) with PEFT LoRA: a step's examples as packed rows and as
+On stories260K (a real pretrained Llama) with PEFT LoRA: a step's examples as packed rows (with
+attention.py's example-by-example attention, and with transformers' block-diagonal mask) and as
 padded micro-batches give the loss and LoRA gradients of transformers' own forward on padded rows
 (its sequence-classification pooling, its full-vocabulary logits), for classification, SFT and
 multi-turn chat labels; the chunked head (recomputed in backward) gives the same as one chunk.
@@ -20,7 +21,7 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python-bridge"))
 
-from tune_bridge import loss as loss_module  # noqa: E402
+from tune_bridge import attention, loss as loss_module  # noqa: E402
 from tune_bridge.batching import StepBatcher  # noqa: E402
 from tune_bridge.dataset import TokenizedSplit  # noqa: E402
 from tune_bridge.loss import StepLoss, is_decoder_only  # noqa: E402
@@ -59,22 +60,27 @@ def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return grads
 
 
-def _ours(model: torch.nn.Module, batcher: StepBatcher, micro_batches: list[list[int]], packed: bool, budget: int) -> tuple[float, dict[str, torch.Tensor]]:
+def _ours(model: torch.nn.Module, batcher: StepBatcher, micro_batches: list[list[int]], packed: bool, batch_size: int, attn: str = attention.NAME) -> tuple[float, dict[str, torch.Tensor]]:
+    model.set_attn_implementation(attn)
     step_loss = StepLoss(model, batcher.classify)
-    batches = batcher.packed(micro_batches, budget) if packed else [batcher.padded(m) for m in micro_batches]
+    batches = batcher.packed(micro_batches, batch_size) if packed else [batcher.padded(m) for m in micro_batches]
     if packed:
         assert all(b.input_ids.shape[0] == 1 and b.attention_mask is None for b in batches)
-        assert len(batches) > 1, "the budget should split the step over several packed rows"
+        assert len(batches) > 1, "the step should need several packed rows"
+        longest = max(len(batcher.split.ids(i)) for m in micro_batches for i in m)
+        assert all(b.input_ids.shape[1] <= batch_size * longest for b in batches)
     total = 0.0
     for batch in batches:
         loss = step_loss(batch)
         loss.backward()
-        total += float(loss)
+        total += float(loss.detach())
     return total, _grads(model)
 
 
 def _transformers_padded(model: torch.nn.Module, split: TokenizedSplit, micro_batches: list[list[int]]) -> tuple[float, dict[str, torch.Tensor]]:
-    """The reference: transformers' forward on right-padded rows, its own pooling and full logits."""
+    """The reference: transformers' forward on right-padded rows, its own sdpa attention, pooling
+    and full logits."""
+    model.set_attn_implementation("sdpa")
     total = 0.0
     for indices in micro_batches:
         rows = [split.ids(i).astype(np.int64) for i in indices]
@@ -94,7 +100,7 @@ def _transformers_padded(model: torch.nn.Module, split: TokenizedSplit, micro_ba
         else:
             loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=-100, reduction="sum")
         loss.backward()
-        total += float(loss)
+        total += float(loss.detach())
     return total, _grads(model)
 
 
@@ -110,8 +116,10 @@ def _assert_same(reference: tuple[float, dict[str, torch.Tensor]], other: tuple[
 MICRO_BATCHES = [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10]]
 
 
-def test_classification_pools_each_examples_last_token() -> None:
+def test_classification_pools_as_transformers_does() -> None:
     rows = _texts(11, seed=1)
+    # A text that ends in the pad token's id: transformers pools the token before it.
+    rows[5] = [*rows[5], PAD, PAD]
     split = _split(rows, None, [i % 3 for i in range(11)])
     model = _lora(AutoModelForSequenceClassification.from_pretrained(STORIES, num_labels=3, pad_token_id=PAD, dtype=torch.float32), "SEQ_CLS")
     # A head trained away from its zero-ish start, so its gradient is not the only one that moves.
@@ -119,8 +127,10 @@ def test_classification_pools_each_examples_last_token() -> None:
     batcher = StepBatcher(split, classify=True, pad=PAD)
     assert batcher.step_units(MICRO_BATCHES) == 11
     reference = _transformers_padded(model, split, MICRO_BATCHES)
-    _assert_same(reference, _ours(model, batcher, MICRO_BATCHES, packed=False, budget=0))
-    _assert_same(reference, _ours(model, batcher, MICRO_BATCHES, packed=True, budget=60))
+    _assert_same(reference, _ours(model, batcher, MICRO_BATCHES, packed=False, batch_size=4))
+    _assert_same(reference, _ours(model, batcher, MICRO_BATCHES, packed=True, batch_size=4))
+    # transformers' own packed-sequence masking (a block-diagonal mask over the row) agrees too.
+    _assert_same(reference, _ours(model, batcher, MICRO_BATCHES, packed=True, batch_size=4, attn="sdpa"))
 
 
 def _sft_labels(rows: list[list[int]], seed: int) -> list[list[int]]:
@@ -147,8 +157,10 @@ def test_causal_lm_reads_only_trained_positions(make_labels) -> None:  # type: i
     batcher = StepBatcher(split, classify=False, pad=PAD)
     assert batcher.step_units(MICRO_BATCHES) == sum(sum(1 for t in row[1:] if t != -100) for row in labels)
     reference = _transformers_padded(model, split, MICRO_BATCHES)
-    _assert_same(reference, _ours(model, batcher, MICRO_BATCHES, packed=False, budget=0))
-    _assert_same(reference, _ours(model, batcher, MICRO_BATCHES, packed=True, budget=60))
+    _assert_same(reference, _ours(model, batcher, MICRO_BATCHES, packed=False, batch_size=4))
+    _assert_same(reference, _ours(model, batcher, MICRO_BATCHES, packed=True, batch_size=4))
+    # transformers' own packed-sequence masking (a block-diagonal mask over the row) agrees too.
+    _assert_same(reference, _ours(model, batcher, MICRO_BATCHES, packed=True, batch_size=4, attn="sdpa"))
 
 
 def test_the_chunked_head_equals_one_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,18 +168,20 @@ def test_the_chunked_head_equals_one_chunk(monkeypatch: pytest.MonkeyPatch) -> N
     split = _split(rows, _sft_labels(rows, 5), None)
     model = _lora(AutoModelForCausalLM.from_pretrained(STORIES, dtype=torch.float32), "CAUSAL_LM")
     batcher = StepBatcher(split, classify=False, pad=PAD)
-    whole = _ours(model, batcher, MICRO_BATCHES, packed=True, budget=100)
+    whole = _ours(model, batcher, MICRO_BATCHES, packed=True, batch_size=4)
     # Seven rows of 512-token fp32 logits per chunk: every batch is split into several chunks.
     monkeypatch.setattr(loss_module, "CHUNK_BYTES", 7 * 4 * 512)
-    _assert_same(whole, _ours(model, batcher, MICRO_BATCHES, packed=True, budget=100))
+    _assert_same(whole, _ours(model, batcher, MICRO_BATCHES, packed=True, batch_size=4))
 
 
-def test_a_budget_smaller_than_an_example_still_packs_it_alone() -> None:
+def test_a_row_holds_no_more_than_the_steps_largest_padded_micro_batch() -> None:
     rows = [[1, 5, 6, 7, 8, 9], [1, 5], [1, 5, 6]]
     batcher = StepBatcher(_split(rows, None, [0, 1, 0]), classify=True, pad=PAD)
-    batches = batcher.packed([[0, 1], [2]], token_budget=5)
+    # Padded, micro-batches of one would hold six tokens at most: so does each packed row.
+    batches = batcher.packed([[0], [1], [2]], batch_size=1)
     assert [b.input_ids.tolist() for b in batches] == [[[1, 5, 6, 7, 8, 9]], [[1, 5, 1, 5, 6]]]
     assert [b.position_ids.tolist() for b in batches if b.position_ids is not None] == [[[0, 1, 2, 3, 4, 5]], [[0, 1, 0, 1, 2]]]
+    assert [b.starts.tolist() for b in batches if b.starts is not None] == [[0, 6], [0, 2, 5]]
     assert [b.cols.tolist() for b in batches] == [[5], [1, 4]]
 
 
@@ -180,4 +194,4 @@ def test_encoders_are_never_packed() -> None:
     model = _lora(bert, "SEQ_CLS")
     batcher = StepBatcher(split, classify=True, pad=PAD)
     assert not StepLoss(model, classify=True).reads_positions
-    _assert_same(_transformers_padded(model, split, [[0, 1], [2]]), _ours(model, batcher, [[0, 1], [2]], packed=False, budget=0))
+    _assert_same(_transformers_padded(model, split, [[0, 1], [2]]), _ours(model, batcher, [[0, 1], [2]], packed=False, batch_size=4))

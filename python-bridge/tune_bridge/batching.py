@@ -1,18 +1,18 @@
 """Forward-pass batches of an optimizer step, built with numpy from the memory-mapped split.
 
 Padding-free (decoders): the examples of a forward pass are concatenated into one row, with
-position ids restarting at each example, so transformers' packed-sequence masking keeps attention
-inside each example and no compute goes to padding. A step's micro-batches are packed whole
-examples at a time into forward passes of at most `token_budget` tokens (the recipe's
-batch_size x max_length, the most tokens a padded micro-batch can hold, so memory stays within
-what the recipe already has to fit): the step sees exactly the examples the padded run sees and,
-since every loss is a sum normalised by the whole step's units, the same loss and gradient.
+position ids restarting at each example, so attention stays inside each example (attention.py,
+FlashAttention-2's varlen path, or transformers' packed-sequence masking) and no compute goes to
+padding. A step's micro-batches are packed whole examples at a time into rows no longer than the
+step's largest padded micro-batch: the step sees exactly the examples the padded run sees and,
+since every loss is a sum normalised by the whole step's units, the same loss and gradient, in
+fewer forward passes and no more memory.
 
 Padded (encoders, or `training.padding_free: false`): one forward pass per micro-batch, rows
 right-padded to the longest, as the tfjs engine batches.
 
-Either way a batch names the positions the loss reads (`rows`, `cols`): each example's last token
-for classification, each position whose next token is trained for causal LM, and their targets.
+Either way a batch names the positions the loss reads (`rows`, `cols`): each example's last
+non-pad token for classification (as transformers pools), each position whose next token is trained for causal LM, and their targets.
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ class Batch:
     cols: torch.Tensor
     targets: torch.Tensor
     real_tokens: int
+    # A packed row's example boundaries (cumulative lengths) and longest example, as FlashAttention's
+    # varlen path (and attention.py) take them; None for padded rows.
+    starts: Optional[torch.Tensor] = None
+    longest: int = 0
 
     def to(self, device: torch.device) -> "Batch":
         """On CUDA, from pinned memory without blocking the host; on the CPU, as is."""
@@ -46,7 +50,7 @@ class Batch:
         def move(tensor: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
             return None if tensor is None else tensor.pin_memory().to(device, non_blocking=True)
 
-        return Batch(move(self.input_ids), move(self.position_ids), move(self.attention_mask), move(self.rows), move(self.cols), move(self.targets), self.real_tokens)  # type: ignore[arg-type]
+        return Batch(move(self.input_ids), move(self.position_ids), move(self.attention_mask), move(self.rows), move(self.cols), move(self.targets), self.real_tokens, move(self.starts), self.longest)  # type: ignore[arg-type]
 
 
 class StepBatcher:
@@ -75,10 +79,12 @@ class StepBatcher:
     def padded(self, indices: list[int]) -> Batch:
         return self._batch(np.asarray(indices, dtype=np.int64), packed=False)
 
-    def packed(self, micro_batches: list[list[int]], token_budget: int) -> list[Batch]:
-        """The micro-batches' examples, in order, in as few rows of at most token_budget tokens as
-        whole examples allow (an example longer than the budget gets a row of its own)."""
+    def packed(self, micro_batches: list[list[int]], batch_size: int) -> list[Batch]:
+        """The micro-batches' examples, in order, in as few rows as whole examples allow, each row
+        no longer than the step's largest padded micro-batch (batch_size x its longest example):
+        no forward pass holds more tokens than the padded run's, so memory peaks no higher."""
         examples = np.asarray([i for m in micro_batches for i in m], dtype=np.int64)
+        token_budget = batch_size * int(self.lengths[examples].max())
         batches: list[Batch] = []
         start, used = 0, 0
         for position, length in enumerate(self.lengths[examples].tolist()):
@@ -106,7 +112,11 @@ class StepBatcher:
         ids[row, col] = tokens
         if self.classify:
             assert self.split.class_ids is not None
-            last = np.cumsum(lengths) - 1
+            # transformers' pooling: the example's last token that is not the pad id (its first when
+            # all are), so a text ending in the pad token's id reads as transformers reads it.
+            starts = np.cumsum(lengths) - lengths
+            last = np.maximum.reduceat(np.where(tokens != self.pad, np.arange(total), -1), starts)
+            last = np.where(last >= 0, last, starts)
             read_rows, read_cols = row[last], col[last]
             targets = np.asarray(self.split.class_ids[examples], dtype=np.int64)
         else:
@@ -116,9 +126,8 @@ class StepBatcher:
             read = np.flatnonzero(has_next & (following != -100))
             read_rows, read_cols, targets = row[read], col[read], following[read]
         if packed:
-            positions, mask = torch.from_numpy(position).unsqueeze(0), None
-        else:
-            attention = np.zeros(ids.shape, dtype=np.int64)
-            attention[row, col] = 1
-            positions, mask = None, torch.from_numpy(attention)
-        return Batch(torch.from_numpy(ids), positions, mask, torch.from_numpy(read_rows), torch.from_numpy(read_cols), torch.from_numpy(targets), total)
+            starts = torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
+            return Batch(torch.from_numpy(ids), torch.from_numpy(position).unsqueeze(0), None, torch.from_numpy(read_rows), torch.from_numpy(read_cols), torch.from_numpy(targets), total, starts, int(lengths.max()))
+        attention = np.zeros(ids.shape, dtype=np.int64)
+        attention[row, col] = 1
+        return Batch(torch.from_numpy(ids), None, torch.from_numpy(attention), torch.from_numpy(read_rows), torch.from_numpy(read_cols), torch.from_numpy(targets), total)

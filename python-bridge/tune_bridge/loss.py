@@ -1,7 +1,7 @@
 """A batch's summed loss, computed only where it is read.
 
 Decoders run their transformer body once, then the head only at the positions the loss reads:
-each example's last token (classification) or each position whose next token is trained (causal
+each example's last non-pad token (classification) or each position whose next token is trained (causal
 LM). The causal head runs in chunks of rows whose fp32 logits stay under CHUNK_BYTES, each
 recomputed in backward, so full-vocabulary fp32 logits (1 GB for Llama-3's 128,256 tokens at
 4 x 512) never exist. Encoders (BERT's pooler reads the first token) run their whole
@@ -49,19 +49,26 @@ class StepLoss(torch.nn.Module):
     def forward(self, batch: Batch) -> torch.Tensor:
         if not self.reads_positions:
             return self._whole_forward(batch)
-        hidden = self.body(input_ids=batch.input_ids, position_ids=batch.position_ids, attention_mask=batch.attention_mask, use_cache=False).last_hidden_state
+        hidden = self.body(input_ids=batch.input_ids, attention_mask=batch.attention_mask, **_packing(batch)).last_hidden_state
         read = hidden[batch.rows, batch.cols]
         if self.classify:
             return torch.nn.functional.cross_entropy(self.head(read).float(), batch.targets, reduction="sum")
         return chunked_cross_entropy(self.head, read, batch.targets)
 
     def _whole_forward(self, batch: Batch) -> torch.Tensor:
-        # A packed row must reach the mask builder with no cache, or transformers ignores its position ids.
-        packing: dict[str, Any] = {"position_ids": batch.position_ids, "use_cache": False} if batch.position_ids is not None else {}
-        logits = self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, **packing).logits
+        logits = self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, **_packing(batch)).logits
         if self.classify:
             return torch.nn.functional.cross_entropy(logits.float(), batch.targets, reduction="sum")
         return torch.nn.functional.cross_entropy(logits[batch.rows, batch.cols].float(), batch.targets, reduction="sum")
+
+
+def _packing(batch: Batch) -> dict[str, Any]:
+    """A packed row's keyword arguments: its position ids and, for the varlen attention paths, its
+    example boundaries. With no cache, or transformers ignores the position ids when masking."""
+    if batch.position_ids is None:
+        return {}
+    bounds = {"cu_seq_lens_q": batch.starts, "cu_seq_lens_k": batch.starts, "max_length_q": batch.longest, "max_length_k": batch.longest}
+    return {"position_ids": batch.position_ids, "use_cache": False, **bounds}
 
 
 def _chunk_loss(head: torch.nn.Module, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ from peft import LoraConfig, PeftModel, get_peft_model, set_peft_model_state_dic
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification, PreTrainedModel
 
+from .dropout import lighten_lora_dropout
 from .nf4 import quantize_model
 from .protocol import Refused, emit
 
@@ -145,13 +146,18 @@ def _quantize(model: PreTrainedModel, plan: dict[str, Any]) -> None:
 
 
 def _attention() -> str:
-    """FlashAttention 2 where installed, else PyTorch's scaled-dot-product attention."""
-    try:
-        import flash_attn  # type: ignore[import-not-found]  # noqa: F401
+    """FlashAttention 2 on a GPU where installed, else PyTorch's scaled-dot-product attention with
+    packed rows attended example by example (attention.py)."""
+    if torch.cuda.is_available():
+        try:
+            import flash_attn  # type: ignore[import-not-found]  # noqa: F401
 
-        return "flash_attention_2" if torch.cuda.is_available() else "sdpa"
-    except ImportError:
-        return "sdpa"
+            return "flash_attention_2"
+        except ImportError:
+            pass
+    from . import attention
+
+    return attention.NAME
 
 
 def lora_config(plan: dict[str, Any]) -> LoraConfig:
@@ -183,6 +189,8 @@ def adapt(plan: dict[str, Any], base: PreTrainedModel, device: torch.device, ini
     """The plan's LoRA on a base model already on the device."""
     torch.manual_seed(plan["training"]["seed"])
     model = get_peft_model(base, lora_config(plan))
+    if device.type == "cpu":
+        lighten_lora_dropout(model)
     if init is not None:
         weights = load_file(str(Path(init) / "adapter_model.safetensors"), device=str(device))
         result = set_peft_model_state_dict(model, weights)

@@ -81,8 +81,6 @@ def train_model(plan: dict[str, Any], model: Any, model_dir: str, batches: list[
     total, warmup, every = int(schedule["total_steps"]), int(schedule["warmup_steps"]), int(schedule["checkpoint_every"])
     batcher = StepBatcher(train_split, classify_task, pad)
     packs = bool(training["padding_free"]) and is_decoder_only(model.config)
-    # The most tokens a padded micro-batch can hold: a packed row never needs more memory.
-    token_budget = int(training["batch_size"]) * int(plan["data"]["max_length"])
     loss_module = StepLoss(model, classify_task)
     step_loss: torch.nn.Module = loss_module
     if world > 1:
@@ -106,7 +104,7 @@ def train_model(plan: dict[str, Any], model: Any, model_dir: str, batches: list[
     def host_batches(micro_batches: list[list[int]]) -> list[Batch]:
         # A rank with no micro-batch in a short last step still joins the gradient all-reduce.
         mine = micro_batches[rank::world] or micro_batches[:1]
-        return batcher.packed(mine, token_budget) if packs else [batcher.padded(m) for m in mine]
+        return batcher.packed(mine, int(training["batch_size"])) if packs else [batcher.padded(m) for m in mine]
 
     timing = {"prepare_s": 0.0, "forward_backward_s": 0.0, "optimizer_s": 0.0, "checkpoint_s": 0.0}
     # The next step's batches are gathered on a worker thread while this step computes.

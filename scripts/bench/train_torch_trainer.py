@@ -6,8 +6,9 @@
 random order. `tuned` is the same Trainer as an expert sets it up: dynamic padding
 (DataCollatorWithPadding) and group_by_length. Both train on the token ids tune tokenized (no
 re-tokenizing, so only the training differs) and print one JSON object: the training loop's
-seconds (Trainer's train_runtime), the real (non-padding) and padded tokens it processed, and
-the process's peak RSS.
+seconds (Trainer's train_runtime) and where they went (forward and backward, optimizer, the
+rest: batching, scheduling, logging), the real (non-padding) and padded tokens it processed, the
+mean training loss and largest logged gradient norm, and the process's peak RSS.
 
   peak-flops
 prints the fp32 matrix-multiply rate this machine's PyTorch reaches (for model FLOP utilisation).
@@ -61,7 +62,7 @@ def train_with_trainer(model_dir: str, split_dir: str, style: str, job: dict, br
     torch.set_num_threads(job["threads"])
     import transformers
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer, TrainingArguments
+    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
 
     transformers.logging.set_verbosity_error()
     sys.dont_write_bytecode = True
@@ -102,7 +103,7 @@ def train_with_trainer(model_dir: str, split_dir: str, style: str, job: dict, br
         num_train_epochs=1,
         warmup_steps=job["warmup_steps"],
         lr_scheduler_type="linear",
-        logging_steps=10_000,
+        logging_steps=10,
         save_strategy="no",
         report_to=[],
         use_cpu=True,
@@ -113,8 +114,31 @@ def train_with_trainer(model_dir: str, split_dir: str, style: str, job: dict, br
         disable_tqdm=True,
     )
     collator = DataCollatorWithPadding(tokenizer) if style == "tuned" else None
-    trainer = Trainer(model=model, args=arguments, train_dataset=Rows(), data_collator=collator)
+    timing = {"forward_backward_s": 0.0, "optimizer_s": 0.0}
+
+    class TimedTrainer(Trainer):
+        def training_step(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            started = time.perf_counter()
+            loss = super().training_step(*args, **kwargs)
+            timing["forward_backward_s"] += time.perf_counter() - started
+            return loss
+
+    class OptimizerTime(TrainerCallback):
+        def on_pre_optimizer_step(self, *_args, **_kwargs) -> None:  # type: ignore[no-untyped-def]
+            timing["optimizer_started"] = time.perf_counter()
+
+        def on_optimizer_step(self, *_args, **_kwargs) -> None:  # type: ignore[no-untyped-def]
+            timing["optimizer_s"] += time.perf_counter() - timing.pop("optimizer_started")
+
+    trainer = TimedTrainer(model=model, args=arguments, train_dataset=Rows(), data_collator=collator, callbacks=[OptimizerTime()])
+    # transformers 5.18's Trainer hands num_items_in_batch to the PEFT model (its forward takes
+    # **kwargs), whose classification loss ignores it, and then skips dividing by the accumulation
+    # steps: every micro-batch's mean is summed, so the logged loss and the gradient are x4 (the
+    # clipped update hides it). Declaring the model's loss blind to it restores mean-over-step
+    # semantics, which is what the engine computes.
+    trainer.model_accepts_loss_kwargs = False
     result = trainer.train()
+    grad_norms = [entry["grad_norm"] for entry in trainer.state.log_history if "grad_norm" in entry]
     real = sum(sum(r["attention_mask"]) for r in rows)
     return {
         "style": style,
@@ -123,6 +147,8 @@ def train_with_trainer(model_dir: str, split_dir: str, style: str, job: dict, br
         "padded_tokens": sum(len(r["input_ids"]) for r in rows) if style == "seed" else None,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "loss": result.training_loss,
+        "grad_norm": max(grad_norms, default=0.0),
+        "timing": {**timing, "other_s": result.metrics["train_runtime"] - timing["forward_backward_s"] - timing["optimizer_s"]},
         # Frozen weights that take part in matrix products (embeddings are looked up, not multiplied).
         "base_parameters": sum(p.numel() for n, p in model.named_parameters() if not p.requires_grad and "embed" not in n),
         "torch": torch.__version__,
