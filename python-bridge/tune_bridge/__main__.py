@@ -25,7 +25,7 @@ def _doctor() -> None:
     import importlib
 
     packages = {}
-    for name in [*_REQUIRED, "accelerate", "bitsandbytes"]:
+    for name in [*_REQUIRED, "accelerate", "bitsandbytes", "flash_attn", "liger_kernel"]:
         # One broken install must not hide the others.
         try:
             packages[name] = getattr(importlib.import_module(name), "__version__", "unknown")

@@ -94,10 +94,22 @@ function formatMetrics(metrics: EvalEvent["metrics"], shown: readonly Metric[]):
     .join("  ");
 }
 
+/** e.g. "padding-free, lean loss, tune_packed_sdpa attention": what a user can turn off in the recipe. */
+function speedFeatures(speed: NonNullable<Extract<RunEvent, { type: "start" }>["speed"]>): string {
+  return [
+    speed.padding_free ? "padding-free" : "padded batches",
+    speed.lean_loss ? "lean loss" : "",
+    speed.compile ? "torch.compile" : "",
+    `${speed.attention} attention`,
+  ]
+    .filter(Boolean)
+    .join(", ");
+}
+
 function formatEvent(event: RunEvent, shown: readonly Metric[]): string {
   switch (event.type) {
     case "start":
-      return `training on ${event.engine} (${event.backend} backend): ${event.total_steps} steps, ${event.trainable_parameters} trainable parameters`;
+      return `training on ${event.engine} (${event.backend} backend): ${event.total_steps} steps, ${event.trainable_parameters} trainable parameters${event.speed ? `; ${speedFeatures(event.speed)}` : ""}`;
     case "step":
       return `step ${event.step}  epoch ${event.epoch.toFixed(2)}  loss ${event.loss.toFixed(4)}  lr ${event.lr.toExponential(2)}  grad ${event.grad_norm.toFixed(3)}  ${event.tokens_per_s} tok/s`;
     case "checkpoint":

@@ -2,7 +2,15 @@ import type { SplitName } from "../recipe/index.js";
 
 /** What an engine reports while it trains, in the order it happens (also appended to events.jsonl). */
 export type TrainEvent =
-  | { type: "start"; engine: "tfjs" | "torch"; backend: string; total_steps: number; trainable_parameters: number }
+  | {
+      type: "start";
+      engine: "tfjs" | "torch";
+      backend: string;
+      total_steps: number;
+      trainable_parameters: number;
+      /** The torch engine's speed features in use (README, "The torch engine"). */
+      speed?: { padding_free: boolean; compile: boolean; attention: string; lean_loss: boolean };
+    }
   | {
       type: "step";
       step: number;

@@ -45,7 +45,7 @@ export async function inspectEnvironment(): Promise<EnvironmentReport> {
             ? `no usable Python (${python.error ?? "unknown error"}); run \`tune setup python\` or set TUNE_PYTHON`
             : python.missing.length > 0
               ? `the Python environment lacks ${python.missing.join(", ")}; run \`tune setup python\``
-              : `PyTorch ${python.packages.torch} on ${python.cuda?.available ? `CUDA (${python.cuda.devices.join(", ")})` : "the CPU"}${python.packages.bitsandbytes ? ", bitsandbytes" : ", no bitsandbytes (4/8-bit needs it)"}`,
+              : torchDetail(python),
       },
     },
   };
@@ -56,4 +56,20 @@ function tfjsDetail(packages: TfjsPackage[]): string {
   if (native) return `Llama-family and BERT-family models, LoRA; native TensorFlow backend (${native.name})`;
   const wasm = packages.some((p) => p.name === "@tensorflow/tfjs-backend-wasm" && p.version !== null);
   return `Llama-family and BERT-family models, LoRA; ${wasm ? "WebAssembly (SIMD) backend" : "plain JavaScript cpu backend"}`;
+}
+
+/** Where the torch engine runs and which optional kernels it will use (packed rows, quantization). */
+function torchDetail(python: PythonProbe): string {
+  const where = python.cuda?.available ? `CUDA (${python.cuda.devices.join(", ")})` : "the CPU";
+  const flash = python.packages.flash_attn && python.cuda?.available;
+  return [
+    `PyTorch ${python.packages.torch} on ${where}`,
+    python.packages.bitsandbytes ? "bitsandbytes for 4/8-bit" : "no bitsandbytes (4/8-bit uses the built-in NF4/int8)",
+    flash
+      ? `FlashAttention-2 ${python.packages.flash_attn} for attention`
+      : "no FlashAttention-2 (packed rows attend example by example through SDPA)",
+    python.packages.liger_kernel
+      ? `Liger kernels ${python.packages.liger_kernel} installed, not used`
+      : "no Liger kernels",
+  ].join(", ");
 }

@@ -12,7 +12,9 @@ describe("tune doctor", () => {
     expect(report.node.supported).toBe(true);
     expect(report.python.interpreter).toEqual({ command: referencePython, source: "TUNE_PYTHON" });
     expect(report.python.python).toMatch(/^3\.\d+\.\d+$/);
-    expect(Object.keys(report.python.packages)).toEqual(expect.arrayContaining(["torch", "transformers", "peft"]));
+    expect(Object.keys(report.python.packages)).toEqual(
+      expect.arrayContaining(["torch", "transformers", "peft", "bitsandbytes", "flash_attn", "liger_kernel"]),
+    );
     expect(report.engines.tfjs).toEqual({
       available: true,
       detail: "Llama-family and BERT-family models, LoRA; WebAssembly (SIMD) backend",
@@ -20,7 +22,9 @@ describe("tune doctor", () => {
     // The venv npm test prepares has the bridge's packages, so the torch engine can run, on the CPU.
     expect(report.engines.torch).toEqual({
       available: true,
-      detail: expect.stringMatching(/^PyTorch \S+ on the CPU, no bitsandbytes/),
+      detail: expect.stringMatching(
+        /^PyTorch \S+ on the CPU, no bitsandbytes \(4\/8-bit uses the built-in NF4\/int8\), no FlashAttention-2 \(packed rows attend example by example through SDPA\), no Liger kernels$/,
+      ),
     });
   });
 
