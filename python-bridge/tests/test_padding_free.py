@@ -195,3 +195,9 @@ def test_encoders_are_never_packed() -> None:
     batcher = StepBatcher(split, classify=True, pad=PAD)
     assert not StepLoss(model, classify=True).reads_positions
     _assert_same(_transformers_padded(model, split, [[0, 1], [2]]), _ours(model, batcher, [[0, 1], [2]], packed=False, batch_size=4))
+
+
+def test_the_memory_estimate_knows_the_chunk_size() -> None:
+    estimate = (ROOT / "src/engine/torch/estimate-memory.ts").read_text(encoding="utf-8")
+    assert loss_module.CHUNK_BYTES == 128 * 2**20
+    assert "export const LOSS_CHUNK_BYTES = 128 * 2 ** 20;" in estimate

@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tinyLlamaDir } from "../../src/builtin/index.js";
+import { LOSS_CHUNK_BYTES } from "../../src/engine/torch/index.js";
 import { ROOT, tune } from "../support/cli.js";
 import { tempDir } from "../support/temp-dir.js";
 
@@ -71,6 +72,19 @@ describe("tune validate on a torch recipe", () => {
       estimate.estimate.bytes.activations / 5,
     );
     expect(checkpointed.torch_estimate.estimate.bytes.total).toBeLessThan(estimate.estimate.bytes.total);
+
+    // SFT: the head's logits only ever exist one chunk of rows at a time (the lean loss), however
+    // many tokens the micro-batch holds (32 x the data's p95 length here).
+    writeFileSync(
+      join(dir, "sft.yaml"),
+      `task: causal-lm\nengine: torch\nmodel: {base: ./llama-3.2-1b}\nlora: {r: 16, alpha: 32}\ndata: {file: ${join(ROOT, "recipes/data/quickstart/reviews.csv")}, max_length: 512}\ntemplate: {prompt: "Review: {text}\\nSentiment:", completion: " {label}"}\ntraining: {batch_size: 32}\n`,
+    );
+    const sft = await tune(["validate", "sft.yaml", "--json"], { cwd: dir, env });
+    expect(sft.exitCode, sft.stderr).toBe(0);
+    const rows = Math.floor(LOSS_CHUNK_BYTES / (4 * 128_256));
+    expect((JSON.parse(sft.stdout) as { torch_estimate: Estimate }).torch_estimate.estimate.bytes.logits).toBe(
+      rows * 128_256 * (2 + 8),
+    );
 
     const text = await tune(["validate", "plain.yaml"], { cwd: dir, env });
     expect(text.stdout).toMatch(/^torch engine estimate \(before any GPU time\):$/m);

@@ -18,6 +18,8 @@ export const GPU_PEAKS: Record<string, number> = {
 const ASSUMED_UTILISATION = 0.35;
 const CUDA_OVERHEAD_BYTES = 0.8e9;
 const FRAGMENTATION = 1.1;
+/** python-bridge/tune_bridge/loss.py's CHUNK_BYTES: the most fp32 logits the causal loss holds at once. */
+export const LOSS_CHUNK_BYTES = 128 * 2 ** 20;
 
 export interface MemoryEstimate {
   parameters: { total: number; linear: number; lora: number; saved: number };
@@ -138,7 +140,10 @@ export function estimateMemory(plan: RunPlan, modelDir: string, train: LengthSta
   const activations = plan.training.gradient_checkpointing
     ? activationsWithCheckpointing
     : activationsWithoutCheckpointing;
-  const logits = plan.task === "sequence-classification" ? 0 : tokens * m.vocab * 4 * 2;
+  // The causal head runs in chunks of rows (the lean loss): each chunk's logits at the activation
+  // precision, in fp32, and their fp32 gradient.
+  const chunkRows = Math.min(tokens, Math.max(1, Math.floor(LOSS_CHUNK_BYTES / (4 * m.vocab))));
+  const logits = plan.task === "sequence-classification" ? 0 : chunkRows * m.vocab * (activationBytes + 8);
   const peak = (base + trainable + optimizer + activations + logits) * FRAGMENTATION + CUDA_OVERHEAD_BYTES;
 
   const flopsPerToken = (plan.training.gradient_checkpointing ? 6 : 4) * linear;
