@@ -67,8 +67,7 @@ def _ours(model: torch.nn.Module, batcher: StepBatcher, micro_batches: list[list
     if packed:
         assert all(b.input_ids.shape[0] == 1 and b.attention_mask is None for b in batches)
         assert len(batches) > 1, "the step should need several packed rows"
-        longest = max(len(batcher.split.ids(i)) for m in micro_batches for i in m)
-        assert all(b.input_ids.shape[1] <= batch_size * longest for b in batches)
+        assert all(b.input_ids.shape[1] <= batch_size * int(batcher.lengths.max()) for b in batches)
     total = 0.0
     for batch in batches:
         loss = step_loss(batch)
@@ -174,15 +173,17 @@ def test_the_chunked_head_equals_one_chunk(monkeypatch: pytest.MonkeyPatch) -> N
     _assert_same(whole, _ours(model, batcher, MICRO_BATCHES, packed=True, batch_size=4))
 
 
-def test_a_row_holds_no_more_than_the_steps_largest_padded_micro_batch() -> None:
-    rows = [[1, 5, 6, 7, 8, 9], [1, 5], [1, 5, 6]]
-    batcher = StepBatcher(_split(rows, None, [0, 1, 0]), classify=True, pad=PAD)
-    # Padded, micro-batches of one would hold six tokens at most: so does each packed row.
-    batches = batcher.packed([[0], [1], [2]], batch_size=1)
-    assert [b.input_ids.tolist() for b in batches] == [[[1, 5, 6, 7, 8, 9]], [[1, 5, 1, 5, 6]]]
-    assert [b.position_ids.tolist() for b in batches if b.position_ids is not None] == [[[0, 1, 2, 3, 4, 5]], [[0, 1, 0, 1, 2]]]
-    assert [b.starts.tolist() for b in batches if b.starts is not None] == [[0, 6], [0, 2, 5]]
-    assert [b.cols.tolist() for b in batches] == [[5], [1, 4]]
+def test_a_row_holds_no_more_than_the_largest_padded_micro_batch() -> None:
+    rows = [[1, 5, 6], [1, 5], [1, 5, 6, 7, 8, 9], [1, 5, 6]]
+    batcher = StepBatcher(_split(rows, None, [0, 1, 0, 1]), classify=True, pad=PAD)
+    # Padded, a micro-batch of one holds six tokens at most (the longest example): so does a row.
+    batches = batcher.packed([[0], [1]], batch_size=1)
+    assert [b.input_ids.tolist() for b in batches] == [[[1, 5, 6, 1, 5]]]
+    batches = batcher.packed([[0], [1], [2], [3]], batch_size=1)
+    assert [b.input_ids.tolist() for b in batches] == [[[1, 5, 6, 1, 5]], [[1, 5, 6, 7, 8, 9]], [[1, 5, 6]]]
+    assert [b.position_ids.tolist() for b in batches if b.position_ids is not None] == [[[0, 1, 2, 0, 1]], [[0, 1, 2, 3, 4, 5]], [[0, 1, 2]]]
+    assert [b.starts.tolist() for b in batches if b.starts is not None] == [[0, 3, 5], [0, 6], [0, 3]]
+    assert [b.cols.tolist() for b in batches] == [[2, 4], [5], [2]]
 
 
 def test_encoders_are_never_packed() -> None:

@@ -3,8 +3,8 @@
 Padding-free (decoders): the examples of a forward pass are concatenated into one row, with
 position ids restarting at each example, so attention stays inside each example (attention.py,
 FlashAttention-2's varlen path, or transformers' packed-sequence masking) and no compute goes to
-padding. A step's micro-batches are packed whole examples at a time into rows no longer than the
-step's largest padded micro-batch: the step sees exactly the examples the padded run sees and,
+padding. A step's micro-batches are packed whole examples at a time into rows no longer than the padded
+run's largest micro-batch: the step sees exactly the examples the padded run sees and,
 since every loss is a sum normalised by the whole step's units, the same loss and gradient, in
 fewer forward passes and no more memory.
 
@@ -81,10 +81,10 @@ class StepBatcher:
 
     def packed(self, micro_batches: list[list[int]], batch_size: int) -> list[Batch]:
         """The micro-batches' examples, in order, in as few rows as whole examples allow, each row
-        no longer than the step's largest padded micro-batch (batch_size x its longest example):
-        no forward pass holds more tokens than the padded run's, so memory peaks no higher."""
+        no longer than the padded run's largest micro-batch (batch_size x the split's longest
+        example), which the padded run has to fit anyway: memory peaks no higher."""
         examples = np.asarray([i for m in micro_batches for i in m], dtype=np.int64)
-        token_budget = batch_size * int(self.lengths[examples].max())
+        token_budget = batch_size * int(self.lengths.max())
         batches: list[Batch] = []
         start, used = 0, 0
         for position, length in enumerate(self.lengths[examples].tolist()):

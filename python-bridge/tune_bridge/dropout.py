@@ -29,7 +29,8 @@ class WordDropout(torch.nn.Module):
         # random_ fills an int64 with 63 random bits: each of its four 16-bit lanes has 15 low ones.
         lanes = torch.empty((count + 3) // 4, dtype=torch.int64, device=x.device).random_().view(torch.int16)[:count]
         keep = (lanes & (2**_BITS - 1)) >= self.threshold
-        return x * keep.view(x.shape) * self.scale
+        # One scaled mask in x's dtype, one product: the fewest passes over x (and its gradient).
+        return x * keep.view(x.shape).to(x.dtype).mul_(self.scale)
 
 
 def lighten_lora_dropout(model: torch.nn.Module) -> int:
