@@ -317,7 +317,9 @@ const TrainingSchema = z
     compile: z
       .boolean()
       .default(false)
-      .describe("torch engine: run the model under torch.compile (slower first steps while it compiles, faster after)."),
+      .describe(
+        "torch engine: run the model under torch.compile (slower first steps while it compiles, faster after).",
+      ),
     seed: z.number().int().min(0).default(42).describe("Seed of initialisation, dropout and data order."),
     logging_steps: positiveInt().default(10).describe("Log loss and learning rate every N steps."),
   })
