@@ -93,11 +93,11 @@ def _load_base(plan: dict[str, Any], model_dir: str, device: torch.device) -> Pr
 
 
 def on_device(plan: dict[str, Any], model: PreTrainedModel, device: torch.device) -> PreTrainedModel:
-    """A loaded base model on the device, quantized with the built-in quantizer if the plan says so."""
-    model = model.to(device)
+    """A loaded base model on the device, quantized with the built-in quantizer if the plan says so
+    (layer by layer on the way there)."""
     if plan.get("quantization"):
-        _quantize(model, plan)
-    return model
+        _quantize(model, plan, device)
+    return model.to(device)
 
 
 def _bitsandbytes_config(plan: dict[str, Any], device: torch.device) -> Any:
@@ -120,7 +120,7 @@ def _bitsandbytes_config(plan: dict[str, Any], device: torch.device) -> Any:
 _HEADS = {"lm_head", "score", "classifier", "out_proj"}
 
 
-def _quantize(model: PreTrainedModel, plan: dict[str, Any]) -> None:
+def _quantize(model: PreTrainedModel, plan: dict[str, Any], device: torch.device) -> None:
     """The frozen base in 4-bit NF4 or 8-bit, with the built-in quantizer.
 
     bitsandbytes' kernels need CUDA and the package; where both exist it is the better choice, and
@@ -130,7 +130,7 @@ def _quantize(model: PreTrainedModel, plan: dict[str, Any]) -> None:
     if quantization["bits"] == 4 and quantization["type"] != "nf4":
         raise ValueError(f"quantization type {quantization['type']} needs bitsandbytes on a CUDA GPU; use type nf4")
     compute = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[quantization["compute_dtype"]]
-    replaced = quantize_model(model, quantization["bits"], quantization["double_quant"], compute, _HEADS | set(quantization["skip_modules"]))
+    replaced = quantize_model(model, quantization["bits"], quantization["double_quant"], compute, _HEADS | set(quantization["skip_modules"]), device)
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     # prepare_model_for_kbit_training: norms and other small parameters stay in float32.

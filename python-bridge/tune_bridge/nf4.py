@@ -49,12 +49,12 @@ def _blockwise(values: torch.Tensor, blocksize: int, codebook: torch.Tensor) -> 
 class QuantizedLinear(torch.nn.Linear):
     """A frozen linear layer stored as NF4 codes (two per byte) and per-block scales, or as int8 rows."""
 
-    def __init__(self, source: torch.nn.Linear, bits: int, double_quant: bool, compute_dtype: torch.dtype) -> None:
+    def __init__(self, source: torch.nn.Linear, bits: int, double_quant: bool, compute_dtype: torch.dtype, device: torch.device) -> None:
         torch.nn.Module.__init__(self)
         self.in_features, self.out_features = source.in_features, source.out_features
         self.bits, self.double_quant, self.compute_dtype = bits, double_quant, compute_dtype
-        weight = source.weight.detach()
-        device = weight.device
+        # Only this layer's weight goes to the device in full precision, for as long as it takes.
+        weight = source.weight.detach().to(device)
         self.scale_offset: Optional[torch.Tensor] = None
         if bits == 4:
             codes, absmax = _blockwise(weight, BLOCKSIZE, NF4_CODEBOOK)
@@ -72,7 +72,7 @@ class QuantizedLinear(torch.nn.Linear):
             scale = weight.float().abs().amax(dim=1).clamp_min(1e-12) / 127
             self.register_buffer("int8", torch.round(weight.float() / scale[:, None]).to(torch.int8))
             self.register_buffer("row_scale", scale)
-        self.bias = None if source.bias is None else torch.nn.Parameter(source.bias.detach().clone(), requires_grad=False)
+        self.bias = None if source.bias is None else torch.nn.Parameter(source.bias.detach().to(device, copy=True), requires_grad=False)
 
     def scales(self) -> torch.Tensor:
         if not self.double_quant:
@@ -99,17 +99,36 @@ class QuantizedLinear(torch.nn.Linear):
         return self.dequantize()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        bias = None if self.bias is None else self.bias.to(self.compute_dtype)
-        return F.linear(x.to(self.compute_dtype), self.dequantize(), bias).to(x.dtype)
+        out = _DequantizedProduct.apply(x.to(self.compute_dtype), self)
+        if self.bias is not None:
+            out = out + self.bias.to(self.compute_dtype)
+        return out.to(x.dtype)
 
 
-def quantize_model(model: torch.nn.Module, bits: int, double_quant: bool, compute_dtype: torch.dtype, skip: set[str]) -> int:
-    """Replaces every linear layer except the heads and `skip` with a QuantizedLinear; returns how many."""
+class _DequantizedProduct(torch.autograd.Function):
+    """x @ W.T with W dequantized in forward and again in backward, never kept in between: saving
+    it, as F.linear does, would hold every layer's full-precision weight until backward, the
+    memory the quantization is for."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor, layer: QuantizedLinear) -> torch.Tensor:
+        ctx.layer = layer  # type: ignore[attr-defined]
+        return F.linear(x, layer.dequantize())
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return grad @ ctx.layer.dequantize().to(grad.dtype), None  # type: ignore[attr-defined]
+
+
+def quantize_model(model: torch.nn.Module, bits: int, double_quant: bool, compute_dtype: torch.dtype, skip: set[str], device: torch.device) -> int:
+    """Replaces every linear layer except the heads and `skip` with a QuantizedLinear on `device`,
+    one layer at a time (so a model loaded on the CPU never has its full-precision linear weights
+    on the GPU all at once); returns how many."""
     replaced = 0
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
             full = f"{name}.{child_name}" if name else child_name
             if type(child) is torch.nn.Linear and child_name not in skip and full not in skip:
-                setattr(module, child_name, QuantizedLinear(child, bits, double_quant, compute_dtype))
+                setattr(module, child_name, QuantizedLinear(child, bits, double_quant, compute_dtype, device))
                 replaced += 1
     return replaced

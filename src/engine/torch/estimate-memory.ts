@@ -71,8 +71,8 @@ function modelShape(modelDir: string): ModelShape {
 /**
  * Peak GPU memory and time per epoch of a torch-engine run, before any GPU time is spent:
  * the base weights at their precision (NF4 with its block scales, int8, or 16/32-bit), LoRA
- * weights, gradients and optimizer state, activations of one micro-batch at the data's p95
- * length (Korthikanti et al.'s per-layer count, attention through SDPA, so no score matrix;
+ * weights, gradients and optimizer state, activations of the largest micro-batch (batch_size x
+ * the longest example: a padded run's worst, and the most a padding-free row holds) (Korthikanti et al.'s per-layer count, attention through SDPA, so no score matrix;
  * with gradient checkpointing only each layer's input is kept), the logits a causal LM holds,
  * then CUDA's context and fragmentation. Time assumes 35% of each GPU's dense bf16 peak, with
  * forward and backward through the frozen base (4 FLOPs per linear weight and token, 6 when
@@ -119,7 +119,9 @@ export function estimateMemory(plan: RunPlan, modelDir: string, train: LengthSta
     : plan.model.dtype === "float32"
       ? 4
       : 2;
-  const otherBytes = plan.model.dtype === "float32" ? 4 : 2;
+  // Quantized, the rest of the model (embeddings, heads, norms) trains in fp32, as
+  // prepare_model_for_kbit_training and the built-in quantizer leave it.
+  const otherBytes = quantization || plan.model.dtype === "float32" ? 4 : 2;
   const base = linear * weightBytes + (total - linear) * otherBytes;
   const trainable = (lora + saved) * 4;
   const optimizerBytesPerParameter = {
@@ -131,7 +133,7 @@ export function estimateMemory(plan: RunPlan, modelDir: string, train: LengthSta
     sgd: 0,
   }[plan.training.optimizer];
   const optimizer = (lora + saved) * (4 + optimizerBytesPerParameter);
-  const length = Math.min(plan.data.max_length, train.tokens.p95 || plan.data.max_length);
+  const length = Math.min(plan.data.max_length, train.tokens.max || plan.data.max_length);
   const tokens = plan.training.batch_size * length;
   const activationBytes = plan.training.precision === "fp32" ? 4 : 2;
   const perTokenLayer = (10 * m.hidden + 6 * m.intermediate) * activationBytes;
@@ -168,7 +170,7 @@ export function estimateMemory(plan: RunPlan, modelDir: string, train: LengthSta
     },
     epochSeconds,
     assumptions: [
-      `micro-batch ${plan.training.batch_size} x ${length} tokens (the data's p95 length)`,
+      `micro-batch ${plan.training.batch_size} x ${length} tokens (the data's longest example)`,
       `${Math.round(ASSUMED_UTILISATION * 100)}% of each GPU's dense bf16 peak`,
       `${(CUDA_OVERHEAD_BYTES / 1e9).toFixed(1)} GB for CUDA's context and ${Math.round((FRAGMENTATION - 1) * 100)}% for fragmentation`,
     ],
