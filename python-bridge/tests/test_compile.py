@@ -30,7 +30,8 @@ def test_compiled_step_loss_equals_eager() -> None:
     torch._dynamo.reset()
     rows = _texts(11, seed=6)
     split = _split(rows, _sft_labels(rows, 7), None)
-    model = _lora(AutoModelForCausalLM.from_pretrained(STORIES, dtype=torch.float32), "CAUSAL_LM")
+    # Two of stories260K's five layers: compiling is the slow part, and two layers show a stack.
+    model = _lora(AutoModelForCausalLM.from_pretrained(STORIES, dtype=torch.float32, num_hidden_layers=2), "CAUSAL_LM")
     batches = StepBatcher(split, classify=False, pad=0).packed(MICRO_BATCHES, 4)
     assert len({b.input_ids.shape[1] for b in batches}) > 1, "rows of different lengths exercise dynamic shapes"
     eager = StepLoss(model, classify=False)
