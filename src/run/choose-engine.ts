@@ -9,9 +9,10 @@ export interface EngineChoice {
   why: string;
 }
 
-/** Whether the torch engine's Python environment can train, from the bridge's own doctor. */
+/** Whether the torch engine's Python environment can train, from the bridge's own doctor (its
+ * quick form: a package that is installed but broken fails the run with Python's own error). */
 async function bridgeStatus(): Promise<{ usable: boolean; detail: string }> {
-  const probe = await probePython(findPython());
+  const probe = await probePython(findPython(), true);
   if (probe.python === null) return { usable: false, detail: probe.error ?? "the bridge did not start" };
   if (probe.missing.length > 0) return { usable: false, detail: `missing ${probe.missing.join(", ")}` };
   const { packages } = probe;
