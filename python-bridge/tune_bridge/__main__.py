@@ -100,13 +100,13 @@ def main() -> int:
 
 def _predict(args: argparse.Namespace) -> None:
     from .dataset import read_split
-    from .modeling import load_trained, pick_device
+    from .modeling import load_trained, pad_id, pick_device
     from .train import predict_split
 
     plan = read_plan(args.plan)
     device = pick_device()
     model = load_trained(plan, args.model_dir, args.checkpoint, device)
-    pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
+    pad = pad_id(model)
     out = Path(args.out_dir)
     step = int(Path(args.checkpoint).name.split("-")[-1]) if Path(args.checkpoint).name.startswith("checkpoint-") else 0
     for named in args.split:

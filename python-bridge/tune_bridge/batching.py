@@ -17,8 +17,8 @@ non-pad token for classification (as transformers pools), each position whose ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, fields, replace
+from typing import Callable, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -36,21 +36,23 @@ class Batch:
     rows: torch.Tensor
     cols: torch.Tensor
     targets: torch.Tensor
-    real_tokens: int
     # A packed row's example boundaries (cumulative lengths) and longest example, as FlashAttention's
     # varlen path (and attention.py) take them; None for padded rows.
     starts: Optional[torch.Tensor] = None
     longest: int = 0
 
+    def _map(self, change: Callable[[torch.Tensor], torch.Tensor]) -> "Batch":
+        tensors = {f.name: getattr(self, f.name) for f in fields(self)}
+        return replace(self, **{name: change(value) for name, value in tensors.items() if isinstance(value, torch.Tensor)})
+
+    def pinned(self) -> "Batch":
+        """In page-locked memory, so the copy to a GPU does not block the host (done while the
+        previous step computes)."""
+        return self._map(torch.Tensor.pin_memory)
+
     def to(self, device: torch.device) -> "Batch":
-        """On CUDA, from pinned memory without blocking the host; on the CPU, as is."""
-        if device.type != "cuda":
-            return self
-
-        def move(tensor: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-            return None if tensor is None else tensor.pin_memory().to(device, non_blocking=True)
-
-        return Batch(move(self.input_ids), move(self.position_ids), move(self.attention_mask), move(self.rows), move(self.cols), move(self.targets), self.real_tokens, move(self.starts), self.longest)  # type: ignore[arg-type]
+        """On CUDA, copied without blocking the host; on the CPU, as is."""
+        return self if device.type != "cuda" else self._map(lambda tensor: tensor.to(device, non_blocking=True))
 
 
 class StepBatcher:
@@ -99,8 +101,9 @@ class StepBatcher:
     def _batch(self, examples: npt.NDArray[np.int64], packed: bool) -> Batch:
         lengths = self.lengths[examples]
         total = int(lengths.sum())
-        first = np.repeat(np.cumsum(lengths) - lengths, lengths)
-        position = np.arange(total, dtype=np.int64) - first
+        # Where each example starts in the concatenated tokens, and each token's place in its example.
+        example_starts = np.cumsum(lengths) - lengths
+        position = np.arange(total, dtype=np.int64) - np.repeat(example_starts, lengths)
         source = np.repeat(self.offsets[examples], lengths) + position
         tokens = np.asarray(self.split.input_ids[source], dtype=np.int64)
         example_row = np.repeat(np.arange(len(examples), dtype=np.int64), lengths)
@@ -114,9 +117,8 @@ class StepBatcher:
             assert self.split.class_ids is not None
             # transformers' pooling: the example's last token that is not the pad id (its first when
             # all are), so a text ending in the pad token's id reads as transformers reads it.
-            starts = np.cumsum(lengths) - lengths
-            last = np.maximum.reduceat(np.where(tokens != self.pad, np.arange(total), -1), starts)
-            last = np.where(last >= 0, last, starts)
+            last = np.maximum.reduceat(np.where(tokens != self.pad, np.arange(total), -1), example_starts)
+            last = np.where(last >= 0, last, example_starts)
             read_rows, read_cols = row[last], col[last]
             targets = np.asarray(self.split.class_ids[examples], dtype=np.int64)
         else:
@@ -126,8 +128,8 @@ class StepBatcher:
             read = np.flatnonzero(has_next & (following != -100))
             read_rows, read_cols, targets = row[read], col[read], following[read]
         if packed:
-            starts = torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
-            return Batch(torch.from_numpy(ids), torch.from_numpy(position).unsqueeze(0), None, torch.from_numpy(read_rows), torch.from_numpy(read_cols), torch.from_numpy(targets), total, starts, int(lengths.max()))
+            starts = torch.from_numpy(np.append(example_starts, total).astype(np.int32))
+            return Batch(torch.from_numpy(ids), torch.from_numpy(position).unsqueeze(0), None, torch.from_numpy(read_rows), torch.from_numpy(read_cols), torch.from_numpy(targets), starts, int(lengths.max()))
         attention = np.zeros(ids.shape, dtype=np.int64)
         attention[row, col] = 1
-        return Batch(torch.from_numpy(ids), None, torch.from_numpy(attention), torch.from_numpy(read_rows), torch.from_numpy(read_cols), torch.from_numpy(targets), total)
+        return Batch(torch.from_numpy(ids), None, torch.from_numpy(attention), torch.from_numpy(read_rows), torch.from_numpy(read_cols), torch.from_numpy(targets))

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from .modeling import load_trained, pick_device
+from .modeling import load_trained, pad_id, pick_device
 from .predict import continuations
 from .protocol import emit
 
@@ -21,7 +21,7 @@ from .protocol import emit
 def chat(plan: dict[str, Any], model_dir: str, checkpoint: str) -> None:
     device = pick_device()
     model = load_trained(plan, model_dir, checkpoint, device)
-    pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
+    pad = pad_id(model)
     emit("ready")
     for line in sys.stdin:
         if not line.strip():

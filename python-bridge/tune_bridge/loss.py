@@ -51,9 +51,8 @@ class StepLoss(torch.nn.Module):
             return self._whole_forward(batch)
         hidden = self.body(input_ids=batch.input_ids, attention_mask=batch.attention_mask, **_packing(batch)).last_hidden_state
         read = hidden[batch.rows, batch.cols]
-        if self.classify:
-            return torch.nn.functional.cross_entropy(self.head(read).float(), batch.targets, reduction="sum")
-        return chunked_cross_entropy(self.head, read, batch.targets)
+        # A classifier's few logits need no chunks.
+        return _chunk_loss(self.head, read, batch.targets) if self.classify else chunked_cross_entropy(self.head, read, batch.targets)
 
     def _whole_forward(self, batch: Batch) -> torch.Tensor:
         logits = self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, **_packing(batch)).logits

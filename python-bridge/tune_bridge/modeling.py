@@ -19,6 +19,11 @@ def pick_device() -> torch.device:
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
 
+def pad_id(model: Any) -> int:
+    """The id padded positions hold: the config's pad token, else 0 (never attended or read)."""
+    return model.config.pad_token_id if model.config.pad_token_id is not None else 0
+
+
 def model_dtype(plan: dict[str, Any], device: torch.device) -> torch.dtype:
     wanted = plan["model"].get("dtype", "auto")
     if wanted == "float16":
@@ -69,7 +74,7 @@ def _load_base(plan: dict[str, Any], model_dir: str, device: torch.device) -> Pr
     dtype = model_dtype(plan, device)
     config = _trusted_config(plan, model_dir)
     bnb = _bitsandbytes_config(plan, device)
-    loading: dict[str, Any] = {"dtype": dtype, "attn_implementation": _attention(), "use_safetensors": True, "trust_remote_code": _trusts_remote_code(plan)}
+    loading: dict[str, Any] = {"dtype": dtype, "attn_implementation": attention_implementation(), "use_safetensors": True, "trust_remote_code": _trusts_remote_code(plan)}
     if bnb is not None:
         loading.update(quantization_config=bnb, device_map={"": device.index or 0})
     if plan["task"] == "sequence-classification":
@@ -145,7 +150,7 @@ def _quantize(model: PreTrainedModel, plan: dict[str, Any], device: torch.device
     )
 
 
-def _attention() -> str:
+def attention_implementation() -> str:
     """FlashAttention 2 on a GPU where installed, else PyTorch's scaled-dot-product attention with
     packed rows attended example by example (attention.py)."""
     if torch.cuda.is_available():

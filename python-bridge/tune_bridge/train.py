@@ -28,7 +28,7 @@ from .batching import Batch, StepBatcher
 from .checkpoint import restore_checkpoint, save_checkpoint
 from .dataset import TokenizedSplit, read_split
 from .loss import StepLoss, is_decoder_only
-from .modeling import adapted_model, pick_device
+from .modeling import adapted_model, pad_id, pick_device
 from .optim import autocast_dtype, make_optimizer
 from .predict import classify, generate_answers
 from .protocol import emit
@@ -74,7 +74,7 @@ def train_model(plan: dict[str, Any], model: Any, model_dir: str, batches: list[
         model.enable_input_require_grads()
     manifests = plan["data"]["manifests"]
     train_split = read_split(Path(manifests["train"]).parent)
-    pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
+    pad = pad_id(model)
     # Micro-batches per optimizer step, over all processes; each rank takes every world-th one.
     schedule = plan["schedule"]
     accumulation = int(schedule["micro_batches_per_step"])
@@ -104,7 +104,8 @@ def train_model(plan: dict[str, Any], model: Any, model_dir: str, batches: list[
     def host_batches(micro_batches: list[list[int]]) -> list[Batch]:
         # A rank with no micro-batch in a short last step still joins the gradient all-reduce.
         mine = micro_batches[rank::world] or micro_batches[:1]
-        return batcher.packed(mine, int(training["batch_size"])) if packs else [batcher.padded(m) for m in mine]
+        built = batcher.packed(mine, int(training["batch_size"])) if packs else [batcher.padded(m) for m in mine]
+        return [b.pinned() for b in built] if device.type == "cuda" else built
 
     timing = {"prepare_s": 0.0, "forward_backward_s": 0.0, "optimizer_s": 0.0, "checkpoint_s": 0.0}
     # The next step's batches are gathered on a worker thread while this step computes.
@@ -115,8 +116,8 @@ def train_model(plan: dict[str, Any], model: Any, model_dir: str, batches: list[
             assert upcoming is not None
             group = [b.to(device) for b in upcoming.result()]
             upcoming = prefetch.submit(host_batches, steps[position + 1][1]) if position + 1 < len(steps) else None
-            units = batcher.step_units(micro_batches)
-            owns_work = bool(micro_batches[rank::world])
+            # DDP averages gradients over ranks; scaling by the world size makes that the sum.
+            scale = (world if micro_batches[rank::world] else 0.0) / batcher.step_units(micro_batches)
             lr = learning_rate(step, total, warmup, training["lr"], training["scheduler"])
             for group_param in optimizer.param_groups:
                 group_param["lr"] = lr
@@ -124,8 +125,6 @@ def train_model(plan: dict[str, Any], model: Any, model_dir: str, batches: list[
             timing["prepare_s"] += computed - started
             loss_total = torch.zeros((), dtype=torch.float32, device=device)
             for index, batch in enumerate(group):
-                # DDP averages gradients over ranks; scaling by the world size makes that the sum.
-                scale = (world if owns_work else 0.0) / units
                 sync = index == len(group) - 1 or world == 1
                 with contextlib.nullcontext() if sync else step_loss.no_sync():  # type: ignore[operator]
                     with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):

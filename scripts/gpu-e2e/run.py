@@ -48,7 +48,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceC
 from tune_bridge.batching import Batch, StepBatcher  # noqa: E402
 from tune_bridge.dataset import read_split  # noqa: E402
 from tune_bridge.loss import StepLoss  # noqa: E402
-from tune_bridge.modeling import _attention, adapt, model_dtype, on_device  # noqa: E402
+from tune_bridge.modeling import adapt, attention_implementation, model_dtype, on_device, pad_id  # noqa: E402
 from tune_bridge.optim import autocast_dtype  # noqa: E402
 from tune_bridge.train import train_model  # noqa: E402
 from train_torch_trainer import train_rows, trainer_rows  # noqa: E402
@@ -241,11 +241,7 @@ def build_base(plan: Record, model_dir: str, device: torch.device) -> PreTrained
         auto = AutoModelForSequenceClassification
     torch.manual_seed(plan["training"]["seed"])
     with torch.device(device):
-        return auto.from_config(config, dtype=model_dtype(plan, device), attn_implementation=_attention())
-
-
-def pad_id(model: Any) -> int:
-    return model.config.pad_token_id if model.config.pad_token_id is not None else 0
+        return auto.from_config(config, dtype=model_dtype(plan, device), attn_implementation=attention_implementation())
 
 
 class Events(io.TextIOBase):
