@@ -14,7 +14,7 @@ import {
 } from "../checkpoint/index.js";
 import { writeFileAtomic } from "../files/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
-import { engineFor, type Engine, type StepProgress, type TrainEvent } from "../engine/index.js";
+import { engineFor, type Engine, type StepProgress, type TrainEvent, type TrainResult } from "../engine/index.js";
 import { runReportHtml, selectBest, type BestRecord, type Selection } from "../eval/index.js";
 import { ExitCode, fileSystemFailure, TuneError } from "../errors/index.js";
 import { locateModel, type LocatedModel, type ModelOptions } from "../model/index.js";
@@ -265,6 +265,11 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
           },
         });
   await pusher.drain();
+  // A stop asked for after the last step still stops here: its checkpoint is saved, and judging
+  // the rest, picking the best and publishing wait for the re-run rather than pushing to the Hub
+  // after the user pressed Ctrl-C.
+  const stopped = result.stopped || options.shouldStop?.() === true;
+  if (stopped && !result.stopped) emit({ type: "stopped", step: result.step, checkpoint: result.checkpoint });
   const finished = {
     plan,
     prepared,
@@ -273,9 +278,9 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
     checkpoint: result.checkpoint,
     resumedFrom: resumeFrom,
     skipped: run.skipped,
-    stopped: result.stopped,
+    stopped,
   };
-  if (result.stopped) return { ...finished, selection: null };
+  if (stopped) return { ...finished, selection: null };
   // Hashed once: every complete checkpoint, judged now if a killed run never judged it (so a
   // resumed run ends as an uninterrupted one), then ranked.
   const complete = findCheckpoints(plan.run_dir).valid;
@@ -299,13 +304,10 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
 }
 
 /** A prompting run's one checkpoint, the base model, written once (re-runs find it). */
-async function promptingCheckpoint(
-  run: OpenRun,
-  emit: (event: RunEvent) => void,
-): Promise<{ checkpoint: string; stopped: boolean }> {
+async function promptingCheckpoint(run: OpenRun, emit: (event: RunEvent) => void): Promise<TrainResult> {
   const checkpoint = baseCheckpoint(run.plan, run.modelDir, run.engine.name, run.provenance);
   emit({ type: "checkpoint", step: 0, dir: checkpoint });
-  return { checkpoint, stopped: false };
+  return { checkpoint, step: 0, stopped: false };
 }
 
 /** What the chosen engine cannot do is refused before any data is read. */

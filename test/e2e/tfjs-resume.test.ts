@@ -1,10 +1,11 @@
-import { readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { unsafeUniformIntDistribution } from "pure-rand";
 import { writeManifest } from "../../src/checkpoint/index.js";
 import { seededRandom } from "../../src/data/index.js";
+import { runRecipe } from "../../src/index.js";
 import { trainTfjs } from "../../src/engine/tfjs/index.js";
 import { ROOT, hasStackTrace, signalWhen, tune } from "../support/cli.js";
 import { planFor, preparedFor } from "../support/plan.js";
@@ -74,6 +75,32 @@ describe("exact resume on the tfjs engine", () => {
       bytes(final("runs"), "adapter_model.safetensors").equals(bytes(final("straight"), "adapter_model.safetensors")),
     ).toBe(true);
   }, 180_000);
+
+  it("a stop asked for after the last step stops there too: nothing judged last, picked or published until the re-run", async () => {
+    const dir = tempDir({ "exp.yaml": RECIPE(4), "d.csv": DATA });
+    const options = { out: join(dir, "runs"), cacheRoot: testCache(dir) };
+    const runDir = join(dir, "runs", "exp");
+    let ended = false;
+    const stopped = await runRecipe(join(dir, "exp.yaml"), {
+      ...options,
+      onEvent: (event) => void (event.type === "end" && (ended = true)),
+      shouldStop: () => ended,
+    });
+    expect(stopped).toMatchObject({ stopped: true, selection: null, checkpoint: join(runDir, "checkpoint-4") });
+    const events = () =>
+      readFileSync(join(runDir, "events.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { type: string; step?: number });
+    expect(events().at(-1)).toMatchObject({ type: "stopped", step: 4 });
+    expect(events().some((event) => event.type === "best")).toBe(false);
+    expect(existsSync(join(runDir, "report.html"))).toBe(false);
+
+    const resumed = await runRecipe(join(dir, "exp.yaml"), options);
+    expect(resumed.stopped).toBe(false);
+    expect(resumed.selection?.best?.dir).toMatch(/checkpoint-\d+$/);
+    expect(existsSync(join(runDir, "report.html"))).toBe(true);
+  }, 120_000);
 
   const damages: Array<[string, (checkpoint: string) => void, string]> = [
     [
