@@ -8,7 +8,10 @@ export function registerMetrics(program: Command, context: CliContext): void {
       "classification report from any file of gold/predicted labels (.jsonl, .csv, .json or .parquet with columns gold and pred)",
     )
     .argument("<predictions>", "file of gold and predicted labels")
-    .option("--labels <a,b,c>", "label names in report order (others found in the file follow)")
+    .option(
+      "--labels <a,b,c>",
+      "label names in report order, each a row even when absent (others found in the file follow)",
+    )
     .option(
       "--json",
       "print the report as JSON (scikit-learn's classification_report output_dict shape, plus confusion_matrix and labels)",

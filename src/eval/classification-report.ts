@@ -7,7 +7,7 @@ export interface ClassScores {
 }
 
 export interface ClassificationReport {
-  /** Classes in report order: the known labels present in gold or predicted, then any other value (e.g. "error"). */
+  /** Classes in report order: the known labels, then any other value found in gold or predicted (e.g. "error"). */
   labels: string[];
   perClass: Record<string, ClassScores>;
   accuracy: number;
@@ -21,10 +21,12 @@ export interface ClassificationReport {
 
 /**
  * scikit-learn's classification_report / precision_recall_fscore_support with its defaults
- * (zero_division "warn", which scores 0): the classes are every value found in gold or
- * predicted (a label absent from both is not a class), so a parse-failure label such as
- * "error" counts as a class with no support, exactly as the reference systems' reports show it. F1 comes from tp, fp and fn (sklearn >= 1.3), not
- * from rounded precision and recall.
+ * (zero_division "warn", which scores 0), called with `labels=` the known labels followed by any
+ * other value found in gold or predicted. Every known label is a class even when it occurs in
+ * neither (a zero row, which lowers the macro average as sklearn's does), and a parse-failure
+ * value such as "error" is a class with no support, as the reference systems' reports show it.
+ * Without known labels the classes are the values found. F1 comes from tp, fp and fn
+ * (sklearn >= 1.3), not from rounded precision and recall.
  */
 export function classificationReport(
   gold: readonly string[],
@@ -33,9 +35,7 @@ export function classificationReport(
 ): ClassificationReport {
   if (gold.length !== predicted.length)
     throw new Error(`${gold.length} gold labels but ${predicted.length} predictions`);
-  const present = new Set([...gold, ...predicted]);
-  const labels = known.filter((label) => present.has(label));
-  for (const value of present) if (!labels.includes(value)) labels.push(value);
+  const labels = [...new Set([...known, ...gold, ...predicted])];
   const index = new Map(labels.map((label, i) => [label, i]));
   const confusion = labels.map(() => labels.map(() => 0));
   gold.forEach((g, i) => {

@@ -32,6 +32,13 @@ const CASES: Case[] = [
   { gold: ["a", "a", "b", "b", "c"], pred: ["a", "b", "a", "a", "error"], known: ["a", "b", "c"] },
   { gold: ["a", "a", "a"], pred: ["b", "b", "b"], known: ["a", "b"] },
   { gold: ["yes", "yes", "no"], pred: ["yes", "yes", "no"], known: ["yes", "no", "maybe"] },
+  // Listed labels that occur in neither gold nor predictions, beside parse failures.
+  ...Array.from({ length: 8 }, (_, i) => {
+    const listed = ["w", "x", "y", "z", "v"].slice(0, 3 + (i % 3));
+    const used = listed.slice(0, 2 + (i % 2));
+    const random = randomCase(200 + i, 5 + i * 11, used, i % 2 ? [...used, "error"] : used);
+    return { ...random, known: listed };
+  }),
   // Twenty more: sizes from 1 to 300, two to six classes, some never predicted, some never true.
   ...Array.from({ length: 20 }, (_, i) => {
     const classes = ["a", "b", "c", "d", "e", "f"].slice(0, 2 + (i % 5));
@@ -40,66 +47,64 @@ const CASES: Case[] = [
   }),
 ];
 
-/** scikit-learn's own numbers for every case, with scipy's Jensen-Shannon distance. */
-async function sklearn(cases: Case[], labels: string[][]): Promise<Array<Record<string, unknown>>> {
+/**
+ * scikit-learn's own numbers for every case, called as the evaluator documents: `labels=` the
+ * known labels, then every other value found (sorted, as sklearn orders them), with scipy's
+ * Jensen-Shannon distance. Per-class scores are keyed by label, so the order of the extra
+ * values is not what is compared.
+ */
+async function sklearn(cases: Case[]): Promise<Array<Record<string, unknown>>> {
   const script = `
 import json, sys
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import classification_report, confusion_matrix, precision_recall_fscore_support
 from scipy.spatial.distance import jensenshannon
 out = []
-for case, labels in zip(json.loads(sys.argv[1]), json.loads(sys.argv[2])):
-    g, p = case["gold"], case["pred"]
-    report = classification_report(g, p, output_dict=True, zero_division="warn")
-    per = precision_recall_fscore_support(g, p, labels=labels, average=None, zero_division="warn")
+for case in json.loads(sys.argv[1]):
+    g, p, known = case["gold"], case["pred"], case["known"]
+    labels = known + sorted(set(g + p) - set(known))
+    report = classification_report(g, p, labels=labels, output_dict=True, zero_division="warn")
     shares = lambda values: [values.count(l) / len(values) for l in labels]
     out.append({
-        "accuracy": accuracy_score(g, p),
-        "per": [list(map(float, column)) for column in per],
-        "macro": report["macro avg"], "weighted": report["weighted avg"],
-        "micro": list(precision_recall_fscore_support(g, p, average="micro")[:3]),
-        "confusion": confusion_matrix(g, p, labels=labels).tolist(),
+        "labels": labels,
+        "report": report,
+        "micro": list(precision_recall_fscore_support(g, p, labels=labels, average="micro")[:3]),
+        "confusion": {l: dict(zip(labels, row)) for l, row in zip(labels, confusion_matrix(g, p, labels=labels).tolist())},
         "js": float(jensenshannon(shares(g), shares(p), base=2)),
     })
 print(json.dumps(out))
 `;
-  const result = await execa(referencePython, [
-    "-W",
-    "ignore",
-    "-c",
-    script,
-    JSON.stringify(cases),
-    JSON.stringify(labels),
-  ]);
+  const result = await execa(referencePython, ["-W", "ignore", "-c", script, JSON.stringify(cases)]);
   return JSON.parse(result.stdout) as Array<Record<string, unknown>>;
 }
 
 describe("the evaluator's metrics", () => {
-  it("equal scikit-learn's classification report, zero-division cases included, and scipy's Jensen-Shannon distance", async () => {
+  it("equal scikit-learn's classification report with labels=, absent and zero-division cases included, and scipy's Jensen-Shannon distance", async () => {
     const ours = CASES.map((c) => classificationReport(c.gold, c.pred, c.known));
-    const expected = await sklearn(
-      CASES,
-      ours.map((r) => r.labels),
-    );
+    const expected = await sklearn(CASES);
     ours.forEach((report, i) => {
       const ref = expected[i] as {
-        accuracy: number;
-        per: number[][];
-        macro: Record<string, number>;
-        weighted: Record<string, number>;
+        labels: string[];
+        report: Record<string, Record<string, number> | number>;
         micro: number[];
-        confusion: number[][];
+        confusion: Record<string, Record<string, number>>;
         js: number;
       };
-      expect(report.accuracy).toBeCloseTo(ref.accuracy, 12);
-      report.labels.forEach((label, k) => {
+      const c = CASES[i] as Case;
+      expect(report.labels.slice(0, c.known.length)).toEqual(c.known);
+      expect([...report.labels].sort()).toEqual([...ref.labels].sort());
+      expect(report.accuracy).toBeCloseTo(ref.report.accuracy as number, 12);
+      for (const label of report.labels) {
         const scores = report.perClass[label];
-        expect([scores?.precision, scores?.recall, scores?.f1, scores?.support]).toEqual(
-          ref.per.map((column) => expect.closeTo(column[k] as number, 12)),
+        const theirs = ref.report[label] as Record<string, number>;
+        expect([scores?.precision, scores?.recall, scores?.f1, scores?.support], label).toEqual(
+          [theirs.precision, theirs.recall, theirs["f1-score"], theirs.support].map((v) =>
+            expect.closeTo(v as number, 12),
+          ),
         );
-      });
+      }
       for (const [ours, theirs] of [
-        [report.macro, ref.macro],
-        [report.weighted, ref.weighted],
+        [report.macro, ref.report["macro avg"] as Record<string, number>],
+        [report.weighted, ref.report["weighted avg"] as Record<string, number>],
       ] as const) {
         expect(ours.precision).toBeCloseTo(theirs.precision as number, 12);
         expect(ours.recall).toBeCloseTo(theirs.recall as number, 12);
@@ -108,14 +113,19 @@ describe("the evaluator's metrics", () => {
       expect([report.micro.precision, report.micro.recall, report.micro.f1]).toEqual(
         ref.micro.map((v) => expect.closeTo(v, 12)),
       );
-      expect(report.confusion).toEqual(ref.confusion);
-      const c = CASES[i] as Case;
+      report.labels.forEach((gold, row) =>
+        report.labels.forEach((pred, column) =>
+          expect(report.confusion[row]?.[column], `${gold} → ${pred}`).toBe(ref.confusion[gold]?.[pred]),
+        ),
+      );
       expect(compareDistributions(c.gold, c.pred, report.labels).jsDistance).toBeCloseTo(ref.js, 10);
     });
     // "c" has support but is never predicted: precision 0 by zero division, as sklearn scores it.
     expect(ours[2]?.perClass.c).toEqual({ precision: 0, recall: 0, f1: 0, support: 1 });
     expect(ours[2]?.labels).toEqual(["a", "b", "c", "error"]);
-    // A recipe label found in neither gold nor predictions is not a class (sklearn's default).
-    expect(ours[4]?.labels).toEqual(["yes", "no"]);
+    // A listed label found in neither gold nor predictions is a zero row, and counts in the macro average.
+    expect(ours[4]?.labels).toEqual(["yes", "no", "maybe"]);
+    expect(ours[4]?.perClass.maybe).toEqual({ precision: 0, recall: 0, f1: 0, support: 0 });
+    expect(ours[4]?.macro.precision).toBeCloseTo(2 / 3, 12);
   }, 60_000);
 });

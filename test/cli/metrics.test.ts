@@ -6,26 +6,29 @@ import { tempDir } from "../support/temp-dir.js";
 import { referencePython } from "../support/reference-python.js";
 
 describe("tune metrics", () => {
-  it("reports any gold/pred file in scikit-learn's classification_report output_dict shape", async () => {
+  it("reports any gold/pred file in scikit-learn's classification_report output_dict shape, a listed label found nowhere as a zero row", async () => {
     const dir = tempDir({
       "preds.csv":
         "id,gold,pred\n1,Left,Left\n2,Left,Center\n3,Center,Center\n4,Right,Left\n5,Right,Right\n6,Center,error\n7,Left,Left\n",
     });
-    const result = await tune(["metrics", "preds.csv", "--labels", "Left,Center,Right", "--json"], { cwd: dir });
+    const result = await tune(["metrics", "preds.csv", "--labels", "Left,Center,Right,Neutral", "--json"], {
+      cwd: dir,
+    });
     expect(result.exitCode, result.stderr).toBe(0);
     const ours = JSON.parse(result.stdout) as {
       report: Record<string, unknown>;
       labels: string[];
       confusion_matrix: number[][];
     };
-    expect(ours.labels).toEqual(["Left", "Center", "Right", "error"]);
+    expect(ours.labels).toEqual(["Left", "Center", "Right", "Neutral", "error"]);
+    expect(ours.report.Neutral).toEqual({ precision: 0, recall: 0, "f1-score": 0, support: 0 });
     const script = `
 import csv, json, sys
 from sklearn.metrics import classification_report, confusion_matrix
 rows = list(csv.DictReader(open(sys.argv[1])))
 g, p = [r["gold"] for r in rows], [r["pred"] for r in rows]
-labels = ["Left", "Center", "Right", "error"]
-print(json.dumps({"report": classification_report(g, p, output_dict=True, zero_division="warn"), "confusion": confusion_matrix(g, p, labels=labels).tolist()}))
+labels = ["Left", "Center", "Right", "Neutral", "error"]
+print(json.dumps({"report": classification_report(g, p, labels=labels, output_dict=True, zero_division="warn"), "confusion": confusion_matrix(g, p, labels=labels).tolist()}))
 `;
     const reference = JSON.parse(
       (await execa(referencePython, ["-W", "ignore", "-c", script, join(dir, "preds.csv")])).stdout,
