@@ -82,8 +82,11 @@ function frontMatter(input: CardInput): Record<string, unknown> {
     (m) => m in METRIC_TYPES,
   );
   const dataName = input.plan ? basename(input.plan.data.file ?? input.plan.data.train ?? input.plan.name) : "data";
+  // The Hub draws the model tree from base_model and base_model_relation (adapter, merge,
+  // quantized or finetune) and makes the base_model:… tags itself; a LoRA merged into its base
+  // is a finetune of it, "merge" being for merges of several models.
   const card: Record<string, unknown> = {
-    ...(base ? { base_model: base } : {}),
+    ...(base ? { base_model: base, base_model_relation: input.kind === "adapter" ? "adapter" : "finetune" } : {}),
     library_name: input.kind === "adapter" ? "peft" : "transformers",
     pipeline_tag: pipeline,
     ...(input.license ? { license: input.license } : {}),
@@ -92,7 +95,6 @@ function frontMatter(input: CardInput): Record<string, unknown> {
       input.kind === "adapter" ? "lora" : "merged-lora",
       ...(input.adapter.use_dora ? ["dora"] : []),
       ...(input.plan?.quantization ? ["qlora"] : []),
-      ...(base ? [`base_model:${input.kind === "adapter" ? "adapter" : "finetune"}:${base}`] : []),
     ],
     ...(metricNames.length > 0 ? { metrics: [...new Set(metricNames.map((m) => METRIC_TYPES[m]?.type))] } : {}),
   };

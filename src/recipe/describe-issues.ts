@@ -38,7 +38,13 @@ function describeIssue(issue: Issue, locator: Locator): Problem[] {
       const options = issue.values.map((v) => JSON.stringify(v));
       const suggestion =
         typeof issue.input === "string" ? didYouMean(issue.input, issue.values.map(String)) : undefined;
-      const expected = options.length === 1 ? options[0] : `one of ${options.join(", ")}`;
+      // A long list (the Hub's licenses) is the reference's to show, not one error line's.
+      const expected =
+        options.length === 1
+          ? options[0]
+          : options.length > 12
+            ? `one of ${options.length} values (the recipe reference lists them)`
+            : `one of ${options.join(", ")}`;
       return [
         problem(
           `expected ${expected}, found ${describeValue(issue.input)}`,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { HUB_LICENSES } from "./hub-licenses.js";
 import { revisionProblem } from "./model-ref.js";
 
 /**
@@ -409,7 +410,12 @@ const HubSchema = z
       .refine((value) => revisionProblem(value) === undefined, REVISION_RULE)
       .default("main")
       .describe("Branch to push to."),
-    license: z.string().min(1).optional().describe("License in the model card (default: the base model's)."),
+    license: z
+      .enum(HUB_LICENSES)
+      .optional()
+      .describe(
+        "License in the model card, one of the Hub's license identifiers (`other` for any other); left out when not set.",
+      ),
   })
   .describe("Publishing to the Hugging Face Hub.");
 

@@ -29,6 +29,17 @@ interface Case {
 
 const CASES: Case[] = [
   {
+    name: "a license the Hub would refuse in the model card",
+    yaml: `${BASE}hub:\n  repo: tester/model\n  license: MIT\n`,
+    expect: {
+      field: "hub.license",
+      line: 9,
+      column: 12,
+      message: /expected one of \d+ values \(the recipe reference lists them\), found "MIT"/,
+      hint: /Did you mean "mit"\?/,
+    },
+  },
+  {
     name: "misspelled top-level section",
     yaml: `${BASE}trainig:\n  lr: 0.001\n`,
     expect: { field: "trainig", line: 7, column: 1, message: /unknown field/, hint: /Did you mean `training`\?/ },
