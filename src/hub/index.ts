@@ -1,3 +1,4 @@
+export { adapterFiles, downloadAdapter } from "./download-adapter.js";
 export { downloadModel, neededFiles } from "./download-model.js";
 export {
   downloadRepo,

@@ -14,7 +14,16 @@ import {
 } from "../checkpoint/index.js";
 import { writeFileAtomic } from "../files/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
-import { engineFor, type Engine, type StepProgress, type TrainEvent, type TrainResult } from "../engine/index.js";
+import {
+  chooseEngine,
+  engineFor,
+  engineForResume,
+  type EngineChoice,
+  type Engine,
+  type StepProgress,
+  type TrainEvent,
+  type TrainResult,
+} from "../engine/index.js";
 import { runReportHtml, selectBest, type BestRecord, type Selection } from "../eval/index.js";
 import { ExitCode, fileSystemFailure, TuneError } from "../errors/index.js";
 import { locateModel, type LocatedModel, type ModelOptions } from "../model/index.js";
@@ -31,7 +40,6 @@ import { completePlan } from "./complete-plan.js";
 import { moveRunAside } from "./move-run-aside.js";
 import { TUNE_VERSION } from "../version.js";
 import { baseCheckpoint } from "./base-checkpoint.js";
-import { chooseEngine, engineForResume, type EngineChoice } from "./choose-engine.js";
 import { bestRecord, writeBestRecord } from "../runs/index.js";
 import { appendEvent, recordFailure } from "../runs/index.js";
 import { loadRunReport } from "../runs/index.js";

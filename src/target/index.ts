@@ -1,0 +1,11 @@
+export { adapterRef, type AdapterRef } from "./adapter-ref.js";
+export { adapterBase, type AdapterContents } from "./foreign-plan.js";
+export {
+  adapterSha256,
+  openTarget,
+  readForeignAdapter,
+  targetEngine,
+  type ForeignAdapter,
+  type Target,
+  type TargetOptions,
+} from "./open-target.js";
