@@ -1,4 +1,5 @@
 export { adapterRef, type AdapterRef } from "./adapter-ref.js";
+export { planFromAdapter } from "./start-adapter.js";
 export { adapterBase, type AdapterContents } from "./foreign-plan.js";
 export {
   adapterSha256,

@@ -6,23 +6,15 @@ import { checkpointEngine } from "../checkpoint/index.js";
 import { chooseEngine, type EngineName } from "../engine/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { downloadAdapter, type DownloadProgress } from "../hub/index.js";
-import { loadRecipe, type RunPlan } from "../recipe/index.js";
+import { loadRecipe, type AdapterSource, type RunPlan } from "../recipe/index.js";
 import { locateCheckpoint, type LocatedCheckpoint } from "../runs/index.js";
 import { adapterRef } from "./adapter-ref.js";
 import { adapterBase, chatOnlyRecipe, foreignPlan, type AdapterContents } from "./foreign-plan.js";
 
 /** Where an adapter from outside tune came from, recorded wherever its results are. */
-export interface ForeignAdapter {
+export interface ForeignAdapter extends AdapterSource {
   /** Its folder name, or the Hub repo's name: the default name of what tune writes about it. */
   name: string;
-  dir: string;
-  source: "local" | "hub";
-  /** The Hub id, and the revision asked for and the commit it resolved to. */
-  id?: string;
-  revision?: string;
-  commit?: string;
-  /** sha256 of adapter_config.json and adapter_model.safetensors, in that order. */
-  sha256: string;
 }
 
 /** A checkpoint or adapter a verb was pointed at, with the plan it is used with. */
