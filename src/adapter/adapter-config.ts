@@ -11,9 +11,14 @@ export interface PeftConfig {
   revision?: string | null;
   r: number;
   lora_alpha: number;
+  lora_dropout?: number;
+  /** Module names (exact or dotted suffix), or one regular expression matched against whole names. */
+  target_modules?: string[] | string | null;
+  bias?: string;
   use_rslora?: boolean;
   use_dora?: boolean;
   fan_in_fan_out?: boolean;
+  rank_pattern?: Record<string, number>;
   alpha_pattern?: Record<string, number>;
   modules_to_save?: string[] | null;
 }
@@ -25,9 +30,16 @@ const ConfigShape = z.looseObject({
   revision: z.string().nullable().optional(),
   r: z.number().int().positive(),
   lora_alpha: z.number().positive(),
+  lora_dropout: z.number().min(0).lt(1).optional(),
+  target_modules: z
+    .union([z.array(z.string()), z.string()])
+    .nullable()
+    .optional(),
+  bias: z.string().optional(),
   use_rslora: z.boolean().optional(),
   use_dora: z.boolean().optional(),
   fan_in_fan_out: z.boolean().optional(),
+  rank_pattern: z.record(z.string(), z.number().int().positive()).optional(),
   alpha_pattern: z.record(z.string(), z.number()).optional(),
   modules_to_save: z.array(z.string()).nullable().optional(),
 });

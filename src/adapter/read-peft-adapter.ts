@@ -30,7 +30,7 @@ export interface PeftAdapter {
 const PREFIX = "base_model.model.";
 
 /** PEFT's rank/alpha pattern lookup: a key matches a module whose name ends with it at a dot boundary (keys are regexes). */
-function patternValue(patterns: Record<string, number> | undefined, module: string): number | undefined {
+export function patternValue(patterns: Record<string, number> | undefined, module: string): number | undefined {
   for (const [key, value] of Object.entries(patterns ?? {}))
     if (new RegExp(`(^|.*\\.)(${key})$`).test(module)) return value;
   return undefined;

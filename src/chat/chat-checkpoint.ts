@@ -1,13 +1,15 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkpointEngine } from "../checkpoint/index.js";
+import { adapterProblem } from "../adapter/index.js";
 import { chatTemplate, loadTokenizer, type ChatMessage, type TextTokenizer } from "../data/index.js";
 import { engineFor } from "../engine/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { locateModel, type ModelOptions } from "../model/index.js";
-import { locateCheckpoint } from "../runs/index.js";
+import type { RunPlan } from "../recipe/index.js";
+import { openTarget, targetEngine, type TargetOptions } from "../target/index.js";
 
-export interface ChatOptions {
+export interface ChatOptions extends Pick<TargetOptions, "recipe" | "base" | "revision"> {
   /** A system message opening the conversation. */
   system?: string;
   maxNewTokens?: number;
@@ -52,17 +54,8 @@ function plainPrompt(tokenizer: TextTokenizer, message: string): number[] {
  * trained the checkpoint generates the reply with the run's generation settings.
  */
 export async function openChat(checkpointPath: string, options: ChatOptions = {}): Promise<ChatSession> {
-  const located = locateCheckpoint(checkpointPath);
-  const { plan } = located;
-  if (!plan)
-    throw TuneError.single(
-      {
-        code: "chat-needs-run",
-        message: `${located.checkpoint} is not part of a tune run`,
-        hint: "Pass adapters/<run> or adapters/<run>/checkpoint-<step>.",
-      },
-      ExitCode.user,
-    );
+  const target = await openTarget(checkpointPath, { ...options, purpose: "chat" });
+  const plan = target.plan as RunPlan;
   if (plan.task === "sequence-classification")
     throw TuneError.single(
       {
@@ -77,8 +70,27 @@ export async function openChat(checkpointPath: string, options: ChatOptions = {}
   const template = tokenizer.chatTemplate
     ? chatTemplate(tokenizer.chatTemplate, tokenizer.specialTokens, tokenizer.dir, tokenizer.allSpecialTokens)
     : null;
-  const engine = checkpointEngine(located.checkpoint);
-  const generator = await (await engineFor(engine)).replies(plan, model.dir, located.checkpoint);
+  const engine = await targetEngine({ ...target, plan });
+  // An adapter from elsewhere has no run folder: the torch worker reads its plan from a scratch folder.
+  const scratch = target.foreign ? mkdtempSync(join(tmpdir(), "tune-chat-")) : null;
+  const chatPlan = scratch ? { ...plan, run_dir: scratch } : plan;
+  if (scratch) {
+    const unfit = adapterProblem(chatPlan, target.checkpoint, model.dir);
+    if (unfit) {
+      rmSync(scratch, { recursive: true, force: true });
+      throw TuneError.single(
+        {
+          code: "checkpoint-invalid",
+          message: `cannot chat with ${target.checkpoint}: ${unfit}`,
+          location: { file: target.checkpoint },
+          hint: "The adapter does not fit the base model: check --base.",
+        },
+        ExitCode.user,
+      );
+    }
+    writeFileSync(join(scratch, "plan.json"), JSON.stringify(chatPlan));
+  }
+  const generator = await (await engineFor(engine)).replies(chatPlan, model.dir, target.checkpoint);
   const stops = stopIds(model.dir, tokenizer);
   const history: ChatMessage[] = options.system ? [{ role: "system", content: options.system }] : [];
   return {
@@ -101,6 +113,9 @@ export async function openChat(checkpointPath: string, options: ChatOptions = {}
       history.push({ role: "assistant", content: reply });
       return reply;
     },
-    close: () => generator.close(),
+    async close() {
+      await generator.close();
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+    },
   };
 }

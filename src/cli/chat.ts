@@ -1,10 +1,14 @@
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { wholeNumber } from "./flag-values.js";
+import { ADAPTER_ARGUMENT, BASE_FLAG, REVISION_FLAG } from "./adapter-flags.js";
 import type { CliContext } from "./context.js";
 import { progressBar } from "./progress.js";
 
 interface ChatFlags {
+  recipe?: string;
+  base?: string;
+  revision?: string;
   prompt?: string;
   system?: string;
   maxNewTokens?: number;
@@ -15,7 +19,13 @@ export function registerChat(program: Command, context: CliContext): void {
   program
     .command("chat")
     .description("talk to a fine-tuned chat model in the terminal")
-    .argument("<checkpoint|run>", "adapters/<run>/checkpoint-<step>, or a run (its best checkpoint)")
+    .argument("<checkpoint|adapter>", ADAPTER_ARGUMENT)
+    .option(
+      "--recipe <file>",
+      "for a PEFT adapter: the recipe whose generation settings replies use (default: its defaults)",
+    )
+    .option("--base <dir|id>", BASE_FLAG)
+    .option("--revision <rev>", REVISION_FLAG)
     .option("--prompt <text>", "answer one message and exit")
     .option("--system <text>", "a system message that opens the conversation")
     .option("--max-new-tokens <n>", "longest reply (default: the recipe's generation.max_new_tokens)", wholeNumber(1))
@@ -25,6 +35,9 @@ export function registerChat(program: Command, context: CliContext): void {
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
       const session = await openChat(target, {
         system: flags.system,
+        recipe: flags.recipe,
+        base: flags.base,
+        revision: flags.revision,
         maxNewTokens: flags.maxNewTokens,
         onDownload: progress.download,
       });

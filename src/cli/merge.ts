@@ -1,7 +1,17 @@
 import type { Command } from "commander";
 import type { MergeDtype } from "../adapter/index.js";
 import { ExitCode, TuneError } from "../errors/index.js";
+import { ADAPTER_ARGUMENT, REVISION_FLAG } from "./adapter-flags.js";
 import type { CliContext } from "./context.js";
+
+interface MergeFlags {
+  out: string;
+  dtype?: string;
+  base?: string;
+  recipe?: string;
+  revision?: string;
+  json?: boolean;
+}
 import { transferBar } from "./progress.js";
 
 const DTYPES: Record<string, MergeDtype> = {
@@ -35,19 +45,23 @@ export function registerMerge(program: Command, context: CliContext): void {
   program
     .command("merge")
     .description("merge an adapter into its base model (streaming, sharded safetensors)")
-    .argument(
-      "<checkpoint|run>",
-      "adapters/<run>/checkpoint-<step>, a run (its best checkpoint), or a PEFT adapter folder",
-    )
+    .argument("<checkpoint|adapter>", ADAPTER_ARGUMENT)
     .requiredOption("--out <dir>", "folder for the merged model")
     .option("--dtype <dtype>", "bf16, fp16, fp32 or auto (the base's dtype)", "auto")
-    .option("--base <dir|id>", "merge into this full-precision base instead of the one the run names")
+    .option("--base <dir|id>", "merge into this full-precision base instead of the one the run or adapter names")
+    .option("--recipe <file>", "for a PEFT adapter: a recipe whose labels name a classifier's classes")
+    .option("--revision <rev>", REVISION_FLAG)
     .option("--json", "print the result as JSON")
-    .action(async (target: string, flags: { out: string; dtype?: string; base?: string; json?: boolean }) => {
-      const { locateCheckpoint } = await import("../runs/index.js");
+    .action(async (target: string, flags: MergeFlags) => {
+      const { openTarget } = await import("../target/index.js");
       const { mergeCheckpoint } = await import("../publish/index.js");
       const dtype = parseDtype(flags.dtype);
-      const located = locateCheckpoint(target);
+      const located = await openTarget(target, {
+        purpose: "publish",
+        recipe: flags.recipe,
+        base: flags.base,
+        revision: flags.revision,
+      });
       const bar = transferBar(!flags.json && process.stderr.isTTY === true, "merging");
       const result = await mergeCheckpoint(located, {
         out: flags.out,

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { ADAPTER_ARGUMENT } from "./adapter-flags.js";
 import type { CliContext } from "./context.js";
 import { parseDtype } from "./merge.js";
 import { transferBar } from "./progress.js";
@@ -9,6 +10,7 @@ interface PushFlags {
   merged?: boolean;
   dtype?: string;
   base?: string;
+  recipe?: string;
   revision?: string;
   dryRun?: boolean;
   force?: boolean;
@@ -19,20 +21,26 @@ export function registerPush(program: Command, context: CliContext): void {
   program
     .command("push")
     .description("publish an adapter (or merged model) to the Hugging Face Hub with a model card")
-    .argument("<checkpoint|run>", "adapters/<run>/checkpoint-<step>, or a run (its best checkpoint)")
+    .argument("<checkpoint|adapter>", `${ADAPTER_ARGUMENT} (a Hub adapter's revision as owner/name@rev)`)
     .requiredOption("--repo <id>", "target repo, user/name")
     .option("--private", "create the repo private (an existing repo keeps its visibility)")
     .option("--merged", "push the base model with the adapter merged in")
     .option("--dtype <dtype>", "with --merged: bf16, fp16, fp32 or auto", "auto")
     .option("--base <dir|id>", "with --merged: the full-precision base to merge into")
+    .option("--recipe <file>", "for a PEFT adapter: a recipe whose labels name a classifier's classes")
     .option("--revision <branch>", "branch to push to (created from main when missing)", "main")
     .option("--dry-run", "show what would be uploaded, change nothing")
     .option("--force", "push even if the checkpoint failed its gate or validation")
     .option("--json", "print the result as JSON")
     .action(async (target: string, flags: PushFlags) => {
-      const { locateCheckpoint } = await import("../runs/index.js");
+      const { openTarget } = await import("../target/index.js");
       const { pushCheckpoint } = await import("../publish/index.js");
-      const located = locateCheckpoint(target, { allowDamaged: flags.force === true });
+      const located = await openTarget(target, {
+        purpose: "publish",
+        recipe: flags.recipe,
+        base: flags.base,
+        allowDamaged: flags.force === true,
+      });
       if (located.problem)
         context.output.err(
           `warning: pushing ${located.checkpoint} although it failed validation (--force): ${located.problem}`,

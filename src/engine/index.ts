@@ -1,3 +1,4 @@
+export { chooseEngine, engineForResume, type EngineChoice } from "./choose-engine.js";
 export { BRIDGE_DIR, findPython, type PythonChoice } from "./find-python.js";
 export { inspectEnvironment, type EngineStatus, type EnvironmentReport } from "./inspect-environment.js";
 export { probeGpus, type Gpu } from "./probe-gpus.js";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { unsafeUniformIntDistribution, xoroshiro128plus } from "pure-rand";
-import { writePeftAdapter } from "../adapter/index.js";
+import { readPeftAdapter, writePeftAdapter } from "../adapter/index.js";
 import { seededNormal } from "../builtin/index.js";
 import { isTuneError } from "../errors/index.js";
 import {
@@ -70,7 +70,39 @@ export function initialHead(
 }
 
 /**
- * Writes the adapter training starts from (LoRA and head from the seed) into `dir`, so the two
+ * `model.adapter`'s tensors as the adapter training starts from, in float32 under PEFT's names
+ * (LoRA pairs, DoRA magnitudes, the head and trained biases), with the plan's config.
+ */
+function copyAdapter(plan: RunPlan, from: string, modelDir: string, dir: string): void {
+  const adapter = readPeftAdapter(from);
+  try {
+    const shape = (name: string) => adapter.file.tensors.get(name)?.shape as number[];
+    const local = (name: string) => name.replace(/^base_model\.model\./, "");
+    writePeftAdapter(
+      dir,
+      plan,
+      {
+        lora: [...adapter.lora].map(([module, pair]) => ({
+          module,
+          a: adapter.file.readFloat32(pair.a),
+          aShape: shape(pair.a) as [number, number],
+          b: adapter.file.readFloat32(pair.b),
+          bShape: shape(pair.b) as [number, number],
+        })),
+        saved: [
+          ...[...adapter.lora.values()].flatMap((pair) => (pair.magnitude ? [pair.magnitude] : [])),
+          ...adapter.whole.values(),
+        ].map((name) => ({ name: local(name), data: adapter.file.readFloat32(name), shape: shape(name) })),
+      },
+      modelDir,
+    );
+  } finally {
+    adapter.close();
+  }
+}
+
+/**
+ * Writes the adapter training starts from (`model.adapter`'s tensors, or LoRA and head from the seed) into `dir`, so the two
  * engines' runs start from the same weights and are comparable step for step. Null where the
  * draw above is not what PEFT would do: a model family tune does not describe, DoRA, trained
  * biases, another `lora.init`, targets outside the linear modules, or a config the tfjs engine
@@ -79,6 +111,10 @@ export function initialHead(
  */
 export function writeInitialAdapter(plan: RunPlan, modelDir: string, dir: string): string | null {
   const { lora } = plan;
+  if (plan.model.adapter_source) {
+    copyAdapter(plan, plan.model.adapter_source.dir, modelDir, dir);
+    return dir;
+  }
   if (lora.dora || lora.bias !== "none" || lora.init !== "default") return null;
   const modelType = (JSON.parse(readFileSync(join(modelDir, "config.json"), "utf8")) as { model_type?: unknown })
     .model_type;

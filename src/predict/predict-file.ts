@@ -10,11 +10,24 @@ import { locateModel, type ModelOptions } from "../model/index.js";
 import type { RunPlan } from "../recipe/index.js";
 import { planForDataFile, predictWithEngine } from "../evaluate/index.js";
 import { locateCheckpoint, type LocatedCheckpoint } from "../runs/index.js";
+import { adapterProblem } from "../adapter/index.js";
+import type { EngineName } from "../engine/index.js";
+import { openTarget, targetEngine, type ForeignAdapter, type TargetOptions } from "../target/index.js";
 
-export interface PredictOptions extends PrepareOptions, ModelOptions {
+export interface PredictOptions
+  extends PrepareOptions, ModelOptions, Pick<TargetOptions, "recipe" | "base" | "revision"> {
   in: string;
   out: string;
 }
+
+/** A classifier checkpoint (or adapter from elsewhere, with its recipe's plan) fit to label new texts. */
+export type Classifier = LocatedCheckpoint & {
+  plan: RunPlan;
+  labels: string[];
+  /** Set for an adapter from elsewhere: the engine that runs it (a run's checkpoint is its own engine's). */
+  engine?: EngineName;
+  foreign?: ForeignAdapter | null;
+};
 
 export interface PredictSummary {
   checkpoint: string;
@@ -44,8 +57,23 @@ function userError(code: string, message: string, hint: string, file?: string): 
 }
 
 /** A checkpoint of a classifier run, checked fit to label new texts. */
-export function classifierCheckpoint(path: string): LocatedCheckpoint & { plan: RunPlan; labels: string[] } {
-  const located = locateCheckpoint(path);
+export function classifierCheckpoint(path: string): Classifier {
+  return asClassifier(locateCheckpoint(path));
+}
+
+/** What `tune predict` was pointed at (a run, a checkpoint, or an adapter from elsewhere with --recipe), checked fit to label new texts. */
+export async function classifierTarget(
+  path: string,
+  options: Pick<PredictOptions, "recipe" | "base" | "revision" | "onDownload">,
+): Promise<Classifier> {
+  const target = await openTarget(path, { ...options, purpose: "evaluate" });
+  const classifier = asClassifier(target);
+  return target.foreign
+    ? { ...classifier, engine: await targetEngine({ ...classifier, foreign: target.foreign }), foreign: target.foreign }
+    : classifier;
+}
+
+function asClassifier(located: LocatedCheckpoint): Classifier {
   const { plan } = located;
   if (!plan)
     throw userError(
@@ -77,7 +105,7 @@ export async function readInputRows(file: string): Promise<Row[]> {
  * predicts, and generated answers are parsed into the label set. Aligned with `rows`.
  */
 export async function predictRows(
-  classifier: ReturnType<typeof classifierCheckpoint>,
+  classifier: Classifier,
   rows: readonly Row[],
   source: string,
   options: PrepareOptions & ModelOptions = {},
@@ -105,6 +133,8 @@ export async function predictRows(
     const base = planForDataFile(plan, staged, "--in");
     const stagedPlan: RunPlan = {
       ...base,
+      // An adapter from elsewhere has no run folder: the torch worker reads this plan from the scratch folder.
+      run_dir: classifier.foreign ? scratch : base.run_dir,
       data: {
         ...base.data,
         format: "jsonl",
@@ -115,7 +145,26 @@ export async function predictRows(
     // A few-shot run's prompts carry the block drawn from its own train split, new texts included.
     const model = await locateModel(stagedPlan, options);
     const prepared = await prepareData(stagedPlan, model, { ...options, fewShot: await runFewShotBlock(plan) });
-    const written = await predictWithEngine(stagedPlan, model.dir, prepared, classifier.checkpoint, ["test"], scratch);
+    if (classifier.foreign) {
+      const unfit = adapterProblem(stagedPlan, classifier.checkpoint, model.dir);
+      if (unfit)
+        throw userError(
+          "checkpoint-invalid",
+          `cannot predict with ${classifier.checkpoint}: ${unfit}`,
+          "The adapter does not fit the recipe or the base model: check --recipe (its task and labels) and --base.",
+          classifier.checkpoint,
+        );
+      writeFileSync(join(scratch, "plan.json"), JSON.stringify(stagedPlan));
+    }
+    const written = await predictWithEngine(
+      stagedPlan,
+      model.dir,
+      prepared,
+      classifier.checkpoint,
+      ["test"],
+      scratch,
+      classifier.engine,
+    );
     const predictions = new Map(readPredictions(written[0]?.file as string).map((p) => [p.id, p]));
     const rules = { ...plan.eval.parse, answerAfter: plan.generation.answer_after };
     return rows.map((_, i) => {
@@ -156,7 +205,8 @@ export function checkOutputFile(out: string): void {
  * label parsed from it (generative classifiers).
  */
 export async function predictFile(checkpointPath: string, options: PredictOptions): Promise<PredictSummary> {
-  const classifier = classifierCheckpoint(checkpointPath);
+  const { recipe, base, revision, onDownload } = options;
+  const classifier = await classifierTarget(checkpointPath, { recipe, base, revision, onDownload });
   const input = resolve(options.in);
   const out = resolve(options.out);
   checkOutputFile(out);

@@ -180,6 +180,14 @@ function body(input: CardInput): string {
       ? `A LoRA adapter for \`${base}\`, trained with tune ${TUNE_VERSION}.`
       : `\`${base}\` with a LoRA adapter merged into its weights by tune ${TUNE_VERSION}; it loads without PEFT.`,
   );
+  const start = plan?.model.adapter_source;
+  if (start)
+    out.push(
+      "",
+      start.source === "hub"
+        ? `Training continued from the adapter \`${start.id}\` on the Hub, at commit \`${start.commit}\`, not from a fresh LoRA.`
+        : `Training continued from a local adapter (\`${basename(start.dir)}\`, sha256 \`${start.sha256.slice(0, 12)}\` of its files), not from a fresh LoRA.`,
+    );
   if (plan?.description) out.push("", plan.description);
   out.push("", "## Intended use", "");
   out.push(

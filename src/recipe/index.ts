@@ -3,11 +3,13 @@ export type { Locator } from "./describe-issues.js";
 export { didYouMean } from "./did-you-mean.js";
 export { recipeJsonSchema, schemaAt, type JsonSchemaNode } from "./json-schema.js";
 export { recipeReferenceMarkdown } from "./reference-doc.js";
+export { loadModuleRecipe } from "./load-module-recipe.js";
 export { loadRecipe, type LoadedRecipe, type RecipeOverrides } from "./load-recipe.js";
 export { BUILTIN_MODELS, classifyModelRef, hubIdProblem, revisionProblem, type ModelRef } from "./model-ref.js";
 export {
   PLAN_VERSION,
   resolvePlan,
+  type AdapterSource,
   type CompletePlan,
   type Gate,
   type ResolveOptions,

@@ -35,7 +35,11 @@ export interface RunPlan {
   description: string | null;
   recipe: { file: string; sha256: string; overrides: RecipeOverrides };
   run_dir: string;
-  model: Recipe["model"] & { source: ModelRef };
+  model: Recipe["model"] & {
+    source: ModelRef;
+    /** With `model.adapter`: the adapter training starts from, as found (set after resolving, see planFromAdapter). */
+    adapter_source?: AdapterSource;
+  };
   quantization: Recipe["quantization"] | null;
   lora: Recipe["lora"] & { task_type: "SEQ_CLS" | "CAUSAL_LM" | null };
   data: Omit<Recipe["data"], "train" | "eval" | "test" | "file" | "labels" | "sample"> & {
@@ -74,6 +78,19 @@ export interface RunPlan {
   hub: Recipe["hub"] | null;
   merge: Recipe["merge"] | null;
   schedule: Schedule | null;
+}
+
+/** An existing adapter: where it is, where it came from, and what its files hash to. */
+export interface AdapterSource {
+  source: "local" | "hub";
+  /** Its folder: the local one, or its snapshot in the Hugging Face cache. */
+  dir: string;
+  /** The Hub id, the revision asked for and the commit it resolved to. */
+  id?: string;
+  revision?: string;
+  commit?: string;
+  /** sha256 of adapter_config.json and adapter_model.safetensors, in that order. */
+  sha256: string;
 }
 
 /** The training schedule both engines follow, derived from the plan and the train split's size. */

@@ -62,6 +62,14 @@ const ModelSchema = z
       .enum(["auto", "float32", "float16", "bfloat16"])
       .default("auto")
       .describe("Dtype the base weights are loaded in; `auto` keeps the checkpoint's own."),
+    adapter: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Continue training from an existing PEFT LoRA adapter: a folder (relative to the recipe) or a Hub id " +
+          "`owner/name[@revision]`. Its LoRA shape is used; a `lora` key that disagrees with it is an error.",
+      ),
     trust_remote_code: z
       .boolean()
       .default(false)

@@ -14,7 +14,16 @@ import {
 } from "../checkpoint/index.js";
 import { writeFileAtomic } from "../files/index.js";
 import { prepareData, type PrepareOptions, type PreparedData } from "../data/index.js";
-import { engineFor, type Engine, type StepProgress, type TrainEvent, type TrainResult } from "../engine/index.js";
+import {
+  chooseEngine,
+  engineFor,
+  engineForResume,
+  type EngineChoice,
+  type Engine,
+  type StepProgress,
+  type TrainEvent,
+  type TrainResult,
+} from "../engine/index.js";
 import { runReportHtml, selectBest, type BestRecord, type Selection } from "../eval/index.js";
 import { ExitCode, fileSystemFailure, TuneError } from "../errors/index.js";
 import { locateModel, type LocatedModel, type ModelOptions } from "../model/index.js";
@@ -31,7 +40,6 @@ import { completePlan } from "./complete-plan.js";
 import { moveRunAside } from "./move-run-aside.js";
 import { TUNE_VERSION } from "../version.js";
 import { baseCheckpoint } from "./base-checkpoint.js";
-import { chooseEngine, engineForResume, type EngineChoice } from "./choose-engine.js";
 import { bestRecord, writeBestRecord } from "../runs/index.js";
 import { appendEvent, recordFailure } from "../runs/index.js";
 import { loadRunReport } from "../runs/index.js";
@@ -41,6 +49,7 @@ import { acquireRunLock, LOCK_FILE, type RunLock } from "../runs/index.js";
 import { evaluateCheckpointSplit, predictWithEngine } from "../evaluate/index.js";
 import { checkpointPusher, publishRun, refuseUnpushable, type PublishEvent } from "../publish/index.js";
 import { writeRunDirectory } from "./write-run-directory.js";
+import { planFromAdapter } from "../target/index.js";
 
 /** A checkpoint's split judged by the evaluator. */
 export interface EvalEvent {
@@ -129,11 +138,12 @@ export interface RunResult {
  */
 export async function runRecipe(file: string, options: RunOptions = {}): Promise<RunResult> {
   const loaded = await loadRecipe(file, { model: options.model, engine: options.engine, maxSteps: options.maxSteps });
-  const resolved = resolvePlan(loaded, { out: options.out });
+  const resolved = await planFromAdapter(loaded, resolvePlan(loaded, { out: options.out }), options.onDownload);
   refuseUnpushable(resolved);
   const choice = await chooseEngine(resolved);
   refuseUnsupported(await engineFor(choice.name), resolved);
   const model = await locateModel(resolved, options);
+  refuseUnfitStart(resolved, model.dir);
   const prepared = await prepareData(resolved, model, options);
   let lock: RunLock | null = null;
   let run: OpenRun | null = null;
@@ -154,6 +164,23 @@ export async function runRecipe(file: string, options: RunOptions = {}): Promise
   } finally {
     lock?.release();
   }
+}
+
+/** `model.adapter` must fit the base and the task before training starts from it (a classifier's head included). */
+function refuseUnfitStart(plan: RunPlan, modelDir: string): void {
+  const start = plan.model.adapter_source;
+  const unfit = start && adapterProblem(plan, start.dir, modelDir);
+  if (unfit)
+    throw TuneError.single(
+      {
+        code: "recipe-adapter-unfit",
+        message: `model.adapter ${plan.model.adapter} cannot be trained on: ${unfit}`,
+        location: { file: plan.recipe.file },
+        field: "model.adapter",
+        hint: "Continue from an adapter trained on this base model for this task (and, for a classifier, these labels).",
+      },
+      ExitCode.user,
+    );
 }
 
 interface OpenRun extends RunStart {

@@ -123,6 +123,8 @@ function foreignAdapter(dir: string): LocatedCheckpoint {
     ? checkpointProblem(dir)
     : existsSync(join(dir, "adapter_model.safetensors"))
       ? null
-      : "it has no adapter_model.safetensors (tune reads adapters only as safetensors)";
+      : existsSync(join(dir, "adapter_model.bin"))
+        ? "it has only adapter_model.bin, a pickle, which tune never loads: unpickling runs code from the file (convert it once where you trust it: PeftModel.save_pretrained(dir, safe_serialization=True))"
+        : "it has no adapter_model.safetensors (tune reads adapters only as safetensors)";
   return { checkpoint: dir, step: null, runDir: null, plan: null, metrics: null, gates: [], problem };
 }

@@ -1,6 +1,5 @@
-import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { openSafetensors } from "../../adapter/index.js";
+import { readPeftAdapter } from "../../adapter/index.js";
 import { ExitCode, TuneError } from "../../errors/index.js";
 import type { RunPlan } from "../../recipe/index.js";
 import { loadModel } from "./load-model.js";
@@ -71,22 +70,57 @@ export function adaptedModel(plan: RunPlan, modelDir: string): AdaptedModel {
   };
 }
 
-/** Sets LoRA and head weights from a checkpoint's adapter_model.safetensors. */
+/**
+ * Sets LoRA and head weights from an adapter folder as PEFT names them (a tune checkpoint or any
+ * PEFT adapter; F32, F16 or BF16). Each module takes its own rank and scale from the adapter
+ * (PEFT's rank_pattern and alpha_pattern): a module whose rank differs from the plan's gets new
+ * variables, which only prediction and chat meet (training from an adapter with rank patterns is
+ * refused, so the optimizer never holds a replaced variable).
+ */
 export function restoreAdapter(checkpoint: string, adapted: AdaptedModel): void {
-  const adapter = openSafetensors(join(checkpoint, "adapter_model.safetensors"));
+  const adapter = readPeftAdapter(checkpoint);
   try {
-    const assign = (variable: tf.Variable, name: string) => {
-      if (!adapter.tensors.has(name)) throw new Error(`${name} is missing from the adapter`);
-      variable.assign(tf.tensor(adapter.readFloat32(name).slice(), variable.shape));
+    const tensor = (name: string) => {
+      const info = adapter.file.tensors.get(name);
+      if (!info) throw missing(checkpoint, name);
+      return tf.tensor(adapter.file.readFloat32(name).slice(), info.shape);
     };
+    const restore = (variable: tf.Variable, name: string) => {
+      const value = tensor(name);
+      if (value.shape.join("x") === variable.shape.join("x")) {
+        variable.assign(value);
+        value.dispose();
+        return variable;
+      }
+      variable.dispose();
+      return tf.variable(value, true, variable.name);
+    };
+    const planned = new Set(adapted.lora.modules.map((m) => m.module));
+    const extra = [...adapter.lora.keys()].find((module) => !planned.has(module));
+    if (extra) throw missing(checkpoint, `${extra} (adapted by the file, not by the plan)`);
     for (const m of adapted.lora.modules) {
-      assign(m.a, `base_model.model.${m.module}.lora_A.weight`);
-      assign(m.b, `base_model.model.${m.module}.lora_B.weight`);
+      const pair = adapter.lora.get(m.module);
+      if (!pair) throw missing(checkpoint, `base_model.model.${m.module}.lora_A.weight`);
+      m.a = restore(m.a, pair.a);
+      m.b = restore(m.b, pair.b);
+      m.scale = pair.scale;
     }
-    for (const [name, variable] of adapted.head) assign(variable, `base_model.model.${name}`);
+    for (const [name, variable] of adapted.head) adapted.head.set(name, restore(variable, `base_model.model.${name}`));
   } finally {
     adapter.close();
   }
+}
+
+function missing(checkpoint: string, name: string): TuneError {
+  return TuneError.single(
+    {
+      code: "adapter-invalid",
+      message: `${checkpoint} does not fit the plan: ${name} is missing from its adapter_model.safetensors`,
+      location: { file: checkpoint },
+      hint: "Save the adapter again, or check that the recipe's task and the base model are the ones it was trained for.",
+    },
+    ExitCode.user,
+  );
 }
 
 export function unsupported(why: string): TuneError {

@@ -10,11 +10,12 @@ export interface LoraModule {
   module: string;
   a: tf.Variable;
   b: tf.Variable;
+  /** alpha/r (alpha/sqrt(r) with rslora); per module where an adapter has rank or alpha patterns. */
+  scale: number;
 }
 
 export interface Lora {
   modules: LoraModule[];
-  scale: number;
   dropout: number;
   /** The adapter hook for LlamaModel.hidden; `dropoutSeed` null means evaluation (no dropout). */
   adapter(dropoutSeed: number | null): LinearAdapter;
@@ -49,16 +50,16 @@ export function createLora(linear: readonly LinearModule[], lora: RunPlan["lora"
       ExitCode.user,
     );
   }
+  const scale = lora.rslora ? lora.alpha / Math.sqrt(lora.r) : lora.alpha / lora.r;
   const modules: LoraModule[] = drawLora(linear, lora, seed).map(({ module, a, aShape, b, bShape }) => ({
     module,
     a: tf.variable(tf.tensor2d(a, aShape), true, `${module}.lora_A`),
     b: tf.variable(tf.tensor2d(b, bShape), true, `${module}.lora_B`),
+    scale,
   }));
   const byName = new Map(modules.map((m) => [m.module, m]));
-  const scale = lora.rslora ? lora.alpha / Math.sqrt(lora.r) : lora.alpha / lora.r;
   return {
     modules,
-    scale,
     dropout: lora.dropout,
     adapter(dropoutSeed) {
       let call = 0;
@@ -76,7 +77,7 @@ export function createLora(linear: readonly LinearModule[], lora: RunPlan["lora"
             false,
             true,
           ),
-          scale,
+          found.scale,
         ) as tf.Tensor2D;
       };
     },

@@ -89,7 +89,7 @@ async function trainLoop(
     ).log_history;
     lastCheckpoint = options.resumeFrom;
     options.emit({ type: "resume", step, checkpoint: options.resumeFrom });
-  }
+  } else if (plan.model.adapter_source) restoreAdapter(plan.model.adapter_source.dir, adapted);
   // Each optimizer step consumes one group of micro-batches, so a resumed run skips exactly
   // `step` groups of the same seeded epochs: the data position needs no state of its own.
   let consumed = 0;

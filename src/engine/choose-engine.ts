@@ -1,5 +1,7 @@
 import { checkpointEngine } from "../checkpoint/index.js";
-import { findPython, probePython, type EngineName } from "../engine/index.js";
+import type { EngineName } from "./engine.js";
+import { findPython } from "./find-python.js";
+import { probePython } from "./probe-python.js";
 import { ExitCode, TuneError } from "../errors/index.js";
 import type { RunPlan } from "../recipe/index.js";
 
