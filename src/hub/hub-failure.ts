@@ -1,10 +1,13 @@
 import { HubApiError } from "@huggingface/hub";
 import { ExitCode, isTuneError, redactSecrets, TuneError } from "../errors/index.js";
 import type { HubToken } from "./hub-environment.js";
+import { repoPage, type HubRepo } from "./hub-repo.js";
 
 export interface HubContext {
   endpoint: string;
   repo: string;
+  /** What kind of repo it is (default model): messages say "gated dataset" and link the dataset's page. */
+  type?: HubRepo["type"];
   revision?: string;
   token: HubToken | undefined;
   /** What was being done, e.g. "download" or "push". */
@@ -28,7 +31,8 @@ function serverSaid(text: string): string {
 export function hubFailure(error: unknown, context: HubContext): TuneError {
   if (isTuneError(error)) return error;
   const { endpoint, repo, token, action } = context;
-  const where = `${endpoint}/${repo}`;
+  const type = context.type ?? "model";
+  const where = repoPage(endpoint, { type, id: repo });
   if (error instanceof HubApiError) {
     // A body that is not JSON reaches the message only through `data` (proxies answer in HTML or text).
     const text = (error.data as { message?: unknown } | undefined)?.message;
@@ -54,12 +58,12 @@ export function hubFailure(error: unknown, context: HubContext): TuneError {
       );
     }
     if (error.statusCode === 403) {
-      const gated = /gated|restricted|access to model|awaiting a review|authorized list/i.test(said);
+      const gated = /gated|restricted|access to (model|dataset)|awaiting a review|authorized list/i.test(said);
       if (gated) {
         return TuneError.single(
           {
             code: "hub-gated",
-            message: `${repo} is a gated model and this account has no access to it (${said})`,
+            message: `${repo} is a gated ${type} and this account has no access to it (${said})`,
             hint: `Request access at ${where}, wait for approval, and use a token of that account (from ${token?.source ?? "HF_TOKEN"}).`,
           },
           ExitCode.environment,
@@ -82,8 +86,8 @@ export function hubFailure(error: unknown, context: HubContext): TuneError {
       return TuneError.single(
         {
           code: "hub-not-found",
-          message: `${what} does not exist on ${endpoint} (HTTP 404)`,
-          hint: "Check the repo id and revision for typos (ids are owner/name).",
+          message: `the ${type} ${what} does not exist on ${endpoint} (HTTP 404)`,
+          hint: `Check the repo id and revision for typos (ids are owner/name), and that it is a ${type} repo.`,
         },
         ExitCode.user,
       );

@@ -1,3 +1,12 @@
-export { downloadModel, type DownloadedModel, type DownloadOptions, type DownloadProgress } from "./download-model.js";
+export { downloadModel, neededFiles } from "./download-model.js";
+export {
+  downloadRepo,
+  type DownloadedRepo,
+  type DownloadOptions,
+  type DownloadProgress,
+  type PickFiles,
+  type RepoFileReader,
+} from "./download-repo.js";
+export { repoPage, type HubRepo } from "./hub-repo.js";
 export { openHubSession, type HubSession } from "./hub-session.js";
 export { pushFiles, type PushFile, type PushOptions, type PushResult } from "./push-files.js";
