@@ -4,11 +4,22 @@ export { didYouMean } from "./did-you-mean.js";
 export { recipeJsonSchema, schemaAt, type JsonSchemaNode } from "./json-schema.js";
 export { recipeReferenceMarkdown } from "./reference-doc.js";
 export { loadRecipe, type LoadedRecipe, type RecipeOverrides } from "./load-recipe.js";
-export { BUILTIN_MODELS, classifyModelRef, hubIdProblem, revisionProblem, type ModelRef } from "./model-ref.js";
+export { locateRecipeField } from "./locate-field.js";
 export {
+  BUILTIN_MODELS,
+  classifyModelRef,
+  hubIdProblem,
+  repoPathProblem,
+  revisionProblem,
+  type ModelRef,
+} from "./model-ref.js";
+export {
+  hubDataSources,
   PLAN_VERSION,
   resolvePlan,
   type CompletePlan,
+  type DataRole,
+  type DataSource,
   type Gate,
   type ResolveOptions,
   type RunPlan,
@@ -20,6 +31,7 @@ export {
   RecipeSchema,
   SPLITS,
   TASKS,
+  type HubData,
   type Metric,
   type Recipe,
   type RecipeInput,
