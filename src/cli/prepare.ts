@@ -42,6 +42,7 @@ export function registerPrepare(program: Command, context: CliContext): void {
       if (flags.json) {
         context.output.json({
           key: prepared.key,
+          datasets: prepared.datasets,
           dir: prepared.dir,
           cached: prepared.cached,
           splits: Object.fromEntries(

@@ -79,7 +79,7 @@ function reportRecipe(check: RecipeCheck, estimate: RunEstimate | null, flags: V
   const { plan, prepared } = check;
   const { recipe } = check.loaded;
   context.output.out(
-    `  model ${recipe.model.base} (${plan.model.source.kind}), engine ${recipe.engine}, data ${recipe.data.file ?? recipe.data.train ?? recipe.data.eval}`,
+    `  model ${recipe.model.base} (${plan.model.source.kind}), engine ${recipe.engine}, data ${dataSummary(check)}`,
   );
   context.output.out(
     `  splits ${plan.data.splits.join(", ")}; best checkpoint by ${plan.eval.best_metric}; run directory ${plan.run_dir}`,
@@ -91,6 +91,14 @@ function reportRecipe(check: RecipeCheck, estimate: RunEstimate | null, flags: V
     context.output.out(formatExamples(prepared, loadTokenizer(check.modelDir), count));
   if (estimate) context.output.out(formatEstimate(estimate));
   if (flags.printPlan) context.output.out(JSON.stringify(plan, null, 2));
+}
+
+/** Where the data comes from: the first local file, or each Hub dataset at the commit it resolved to. */
+function dataSummary(check: RecipeCheck): string {
+  const { data } = check.loaded.recipe;
+  const local = [data.file, data.train, data.eval].find((source) => typeof source === "string");
+  const hub = check.prepared?.datasets.map((d) => `${d.repo}@${d.commit.slice(0, 12)} (${d.role})`) ?? [];
+  return [local, ...hub].filter(Boolean).join(", ") || "from the Hub";
 }
 
 /** A pipeline: its name and stages, each stage as a recipe, then the end-to-end test file. */

@@ -34,10 +34,9 @@ function approach(plan: RunPlan): string {
 /** Where a split's rows come from: its file, or the shared file and how it was split. */
 function splitSource(plan: RunPlan, split: SplitName): string {
   const own = plan.data[split];
-  return (
-    own ??
-    JSON.stringify({ file: plan.data.file, split: plan.data.split, sample: plan.data.sample, labels: plan.data.labels })
-  );
+  if (typeof own === "string") return own;
+  const { file, hub, split: division, sample, labels } = plan.data;
+  return JSON.stringify(own ?? { file, hub, split: division, sample, labels });
 }
 
 /**

@@ -1,7 +1,10 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { basename } from "node:path";
 import type { RunPlan } from "../recipe/index.js";
 import { buildExamples } from "./build-examples.js";
+import type { Example } from "./example.js";
+import { locateData, type LocatedData } from "./locate-data.js";
 import { formatOf, readRows } from "./read/read-rows.js";
 import { balanceExamples, sampleExamples, splitExamples, type Splits } from "./split-examples.js";
 
@@ -11,41 +14,46 @@ export interface LoadedExamples {
   droppedEmpty: number;
 }
 
-/** Reads the plan's data files into examples per split: columns, cleaning, labels, sampling, split, balance. */
-export async function loadExamples(plan: RunPlan): Promise<LoadedExamples> {
+/**
+ * Reads the plan's data into examples per split: columns, cleaning, labels, sampling, split,
+ * balance. A role with several files (a Hub split's shards) reads them in order, one after the
+ * other; their rows are numbered per file, so without an id column their ids are `<file>:<row>`.
+ */
+export async function loadExamples(plan: RunPlan, located?: LocatedData): Promise<LoadedExamples> {
   const { data } = plan;
-  const read = async (file: string) =>
-    buildExamples(plan, file, readRows(file, formatOf(file, data.format), data.delimiter));
+  const { files } = located ?? (await locateData(plan));
   let droppedEmpty = 0;
+  const read = async (paths: readonly string[]) => {
+    const examples: Example[] = [];
+    for (const file of paths) {
+      const loaded = await buildExamples(plan, file, readRows(file, formatOf(file, data.format), data.delimiter));
+      droppedEmpty += loaded.droppedEmpty;
+      const named = paths.length > 1 && !data.columns.id;
+      for (const example of loaded.examples)
+        examples.push(named ? { ...example, id: `${basename(file)}:${example.id}` } : example);
+    }
+    return examples;
+  };
   const splits: Splits = {};
-  if (data.file) {
-    const loaded = await read(data.file);
-    droppedEmpty += loaded.droppedEmpty;
-    const pool = data.sample ? sampleExamples(loaded.examples, data.sample.rows, data.sample.seed) : loaded.examples;
+  if (files.pool) {
+    const examples = await read(files.pool);
+    const pool = data.sample ? sampleExamples(examples, data.sample.rows, data.sample.seed) : examples;
     const split = splitExamples(pool, data.split, data.split.stratify && data.labels !== null);
     splits.train = split.train;
     splits.eval = split.eval;
     if (data.split.test > 0) splits.test = split.test;
   } else {
     for (const name of ["train", "eval", "test"] as const) {
-      const file = data[name];
-      if (!file) continue;
-      const loaded = await read(file);
-      droppedEmpty += loaded.droppedEmpty;
+      const paths = files[name];
+      if (!paths) continue;
+      const examples = await read(paths);
       splits[name] =
-        name === "train" && data.sample
-          ? sampleExamples(loaded.examples, data.sample.rows, data.sample.seed)
-          : loaded.examples;
+        name === "train" && data.sample ? sampleExamples(examples, data.sample.rows, data.sample.seed) : examples;
     }
   }
   if (splits.train && data.balance !== "none")
     splits.train = balanceExamples(splits.train, data.balance, data.split.seed);
   return { splits, droppedEmpty };
-}
-
-/** The data files a plan reads. */
-export function sourceFiles(plan: RunPlan): string[] {
-  return [plan.data.file, plan.data.train, plan.data.eval, plan.data.test].filter((f): f is string => f !== null);
 }
 
 /** sha256 of a file, streamed. */

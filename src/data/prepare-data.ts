@@ -10,7 +10,8 @@ import { readDatasetManifest } from "./dataset/read-dataset.js";
 import { writeDatasetSplit } from "./dataset/write-dataset.js";
 import type { Example } from "./example.js";
 import { lengthStats } from "./length-stats.js";
-import { hashFile, loadExamples, sourceFiles } from "./load-examples.js";
+import { hashFile, loadExamples } from "./load-examples.js";
+import { locateData, type HubDatasetRecord, type LocateDataOptions } from "./locate-data.js";
 import { fewShotBlock } from "./template/few-shot.js";
 import { chatTemplate } from "./template/render-chat.js";
 import { renderExample, type RenderContext } from "./template/render-example.js";
@@ -21,7 +22,7 @@ import { tokenizeAll } from "./tokenize/tokenize-all.js";
 
 export type PrepareStage = "hash" | "read" | "tokenize" | "write";
 
-export interface PrepareOptions {
+export interface PrepareOptions extends LocateDataOptions {
   /** Root of tune's cache (default: TUNE_CACHE_DIR, $XDG_CACHE_HOME/tune or ~/.cache/tune). */
   cacheRoot?: string;
   onProgress?: (stage: PrepareStage, done: number, total: number) => void;
@@ -40,6 +41,8 @@ export interface PreparedData {
   cached: boolean;
   splits: Partial<Record<SplitName, { dir: string; manifest: DatasetManifest }>>;
   droppedEmpty: number;
+  /** The Hub datasets read, each with the commit its revision resolved to. */
+  datasets: HubDatasetRecord[];
   /** Things the user should know about this preparation and its model (printed by the CLI). */
   warnings: string[];
 }
@@ -76,20 +79,22 @@ async function prepareInCache(
 ): Promise<PreparedData> {
   const progress = options.onProgress ?? (() => {});
   const tokenizer = loadTokenizer(model.dir);
-  const files = sourceFiles(plan);
+  const located = await locateData(plan, options);
+  const files = Object.values(located.files).flat();
   const sources: Record<string, string> = {};
   for (const [i, file] of files.entries()) {
     progress("hash", i, files.length);
     sources[file] = await hashFile(file);
   }
-  const key = cacheKey(plan, tokenizer, Object.values(sources), options.fewShot);
+  const key = cacheKey(plan, tokenizer, Object.values(sources), located.hub, options.fewShot);
   const root = join(cacheRoot, "datasets");
   const dir = join(root, key);
+  const datasets = located.hub;
   const cached = fromCache(dir);
-  if (cached) return { ...cached, warnings: model.warnings };
+  if (cached) return { ...cached, datasets, warnings: [...model.warnings, ...located.warnings] };
 
   progress("read", 0, files.length);
-  const { splits, droppedEmpty } = await loadExamples(plan);
+  const { splits, droppedEmpty } = await loadExamples(plan, located);
   const temporary = temporaryFolderFor(dir);
   const context: RenderContext = {
     plan,
@@ -101,7 +106,8 @@ async function prepareInCache(
   };
   const tokenLabels = plan.task === "causal-lm" || plan.task === "generative-classification";
   const written: SplitName[] = [];
-  const warnings: string[] = [...model.warnings];
+  const warnings: string[] = [...model.warnings, ...located.warnings];
+  const warnedBefore = warnings.length;
   for (const name of ["train", "eval", "test"] as const) {
     const examples = splits[name];
     if (!examples) continue;
@@ -109,7 +115,7 @@ async function prepareInCache(
     const { encoded, backend } = await tokenizeAll(tokenizer, rendered, plan.data.max_length, tokenLabels, {
       onProgress: (done) => progress("tokenize", done, examples.length),
     });
-    if (backend !== "native" && tokenizer.jsMayDiffer && warnings.length === model.warnings.length) {
+    if (backend !== "native" && tokenizer.jsMayDiffer && warnings.length === warnedBefore) {
       warnings.push(
         "this tokenizer uses a Metaspace `split` setting the pure-JS tokenizer ignores, so some ids may differ from transformers'; install the optional @anush008/tokenizers package for exact ids",
       );
@@ -136,7 +142,7 @@ async function prepareInCache(
   writeFileAtomic(join(temporary, "index.json"), `${JSON.stringify(index, null, 2)}\n`);
   // A damaged entry in the way (see fromCache) is replaced by the one just built.
   publishFolder(temporary, dir, "index.json");
-  return { ...(fromCache(dir) as PreparedData), cached: false, warnings };
+  return { ...(fromCache(dir) as PreparedData), cached: false, datasets, warnings };
 }
 
 /** A template that fails on one row (a chat template's raise_exception, say) names that row. */
@@ -167,7 +173,7 @@ function fromCache(dir: string): PreparedData | undefined {
       const splitDir = join(dir, name);
       splits[name] = { dir: splitDir, manifest: readDatasetManifest(splitDir) };
     }
-    return { key: index.key, dir, cached: true, splits, droppedEmpty: index.dropped_empty, warnings: [] };
+    return { key: index.key, dir, cached: true, splits, droppedEmpty: index.dropped_empty, datasets: [], warnings: [] };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT" || existsSync(dir))
       rmSync(dir, { recursive: true, force: true });
@@ -186,23 +192,35 @@ function needsChatTemplate(plan: RunPlan): boolean {
   return (plan.task === "causal-lm" && !plan.template?.prompt) || plan.template?.chat === true;
 }
 
+/**
+ * The cache entry's name: the data's content, the tokenizer, the template and every setting
+ * that changes the examples, and for Hub datasets the commit each was read at (a new commit
+ * tokenizes again, even where its files did not change, so an entry names one dataset version).
+ */
 function cacheKey(
   plan: RunPlan,
   tokenizer: TextTokenizer,
   sourceHashes: string[],
+  hub: readonly HubDatasetRecord[],
   fewShot: string | undefined,
 ): string {
-  const { train, eval: evalFile, test, file, manifests, splits, ...settings } = plan.data;
+  const { train, eval: evalFile, test, file, hub: pooled, manifests, splits, ...settings } = plan.data;
   const material = {
     format_version: DATASET_FORMAT_VERSION,
     task: plan.task,
-    roles: { train: train !== null, eval: evalFile !== null, test: test !== null, file: file !== null },
+    roles: {
+      train: train !== null,
+      eval: evalFile !== null,
+      test: test !== null,
+      file: file !== null || pooled !== null,
+    },
     settings,
     template: plan.template,
     subgroups: plan.eval.subgroups,
     few_shot_block: fewShot ?? null,
     tokenizer: tokenizer.sha256,
     sources: sourceHashes,
+    ...(hub.length > 0 ? { hub: hub.map(({ role, repo, commit, files }) => ({ role, repo, commit, files })) } : {}),
   };
   return createHash("sha256").update(JSON.stringify(material)).digest("hex").slice(0, 32);
 }

@@ -15,7 +15,7 @@ import { Readable, Transform } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { pipeline } from "node:stream/promises";
 import { datasetInfo, downloadFile, listFiles, modelInfo, type ListFileEntry } from "@huggingface/hub";
-import { ExitCode, TuneError } from "../errors/index.js";
+import { ExitCode, isTuneError, TuneError } from "../errors/index.js";
 import { hubIdProblem, revisionProblem } from "../recipe/index.js";
 import { blobPath, cachedSnapshot, linkSnapshotFile, snapshotFiles, snapshotFolder, writeRef } from "./hub-cache.js";
 import { hubCacheDir, hubOffline, speaksXet } from "./hub-environment.js";
@@ -106,11 +106,11 @@ export async function downloadRepo(
   const cacheDir = hubCacheDir();
   if (hubOffline()) {
     const found = await fromCache(cacheDir, repo, revision, pick);
-    if (found) return found;
+    if ("dir" in found) return found;
     throw TuneError.single(
       {
         code: `${repo.type}-not-cached`,
-        message: `the ${repo.type} ${repo.id} (revision ${revision}) is not in the Hugging Face cache at ${cacheDir}, and HF_HUB_OFFLINE=1 forbids downloading it`,
+        message: `the ${repo.type} ${repo.id} (revision ${revision}) is not in the Hugging Face cache at ${cacheDir}${found.missing ? ` (${found.missing})` : ""}, and HF_HUB_OFFLINE=1 forbids downloading it`,
         hint: `Run once without HF_HUB_OFFLINE (or on a machine with access, then copy the cache), or point the recipe at local ${repo.type === "model" ? "folder" : "files"}.`,
       },
       ExitCode.environment,
@@ -150,7 +150,7 @@ export async function downloadRepo(
     const failure = hubFailure(error, context);
     if (failure.problems[0]?.code === "hub-unreachable") {
       const found = await fromCache(cacheDir, repo, revision, pick);
-      if (found) return { ...found, offlineReason: failure.problems[0].message };
+      if ("dir" in found) return { ...found, offlineReason: failure.problems[0].message };
     }
     throw failure;
   }
@@ -206,19 +206,28 @@ function listedFile(listed: Map<string, ListedFile>, path: string): ListedFile {
 
 /**
  * The cached snapshot of a revision, when `pick` finds what it needs among its files and each
- * picked file's link leads to a blob. The ref of a branch is written only after every picked
- * file is in place, so a branch's snapshot holds at least what the pick that wrote it chose.
+ * picked file's link leads to a blob; else why not. The ref of a branch is written only after
+ * every picked file is in place, so a branch's snapshot holds at least what the pick that wrote
+ * it chose; a snapshot that an earlier, different pick filled may lack what this one needs,
+ * which is said rather than guessed around.
  */
 async function fromCache(
   cacheDir: string,
   repo: HubRepo,
   revision: string,
   pick: PickFiles,
-): Promise<DownloadedRepo | undefined> {
+): Promise<Omit<DownloadedRepo, "offlineReason"> | { missing: string | undefined }> {
   const found = cachedSnapshot(cacheDir, repo, revision);
-  if (!found) return undefined;
-  const files = await pick(snapshotFiles(found.dir), async (path) => readFileSync(join(found.dir, path), "utf8"));
-  if (!files.every((path) => existsSync(join(found.dir, path)))) return undefined;
+  if (!found) return { missing: undefined };
+  let files: string[];
+  try {
+    files = await pick(snapshotFiles(found.dir), async (path) => readFileSync(join(found.dir, path), "utf8"));
+  } catch (error) {
+    const said = isTuneError(error) ? error.problems[0]?.message : (error as Error).message;
+    return { missing: `its snapshot ${found.commit} does not hold what is needed: ${said}` };
+  }
+  const absent = files.filter((path) => !existsSync(join(found.dir, path)));
+  if (absent.length > 0) return { missing: `its snapshot ${found.commit} lacks ${absent.join(", ")}` };
   return { ...found, files, fetched: [] };
 }
 

@@ -1,11 +1,11 @@
 import { createHash, type Hash } from "node:crypto";
 import type { ListFileEntry } from "@huggingface/hub";
 import { ExitCode, redactSecrets, TuneError } from "../errors/index.js";
+import { repoPathProblem } from "../recipe/index.js";
 
 const COMMIT = /^[0-9a-f]{40}$/;
 const GIT_OID = /^[0-9a-f]{40}$/;
 const LFS_OID = /^[0-9a-f]{64}$/;
-const MAX_PATH = 1024;
 
 /** A server's value as a message may show it: short, escaped, cleaned of secrets. */
 function shown(value: unknown): string {
@@ -27,17 +27,6 @@ export function hubSentInvalid(endpoint: string, repo: string, what: string, val
     },
     ExitCode.environment,
   );
-}
-
-/** Why a repo-relative path is unsafe to join under a folder, or undefined when it is safe. */
-export function repoPathProblem(path: unknown): string | undefined {
-  if (typeof path !== "string" || path === "") return "not a non-empty string";
-  if (path.length > MAX_PATH) return "longer than any real file path";
-  if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) return "absolute";
-  if (/[\\\0-\x1f\x7f]/.test(path)) return "holds a backslash or a control character";
-  if (path.split("/").some((part) => part === "" || part === "." || part === ".."))
-    return "has an empty, '.' or '..' segment";
-  return undefined;
 }
 
 /** A file of a repo as listed, every name checked. */

@@ -11,3 +11,4 @@ export {
 export { repoPage, type HubRepo } from "./hub-repo.js";
 export { openHubSession, type HubSession } from "./hub-session.js";
 export { pushFiles, type PushFile, type PushOptions, type PushResult } from "./push-files.js";
+export { downloadDataset, type DatasetSelection } from "./download-dataset.js";

@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import { stringify } from "yaml";
 import type { CheckpointMetrics, GateResult } from "../eval/index.js";
-import { hubIdProblem, type RunPlan } from "../recipe/index.js";
+import { hubDataSources, hubIdProblem, type DataSource, type RunPlan } from "../recipe/index.js";
 import { TUNE_VERSION } from "../version.js";
 
 export interface AdapterSummary {
@@ -54,6 +54,35 @@ function hubBase(input: CardInput): string | undefined {
   return named && hubIdProblem(named) === undefined && named.includes("/") ? named : undefined;
 }
 
+/** The Hub datasets the run read, as the card's `datasets:` lists them (dataset repo ids). */
+function hubDatasets(plan: RunPlan | null): string[] {
+  return plan ? [...new Set(hubDataSources(plan).map(({ hub }) => hub.repo))] : [];
+}
+
+/** What the training data is called: its Hub dataset id, or its file's name. */
+function dataLabel(plan: RunPlan, fallback: string): string {
+  const source: DataSource | null = plan.data.hub ? { hub: plan.data.hub } : (plan.data.file ?? plan.data.train);
+  if (source === null) return fallback;
+  return typeof source === "string" ? basename(source) : source.hub.repo;
+}
+
+/** Each Hub dataset read, with what was read of it and the commit its revision resolved to (from the checkpoint's provenance). */
+function datasetLines(input: CardInput): string[] {
+  const recorded = Array.isArray(input.provenance?.datasets)
+    ? (input.provenance.datasets as Array<{ role?: unknown; repo?: unknown; commit?: unknown; files?: unknown }>)
+    : [];
+  if (!input.plan) return [];
+  return hubDataSources(input.plan).map(({ role, hub }) => {
+    const commit = recorded.find((r) => r.role === role && r.repo === hub.repo)?.commit;
+    const what =
+      hub.split !== undefined
+        ? `split \`${hub.split}\``
+        : `files ${(hub.files ?? []).map((f) => `\`${f}\``).join(", ")}`;
+    const used = role === "pool" ? "split into train/eval/test" : `as the ${role} split`;
+    return `- \`${hub.repo}\`, ${what}, revision \`${hub.revision}\`${typeof commit === "string" ? ` (commit \`${commit}\`)` : ""}, ${used}`;
+  });
+}
+
 function baseLabel(input: CardInput): string {
   return hubBase(input) ?? input.plan?.model.base ?? input.adapter.base_model_name_or_path ?? "the base model";
 }
@@ -81,7 +110,8 @@ function frontMatter(input: CardInput): Record<string, unknown> {
   const metricNames = [...new Set(splits.flatMap(([, values]) => Object.keys(values ?? {})))].filter(
     (m) => m in METRIC_TYPES,
   );
-  const dataName = input.plan ? basename(input.plan.data.file ?? input.plan.data.train ?? input.plan.name) : "data";
+  const dataName = input.plan ? dataLabel(input.plan, input.plan.name) : "data";
+  const datasets = hubDatasets(input.plan);
   // The Hub draws the model tree from base_model and base_model_relation (adapter, merge,
   // quantized or finetune) and makes the base_model:… tags itself; a LoRA merged into its base
   // is a finetune of it, "merge" being for merges of several models.
@@ -96,6 +126,7 @@ function frontMatter(input: CardInput): Record<string, unknown> {
       ...(input.adapter.use_dora ? ["dora"] : []),
       ...(input.plan?.quantization ? ["qlora"] : []),
     ],
+    ...(datasets.length > 0 ? { datasets } : {}),
     ...(metricNames.length > 0 ? { metrics: [...new Set(metricNames.map((m) => METRIC_TYPES[m]?.type))] } : {}),
   };
   if (splits.length > 0) {
@@ -192,9 +223,11 @@ function body(input: CardInput): string {
   out.push("", "## Intended use", "");
   out.push(
     classifier(input)
-      ? `Text classification${plan?.data.labels ? ` into ${plan.data.labels.length} classes` : ""}, on texts like those it was trained on${plan ? ` (${basename(plan.data.file ?? plan.data.train ?? "the training data")})` : ""}. Check the per-class scores below before relying on it for a class, and re-evaluate it on your own data.`
-      : `Text generation in the style and format of its training data${plan ? ` (${basename(plan.data.file ?? plan.data.train ?? "the training data")})` : ""}. It inherits the base model's limitations and licence.`,
+      ? `Text classification${plan?.data.labels ? ` into ${plan.data.labels.length} classes` : ""}, on texts like those it was trained on${plan ? ` (${dataLabel(plan, "the training data")})` : ""}. Check the per-class scores below before relying on it for a class, and re-evaluate it on your own data.`
+      : `Text generation in the style and format of its training data${plan ? ` (${dataLabel(plan, "the training data")})` : ""}. It inherits the base model's limitations and licence.`,
   );
+  const datasets = datasetLines(input);
+  if (datasets.length > 0) out.push("", "## Training data", "", ...datasets);
   if (plan?.data.labels)
     out.push(
       "",

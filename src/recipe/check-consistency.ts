@@ -31,33 +31,41 @@ export function checkConsistency(recipe: Recipe, raw: unknown, locator: Locator)
   const wrote = (...path: string[]) => valueAt(raw, path) !== undefined;
   const { data, task, training, template } = recipe;
 
-  if (data.file && (data.train || data.eval || data.test)) {
+  // `file` and `hub` are each one source that `split` divides; train/eval/test are sources per split.
+  const pooled = data.file !== undefined ? "file" : data.hub !== undefined ? "hub" : undefined;
+  if (data.file !== undefined && data.hub !== undefined) {
     report(
-      ["data", "file"],
-      "`file` cannot be combined with train/eval/test files",
-      "Give either one `file` (split by `split`) or separate `train`/`eval`/`test` files.",
+      ["data", "hub"],
+      "`hub` cannot be combined with `file`",
+      "Give one source to split: a local `file` or a Hub dataset in `hub`.",
     );
-  } else if (task !== "prompting" && !data.file && !data.train) {
+  } else if (pooled && (data.train || data.eval || data.test)) {
+    report(
+      ["data", pooled],
+      `\`${pooled}\` cannot be combined with train/eval/test data`,
+      `Give either one \`${pooled}\` (split by \`split\`) or separate \`train\`/\`eval\`/\`test\` data.`,
+    );
+  } else if (task !== "prompting" && !pooled && !data.train) {
     report(
       ["data"],
       "no training data",
-      "Set `data.train` (and optionally `data.eval`, `data.test`), or `data.file` to split one file.",
+      "Set `data.train` (and optionally `data.eval`, `data.test`), or `data.file` (or `data.hub`) to split one source.",
     );
-  } else if (!data.file && !data.train && !data.eval && !data.test) {
+  } else if (!pooled && !data.train && !data.eval && !data.test) {
     report(
       ["data"],
       "no data to prompt with",
       "Set `data.eval` or `data.test` (and `data.train` to draw few-shot examples from), or `data.file`.",
     );
   }
-  if (wrote("data", "split") && !data.file) {
+  if (wrote("data", "split") && !pooled) {
     report(
       ["data", "split"],
-      "`split` only applies to `data.file`",
+      "`split` only applies to `data.file` and `data.hub`",
       "Remove `split`, or use `data.file` instead of separate files.",
     );
   }
-  if (data.file && data.split.eval + data.split.test >= 1) {
+  if (pooled && data.split.eval + data.split.test >= 1) {
     report(
       ["data", "split"],
       `eval (${data.split.eval}) + test (${data.split.test}) leaves no training rows`,
@@ -119,7 +127,7 @@ export function checkConsistency(recipe: Recipe, raw: unknown, locator: Locator)
       "Remove `few_shot`.",
     );
   }
-  if (template?.few_shot && !data.file && !data.train) {
+  if (template?.few_shot && !data.file && !data.hub && !data.train) {
     report(
       ["template", "few_shot"],
       "few-shot examples are drawn from the train split, and this recipe has none",
@@ -232,7 +240,7 @@ export function presentSplits(recipe: Recipe): Set<SplitName> {
   const { data } = recipe;
   const splits = new Set<SplitName>();
   if (data.train) splits.add("train");
-  if (data.file) {
+  if (data.file || data.hub) {
     splits.add("train");
     splits.add("eval");
     if (data.split.test > 0) splits.add("test");

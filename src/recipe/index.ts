@@ -5,12 +5,23 @@ export { recipeJsonSchema, schemaAt, type JsonSchemaNode } from "./json-schema.j
 export { recipeReferenceMarkdown } from "./reference-doc.js";
 export { loadModuleRecipe } from "./load-module-recipe.js";
 export { loadRecipe, type LoadedRecipe, type RecipeOverrides } from "./load-recipe.js";
-export { BUILTIN_MODELS, classifyModelRef, hubIdProblem, revisionProblem, type ModelRef } from "./model-ref.js";
+export { locateRecipeField } from "./locate-field.js";
 export {
+  BUILTIN_MODELS,
+  classifyModelRef,
+  hubIdProblem,
+  repoPathProblem,
+  revisionProblem,
+  type ModelRef,
+} from "./model-ref.js";
+export {
+  hubDataSources,
   PLAN_VERSION,
   resolvePlan,
   type AdapterSource,
   type CompletePlan,
+  type DataRole,
+  type DataSource,
   type Gate,
   type ResolveOptions,
   type RunPlan,
@@ -22,6 +33,7 @@ export {
   RecipeSchema,
   SPLITS,
   TASKS,
+  type HubData,
   type Metric,
   type Recipe,
   type RecipeInput,

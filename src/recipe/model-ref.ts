@@ -44,3 +44,16 @@ export function revisionProblem(revision: string): string | undefined {
     return "a revision cannot have an empty part or a part starting with '.' (such as '..')";
   return undefined;
 }
+
+const MAX_PATH = 1024;
+
+/** Why a repo-relative path (from a recipe or a Hub listing) is unsafe to join under a folder, or undefined when it is safe. */
+export function repoPathProblem(path: unknown): string | undefined {
+  if (typeof path !== "string" || path === "") return "not a non-empty string";
+  if (path.length > MAX_PATH) return "longer than any real file path";
+  if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) return "absolute";
+  if (/[\\\0-\x1f\x7f]/.test(path)) return "holds a backslash or a control character";
+  if (path.split("/").some((part) => part === "" || part === "." || part === ".."))
+    return "has an empty, '.' or '..' segment";
+  return undefined;
+}

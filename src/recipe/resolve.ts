@@ -3,7 +3,15 @@ import { TUNE_VERSION } from "../version.js";
 import { presentSplits } from "./check-consistency.js";
 import type { LoadedRecipe, RecipeOverrides } from "./load-recipe.js";
 import { classifyModelRef, type ModelRef } from "./model-ref.js";
-import { GATE_PATTERN, LOWER_IS_BETTER, type Metric, type Recipe, type SplitName, type Task } from "./schema.js";
+import {
+  GATE_PATTERN,
+  LOWER_IS_BETTER,
+  type HubData,
+  type Metric,
+  type Recipe,
+  type SplitName,
+  type Task,
+} from "./schema.js";
 
 /**
  * Bumped whenever a field of RunPlan changes meaning. Every reader of a plan.json checks it:
@@ -42,11 +50,13 @@ export interface RunPlan {
   };
   quantization: Recipe["quantization"] | null;
   lora: Recipe["lora"] & { task_type: "SEQ_CLS" | "CAUSAL_LM" | null };
-  data: Omit<Recipe["data"], "train" | "eval" | "test" | "file" | "labels" | "sample"> & {
-    train: string | null;
-    eval: string | null;
-    test: string | null;
+  data: Omit<Recipe["data"], "train" | "eval" | "test" | "file" | "hub" | "labels" | "sample"> & {
+    train: DataSource | null;
+    eval: DataSource | null;
+    test: DataSource | null;
     file: string | null;
+    /** A Hub dataset split by `split`, as `file` is. */
+    hub: HubData | null;
     sample: Recipe["data"]["sample"] | null;
     labels: string[] | null;
     splits: SplitName[];
@@ -93,6 +103,24 @@ export interface AdapterSource {
   sha256: string;
 }
 
+/** Where a split's rows come from: a local file (absolute in a plan), or files of a Hub dataset. */
+export type DataSource = string | { hub: HubData };
+
+/** The roles a plan's data can have: `pool` is `file` or `hub`, divided by `split`. */
+export type DataRole = "pool" | SplitName;
+
+/** The Hub datasets a plan reads, by role, in the order data is read. */
+export function hubDataSources(plan: RunPlan): Array<{ role: DataRole; hub: HubData }> {
+  const { data } = plan;
+  const roles: Array<[DataRole, DataSource | null]> = [
+    ["pool", data.hub ? { hub: data.hub } : null],
+    ["train", data.train],
+    ["eval", data.eval],
+    ["test", data.test],
+  ];
+  return roles.flatMap(([role, source]) => (source && typeof source !== "string" ? [{ role, hub: source.hub }] : []));
+}
+
 /** The training schedule both engines follow, derived from the plan and the train split's size. */
 export interface Schedule {
   total_steps: number;
@@ -121,7 +149,8 @@ export function resolvePlan(loaded: LoadedRecipe, options: ResolveOptions = {}):
   const { name } = recipe;
   const absolute = (path: string | undefined) =>
     path === undefined ? null : isAbsolute(path) ? path : resolvePath(baseDir, path);
-  const { train, eval: evalFile, test, file, labels, sample, ...dataRest } = recipe.data;
+  const source = (value: DataSource | undefined) => (typeof value === "string" ? absolute(value) : (value ?? null));
+  const { train, eval: evalFile, test, file, hub, labels, sample, ...dataRest } = recipe.data;
   const splits = [...presentSplits(recipe)];
   const training = recipe.training;
   const maxSteps = training.max_steps ?? null;
@@ -140,10 +169,11 @@ export function resolvePlan(loaded: LoadedRecipe, options: ResolveOptions = {}):
     lora: { ...recipe.lora, task_type: peftTaskType(recipe.task) },
     data: {
       ...dataRest,
-      train: absolute(train),
-      eval: absolute(evalFile),
-      test: absolute(test),
+      train: source(train),
+      eval: source(evalFile),
+      test: source(test),
       file: absolute(file),
+      hub: hub ?? null,
       sample: sample ?? null,
       labels: labels ?? null,
       splits,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { HUB_LICENSES } from "./hub-licenses.js";
-import { revisionProblem } from "./model-ref.js";
+import { hubIdProblem, repoPathProblem, revisionProblem } from "./model-ref.js";
 
 /**
  * The recipe schema, grouped the way a user thinks about a fine-tune. Every field has a
@@ -144,7 +144,7 @@ const SplitSchema = z
       .describe("Seed of the shuffle; the same seed gives the same split on every machine."),
     stratify: z.boolean().default(true).describe("Keep label proportions equal across splits."),
   })
-  .describe("How `data.file` is split into train/eval/test.");
+  .describe("How `data.file` (or `data.hub`) is split into train/eval/test.");
 
 const ColumnsSchema = z
   .strictObject({
@@ -178,16 +178,71 @@ const SampleSchema = z
   })
   .describe("Work on a seeded random subset of the rows.");
 
+const HubDataSchema = z
+  .strictObject({
+    repo: z
+      .string()
+      .min(1)
+      .refine((value) => hubIdProblem(value) === undefined, "a Hub dataset id, `owner/name`")
+      .describe("The dataset repo on the Hub (`owner/name`)."),
+    revision: z
+      .string()
+      .min(1)
+      .refine((value) => revisionProblem(value) === undefined, REVISION_RULE)
+      .default("main")
+      .describe("Branch, tag or commit of the dataset; resolved to a commit, which the run records."),
+    split: z
+      .string()
+      .regex(/^\w+(\.\w+)*$/, "a split name: letters, digits and '_', parts joined by '.'")
+      .optional()
+      .describe(
+        "A split as the `datasets` library finds it: the card's default config (`configs:` in README.md), " +
+          "else its file and folder naming rules (`data/train-00000-of-00002.parquet`, `test.csv`, `valid/`).",
+      ),
+    files: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .refine((value) => repoPathProblem(value) === undefined, "a path inside the repo, without '..'"),
+      )
+      .min(1)
+      .optional()
+      .describe(
+        "Repo paths instead of `split`, read in order; `*`, `?` and `[...]` match within a name, `**` any folders.",
+      ),
+  })
+  .superRefine((value, context) => {
+    if ((value.split === undefined) === (value.files === undefined))
+      context.addIssue({
+        code: "custom",
+        path: value.split === undefined ? [] : ["files"],
+        input: value.split === undefined ? value : value.files,
+        message: "give exactly one of `split` and `files`",
+      });
+  })
+  .describe("Parquet, CSV or JSON Lines files of a Hub dataset, fetched into the Hugging Face cache.");
+
+/** A split's data: a local file, or files of a Hub dataset. */
+const SplitSourceSchema = (what: string) =>
+  z
+    .union([z.string().min(1), z.strictObject({ hub: HubDataSchema })])
+    .optional()
+    .describe(`${what}: a file (CSV, JSONL, JSON or Parquet), or \`{hub: {repo, revision, split | files}}\`.`);
+
 const DataSchema = z
   .strictObject({
-    train: z.string().min(1).optional().describe("Training file (CSV, JSONL, JSON or Parquet)."),
-    eval: z.string().min(1).optional().describe("Evaluation file, used to pick the best checkpoint."),
-    test: z.string().min(1).optional().describe("Test file, evaluated and reported, never used for selection."),
+    train: SplitSourceSchema("Training data"),
+    eval: SplitSourceSchema("Evaluation data, used to pick the best checkpoint"),
+    test: SplitSourceSchema("Test data, evaluated and reported, never used for selection"),
     file: z
       .string()
       .min(1)
       .optional()
       .describe("One file split into train/eval/test by `split` (instead of train/eval/test)."),
+    hub: HubDataSchema.optional().describe(
+      "Files of a Hub dataset split into train/eval/test by `split`, as `file` is (instead of `file` or train/eval/test).",
+    ),
     split: SplitSchema.prefault({}),
     sample: SampleSchema.optional(),
     format: z
@@ -472,3 +527,5 @@ export type Recipe = z.output<typeof RecipeSchema>;
 export type Task = (typeof TASKS)[number];
 export type Metric = (typeof METRICS)[number];
 export type SplitName = (typeof SPLITS)[number];
+/** Files of a Hub dataset, as a recipe names them. */
+export type HubData = z.output<typeof HubDataSchema>;

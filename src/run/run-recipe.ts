@@ -217,6 +217,8 @@ function openRun(
     recipe_sha256: sha256(loaded.sourceText),
     plan_sha256: planSha256(plan),
     dataset_key: prepared.key,
+    // Hub datasets by the commit their revision resolved to: a branch that moves is a new dataset.
+    datasets: prepared.datasets.map(({ role, repo, revision, commit }) => ({ role, repo, revision, commit })),
     tokenizer_sha256: Object.values(prepared.splits)[0]?.manifest.hashes.tokenizer ?? null,
     tune_version: TUNE_VERSION,
   };
@@ -226,7 +228,7 @@ function openRun(
   const { valid, invalid } = soundCheckpoints(plan, modelDir);
   let resumeFrom: string | null = valid[0]?.dir ?? null;
   if (options.resume !== undefined) resumeFrom = checkedResume(plan, resolve(options.resume), modelDir);
-  if (resumeFrom) refuseChangedData(resumeFrom, provenance.dataset_key);
+  if (resumeFrom) refuseChangedData(resumeFrom, provenance.dataset_key, provenance.datasets);
   const engine = resumeFrom ? engineForResume(choice, plan, resumeFrom) : choice;
   writeRunDirectory(plan, loaded);
   return {
@@ -380,15 +382,34 @@ function soundCheckpoints(plan: RunPlan, modelDir: string) {
   return { valid: sound, invalid };
 }
 
-/** The data files changed since the checkpoint was written (same recipe, new content): resuming would mix datasets. */
-function refuseChangedData(checkpoint: string, datasetKey: string): void {
-  const before = manifestProvenance(checkpoint)?.dataset_key;
+/**
+ * The data changed since the checkpoint was written (same recipe, new content, or a Hub
+ * dataset's branch that moved to another commit): resuming would mix datasets. A moved branch
+ * is named, with the commit to pin to resume on the data the checkpoint was trained on.
+ */
+function refuseChangedData(
+  checkpoint: string,
+  datasetKey: string,
+  datasets: ReadonlyArray<{ role: string; repo: string; revision: string; commit: string }>,
+): void {
+  const provenance = manifestProvenance(checkpoint);
+  const before = provenance?.dataset_key;
   if (typeof before !== "string" || before === datasetKey) return;
+  const recorded = Array.isArray(provenance?.datasets) ? (provenance.datasets as typeof datasets) : [];
+  const moved = datasets.flatMap((now) => {
+    const then = recorded.find((r) => r.role === now.role && r.repo === now.repo);
+    return then && then.commit !== now.commit
+      ? [`${now.repo} at revision ${now.revision} was commit ${then.commit} then and is ${now.commit} now`]
+      : [];
+  });
   throw TuneError.single({
     code: "resume-data-changed",
-    message: `the data changed since ${checkpoint} was written (dataset ${before.slice(0, 12)} then, ${datasetKey.slice(0, 12)} now), so resuming would train on two datasets`,
+    message: `the data changed since ${checkpoint} was written (dataset ${before.slice(0, 12)} then, ${datasetKey.slice(0, 12)} now${moved.length > 0 ? `: ${moved.join("; ")}` : ""}), so resuming would train on two datasets`,
     location: { file: join(checkpoint, MANIFEST) },
-    hint: "Restore the data files to resume, or pass --restart to move the old run aside and start over.",
+    hint:
+      moved.length > 0
+        ? "Set the dataset's `revision` to the commit the checkpoint was trained on to resume, or pass --restart to move the old run aside and start over."
+        : "Restore the data files to resume, or pass --restart to move the old run aside and start over.",
   });
 }
 

@@ -2,7 +2,8 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { downloadModel } from "../../src/hub/index.js";
+import { downloadDataset, downloadModel } from "../../src/hub/index.js";
+import { shardedNotes } from "../support/dataset-repo.js";
 import { hasStackTrace, tune } from "../support/cli.js";
 import { useFakeHub } from "../support/hub-fixture.js";
 import { referencePython } from "../support/reference-python.js";
@@ -72,5 +73,31 @@ describe("downloading a Hub model into the Hugging Face cache", () => {
     expect(result.exitCode, result.stderr).toBe(0);
     expect(readdirSync(join(fixture.cache, "models--acme--tiny-llama-cli", "snapshots")).length).toBe(1);
     expect(result.stdout + result.stderr).not.toContain(TOKEN);
+  });
+
+  it("lays a dataset out as huggingface_hub does: Python finds its files offline", async () => {
+    const repo = fixture.hub.addRepo("acme/notes", shardedNotes(), { type: "dataset" });
+    const train = await downloadDataset("acme/notes", "main", { split: "train" });
+    const python = await execa(
+      referencePython,
+      [
+        "-c",
+        [
+          "from huggingface_hub import hf_hub_download, scan_cache_dir",
+          "p = hf_hub_download('acme/notes', 'data/train-00001-of-00002.parquet', repo_type='dataset', revision='main', local_files_only=True)",
+          "info = scan_cache_dir()",
+          "repo = [r for r in info.repos if r.repo_id == 'acme/notes'][0]",
+          "print(p)",
+          "print(repo.repo_type, [sorted(str(f.file_path.relative_to(r.snapshot_path)) for f in r.files) for r in repo.revisions], [sorted(r.refs) for r in repo.revisions], len(info.warnings))",
+        ].join("\n"),
+      ],
+      { env: { HF_HUB_CACHE: fixture.cache, HF_HUB_OFFLINE: "1" }, reject: false },
+    );
+    expect(python.stderr).not.toMatch(/Traceback/);
+    expect(python.stdout.split("\n")).toEqual([
+      join(train.dir, "data/train-00001-of-00002.parquet"),
+      `dataset [['data/train-00000-of-00002.parquet', 'data/train-00001-of-00002.parquet']] [['main']] 0`,
+    ]);
+    expect(train.commit).toBe(repo.branches.get("main"));
   });
 });

@@ -4,9 +4,11 @@ import type { AddressInfo } from "node:net";
 
 /**
  * A Hugging Face Hub on 127.0.0.1 speaking the HTTP API @huggingface/hub uses, with plain Git
- * LFS storage (no Xet): whoami, repo create, model info, tree listing (paginated), preupload,
+ * LFS storage (no Xet): whoami, repo create, model and dataset info, tree listing (paginated,
+ * recursive with folder entries, as the Hub lists them), preupload,
  * LFS batch + PUT, NDJSON commits (atomic: all operations or none), branches and resolve with
- * range requests. Tokens, private and gated repos behave as on the Hub, and faults (HTTP 500,
+ * range requests. Dataset repos live under `/api/datasets/<id>/…` and `/datasets/<id>/resolve/…`,
+ * in a namespace of their own. Tokens, private and gated repos behave as on the Hub, and faults (HTTP 500,
  * 429, dropped connections, a commit applied whose answer is lost) can be injected per route.
  * LFS uploads go to a second origin, as the Hub's go to storage elsewhere. `intercept` answers
  * any request in place of the Hub, which is how tests play a hostile or broken server.
@@ -25,6 +27,7 @@ interface Commit {
 
 export interface FakeRepo {
   id: string;
+  type: "model" | "dataset";
   private: boolean;
   gated: boolean;
   /** Users allowed into a gated repo. */
@@ -73,6 +76,7 @@ export interface FakeHub {
   storageUrl: string;
   /** Answers a request in place of the Hub when it returns a reply (after faults, before the Hub's own routes). */
   intercept: ((request: InterceptedRequest) => Reply | undefined) | undefined;
+  /** By id; dataset repos by `datasets/<id>`. */
   repos: Map<string, FakeRepo>;
   /** token → user name. */
   tokens: Map<string, string>;
@@ -82,8 +86,10 @@ export interface FakeHub {
   addRepo(
     id: string,
     files: Record<string, Buffer | string>,
-    options?: { private?: boolean; gated?: boolean },
+    options?: { private?: boolean; gated?: boolean; type?: "model" | "dataset" },
   ): FakeRepo;
+  /** Commits these files on top of a branch's head (a dataset or model that moves on). */
+  commitFiles(key: string, files: Record<string, Buffer | string>, branch?: string): string;
   /** The files of a branch's head commit. */
   head(id: string, branch?: string): Map<string, StoredFile>;
   close(): Promise<void>;
@@ -101,7 +107,7 @@ export function sha256(bytes: Buffer): string {
 }
 
 function isLfsPath(path: string, size: number): boolean {
-  return /\.(safetensors|bin|pt|pth|gguf)$/.test(path) || size >= LFS_SIZE;
+  return /\.(safetensors|bin|pt|pth|gguf|parquet)$/.test(path) || size >= LFS_SIZE;
 }
 
 async function readBody(request: IncomingMessage): Promise<Buffer> {
@@ -126,26 +132,35 @@ export async function startFakeHub(): Promise<FakeHub> {
     files,
   });
 
-  const addRepo: FakeHub["addRepo"] = (id, files, options = {}) => {
-    const stored = new Map<string, StoredFile>([
-      [".gitattributes", { bytes: Buffer.from("*.safetensors filter=lfs diff=lfs merge=lfs -text\n"), lfs: false }],
-    ]);
+  const store = (stored: Map<string, StoredFile>, files: Record<string, Buffer | string>) => {
     for (const [path, content] of Object.entries(files)) {
       const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content);
       const isLfs = isLfsPath(path, bytes.length);
       if (isLfs) lfs.set(sha256(bytes), bytes);
       stored.set(path, { bytes, lfs: isLfs });
     }
+    return stored;
+  };
+
+  const addRepo: FakeHub["addRepo"] = (id, files, options = {}) => {
+    const stored = store(
+      new Map([
+        [".gitattributes", { bytes: Buffer.from("*.safetensors filter=lfs diff=lfs merge=lfs -text\n"), lfs: false }],
+      ]),
+      files,
+    );
     const commit = newCommit("initial commit", stored);
+    const type = options.type ?? "model";
     const repo: FakeRepo = {
       id,
+      type,
       private: options.private ?? false,
       gated: options.gated ?? false,
       approved: new Set(),
       commits: [commit],
       branches: new Map([["main", commit.oid]]),
     };
-    repos.set(id, repo);
+    repos.set(type === "dataset" ? `datasets/${id}` : id, repo);
     return repo;
   };
 
@@ -273,11 +288,16 @@ export async function startFakeHub(): Promise<FakeHub> {
       return;
     }
 
+    // Dataset routes are the model routes with `datasets/` after `/api/` (or first), in their own namespace.
+    const dataset = /^\/(?:api\/)?datasets\//.test(path);
+    const routed = dataset
+      ? path.replace(/^\/(api\/)?datasets\//, (_, api?: string) => (api ? "/api/models/" : "/"))
+      : path;
     const route =
       /^\/(?:api\/models\/)?([^/]+\/[^/.]+(?:\.[^/]+?)?)(\.git\/info\/lfs\/objects\/batch|\/revision\/[^/]+|\/tree\/[^/]+(?:\/.*)?|\/preupload\/[^/]+|\/commit\/[^/]+|\/branch\/[^/]+|\/resolve\/[^/]+\/.+)$/.exec(
-        path,
+        routed,
       );
-    const repo = route ? repos.get(route[1] as string) : undefined;
+    const repo = route ? repos.get(`${dataset ? "datasets/" : ""}${route[1] as string}`) : undefined;
     if (!route || !repo) {
       return json(response, user ? 404 : 401, { error: "Repository not found" }, { "X-Error-Code": "RepoNotFound" });
     }
@@ -306,9 +326,27 @@ export async function startFakeHub(): Promise<FakeHub> {
       if (!commit) return json(response, 404, { error: "Invalid rev id" }, { "X-Error-Code": "RevisionNotFound" });
       const prefix = prefixParts.join("/");
       const recursive = parsed.searchParams.get("recursive") === "true";
+      const under = [...commit.files.keys()].filter((p) => (prefix ? p.startsWith(`${prefix}/`) : true));
+      const shown = (p: string) => recursive || !p.slice(prefix ? prefix.length + 1 : 0).includes("/");
+      // The Hub lists folders as entries of their own, before or among the files.
+      const folders = [
+        ...new Set(
+          under.flatMap((p) =>
+            p
+              .split("/")
+              .slice(0, -1)
+              .map((_, i, parts) => parts.slice(0, i + 1).join("/")),
+          ),
+        ),
+      ].filter((d) => (prefix ? d.startsWith(`${prefix}/`) : true) && shown(d));
+      const folderEntries = folders.map((d) => ({
+        type: "directory",
+        path: d,
+        size: 0,
+        oid: gitBlobSha(Buffer.from(d)),
+      }));
       const entries = [...commit.files.entries()]
-        .filter(([p]) => (prefix ? p.startsWith(`${prefix}/`) : true))
-        .filter(([p]) => recursive || !p.slice(prefix ? prefix.length + 1 : 0).includes("/"))
+        .filter(([p]) => under.includes(p) && shown(p))
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([p, f]) => ({
           type: "file",
@@ -323,6 +361,7 @@ export async function startFakeHub(): Promise<FakeHub> {
             : gitBlobSha(f.bytes),
           ...(f.lfs ? { lfs: { oid: sha256(f.bytes), size: f.bytes.length, pointerSize: 134 } } : {}),
         }));
+      entries.unshift(...(folderEntries as typeof entries));
       const cursor = Number(parsed.searchParams.get("cursor") ?? 0);
       const page = entries.slice(cursor, cursor + TREE_PAGE);
       const next = cursor + TREE_PAGE < entries.length ? new URL(parsed.href) : undefined;
@@ -338,7 +377,7 @@ export async function startFakeHub(): Promise<FakeHub> {
               response,
               403,
               {
-                error: `Access to model ${repo.id} is restricted and you are not in the authorized list. Visit ${url}/${repo.id} to ask for access.`,
+                error: `Access to ${repo.type} ${repo.id} is restricted and you are not in the authorized list. Visit ${url}/${dataset ? "datasets/" : ""}${repo.id} to ask for access.`,
               },
               { "X-Error-Code": "GatedRepo" },
             )
@@ -346,7 +385,7 @@ export async function startFakeHub(): Promise<FakeHub> {
               response,
               401,
               {
-                error: `Access to model ${repo.id} is restricted. You must have access to it and be authenticated to access it. Please log in.`,
+                error: `Access to ${repo.type} ${repo.id} is restricted. You must have access to it and be authenticated to access it. Please log in.`,
               },
               { "X-Error-Code": "GatedRepo" },
             );
@@ -473,6 +512,15 @@ export async function startFakeHub(): Promise<FakeHub> {
     faults,
     requests,
     addRepo,
+    commitFiles(key, files, branch = "main") {
+      const repo = repos.get(key);
+      const parent = repo && commitOf(repo, branch);
+      if (!repo || !parent) throw new Error(`no ${key}@${branch}`);
+      const commit = newCommit("update", store(new Map(parent.files), files));
+      repo.commits.push(commit);
+      repo.branches.set(branch, commit.oid);
+      return commit.oid;
+    },
     head(id, branch = "main") {
       const repo = repos.get(id);
       const commit = repo && commitOf(repo, branch);

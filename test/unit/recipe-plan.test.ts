@@ -20,6 +20,7 @@ function preparedWithTrain(count: number): PreparedData {
     dir: "/cache",
     cached: true,
     droppedEmpty: 0,
+    datasets: [],
     warnings: [],
     splits: { train: { dir: "/cache/train", manifest: { count } as DatasetManifest } },
   };
