@@ -37,7 +37,7 @@ function folderImports(): Map<string, Set<string>> {
 function documentedImports(): Map<string, Set<string>> {
   const doc = readFileSync(join(ROOT, "docs/architecture.md"), "utf8");
   const section = doc.slice(doc.indexOf("## Folders and what each may import"));
-  const rows = [...section.matchAll(/^\| `([a-z]+)` \|[^|]*\|([^|\n]*)\|$/gm)];
+  const rows = [...section.matchAll(/^\| `([a-z]+)` +\|[^|]*\|([^|\n]*)\|$/gm)];
   return new Map(rows.map(([, folder, imports]) => [folder as string, new Set(imports?.match(/[a-z]+/g) ?? [])]));
 }
 
