@@ -6,10 +6,17 @@ export const RESUME_FIELDS = ["task", "model", "quantization", "lora", "data", "
 
 /**
  * The plan's fields that decide what is trained, as compared on resume. Dataset locations depend
- * on the cache folder; their content is fixed by the rest of `data`.
+ * on the cache folder; their content is fixed by the rest of `data`. Likewise the folder a
+ * `model.adapter` was found in (a Hub adapter's is in the Hugging Face cache): its sha256, and
+ * its Hub id and commit, say which adapter it is.
  */
 export function resumeRelevant(plan: RunPlan): Record<(typeof RESUME_FIELDS)[number], unknown> {
-  const comparable = { ...plan, data: { ...plan.data, manifests: null } };
+  const start = plan.model.adapter_source;
+  const comparable = {
+    ...plan,
+    model: start ? { ...plan.model, adapter_source: { ...start, dir: null } } : plan.model,
+    data: { ...plan.data, manifests: null },
+  };
   return Object.fromEntries(RESUME_FIELDS.map((field) => [field, comparable[field]])) as Record<
     (typeof RESUME_FIELDS)[number],
     unknown

@@ -4,7 +4,7 @@ import { basename, join, resolve } from "node:path";
 import { peftConfigRefusals, readAdapterConfig, readPeftAdapter } from "../adapter/index.js";
 import { checkpointEngine } from "../checkpoint/index.js";
 import { chooseEngine, type EngineName } from "../engine/index.js";
-import { ExitCode, TuneError } from "../errors/index.js";
+import { ExitCode, isTuneError, TuneError } from "../errors/index.js";
 import { downloadAdapter, type DownloadProgress } from "../hub/index.js";
 import { loadRecipe, type AdapterSource, type RunPlan } from "../recipe/index.js";
 import { locateCheckpoint, type LocatedCheckpoint } from "../runs/index.js";
@@ -44,6 +44,17 @@ export interface TargetOptions {
 
 function flagError(message: string, hint: string, flag: string): TuneError {
   return TuneError.single({ code: "flag-invalid", message, hint, location: { file: flag } }, ExitCode.user);
+}
+
+/**
+ * A Hub id that is not on the Hub (or not reachable) may be a mistyped local path such as
+ * `adapters/my-run`: the message says there is no such folder either.
+ */
+function noFolderEither(error: unknown, path: string): unknown {
+  const [first, ...rest] = isTuneError(error) ? error.problems : [];
+  if (!first || !["hub-not-found", "hub-token-missing", "hub-unreachable", "model-not-cached"].includes(first.code)) return error;
+  const message = `${first.message}; and there is no folder ${resolve(path)} here`;
+  return new TuneError([{ ...first, message }, ...rest], (error as TuneError).exitCode);
 }
 
 /** sha256 over an adapter's two files: what identifies it wherever it came from. */
@@ -90,7 +101,11 @@ export async function openTarget(path: string, options: TargetOptions): Promise<
   let identity: Omit<ForeignAdapter, "name" | "dir" | "sha256"> = { source: "local" };
   let dir: string;
   if (ref.kind === "hub") {
-    const downloaded = await downloadAdapter(ref.id, ref.revision, { onProgress: options.onDownload });
+    const downloaded = await downloadAdapter(ref.id, ref.revision, { onProgress: options.onDownload }).catch(
+      (error: unknown) => {
+        throw noFolderEither(error, path);
+      },
+    );
     dir = downloaded.dir;
     identity = { source: "hub", id: ref.id, revision: ref.revision, commit: downloaded.commit };
   } else dir = ref.path;

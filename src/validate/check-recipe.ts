@@ -3,6 +3,7 @@ import { ExitCode, isTuneError } from "../errors/index.js";
 import { locateModel, type ModelOptions } from "../model/index.js";
 import { completePlan } from "../run/index.js";
 import { loadRecipe, resolvePlan, type LoadedRecipe, type RecipeOverrides, type RunPlan } from "../recipe/index.js";
+import { planFromAdapter } from "../target/index.js";
 
 export interface RecipeCheck {
   loaded: LoadedRecipe;
@@ -15,7 +16,7 @@ export interface RecipeCheck {
 }
 
 /**
- * Everything `tune validate` checks: the recipe, then every row of its data (columns, labels,
+ * Everything `tune validate` checks: the recipe (and its `model.adapter`), then every row of its data (columns, labels,
  * conversations), then tokenization and length statistics where the tokenizer is available.
  */
 export async function checkRecipe(
@@ -23,7 +24,8 @@ export async function checkRecipe(
   options: { overrides?: RecipeOverrides; out?: string } & PrepareOptions & ModelOptions = {},
 ): Promise<RecipeCheck> {
   const loaded = await loadRecipe(file, options.overrides);
-  const plan = resolvePlan(loaded, { out: options.out });
+  // model.adapter decides the LoRA shape, and a recipe `lora:` key that disagrees is an error.
+  const plan = await planFromAdapter(loaded, resolvePlan(loaded, { out: options.out }), options.onDownload);
   try {
     const model = await locateModel(plan, options);
     const prepared = await prepareData(plan, model, options);

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { adapterProblem, peftConfigRefusals, writeSafetensors } from "../../src/adapter/index.js";
 import { isTuneError } from "../../src/errors/index.js";
 import { downloadAdapter } from "../../src/hub/index.js";
+import { checkRecipe } from "../../src/validate/index.js";
 import { loadRecipe, resolvePlan, type RunPlan } from "../../src/recipe/index.js";
 import { openTarget, planFromAdapter } from "../../src/target/index.js";
 import { ROOT } from "../support/cli.js";
@@ -203,6 +204,12 @@ describe("an adapter from elsewhere, checked before use", () => {
     expect(refused).toMatchObject({ code: "adapter-pickle-only", exitCode: 2 });
   });
 
+  it("a mistyped local path read as a Hub id says that no such folder is here either", async () => {
+    const missing = await failure(openTarget("adapters/no-such-run", { purpose: "publish" }));
+    expect(missing.code).toBe("hub-token-missing");
+    expect(missing.message).toContain(`and there is no folder ${join(process.cwd(), "adapters/no-such-run")} here`);
+  });
+
   it("model.adapter: a lora key that disagrees with the adapter is an error at its line", async () => {
     const adapter = writeAdapter({});
     const recipe = writeRecipe("causal-lm", `lora: {dropout: 0.1, r: 8}\n`);
@@ -213,6 +220,12 @@ describe("an adapter from elsewhere, checked before use", () => {
     const problem = (error as { problems: Array<{ message: string; location?: { line?: number } }> }).problems[0];
     expect(problem?.message).toBe("lora.r is 8, but model.adapter has r 4");
     expect(problem?.location?.line).toBe(5);
+    // tune validate says the same before anything is trained.
+    expect(await failure(checkRecipe(recipe))).toMatchObject({
+      code: "recipe-adapter-mismatch",
+      message: "lora.r is 8, but model.adapter has r 4",
+      exitCode: 2,
+    });
 
     writeFileSync(recipe, readRecipe(recipe).replace("r: 8", "r: 4"));
     const agreeing = await loadRecipe(recipe);
