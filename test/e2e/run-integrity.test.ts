@@ -22,9 +22,15 @@ let env: Record<string, string>;
 beforeAll(() => {
   // Read only: every test that changes anything works on a copy (copyOfRun).
   work = fixturePath("integrity");
-  // The push verb never reaches the network in these tests: the checkpoint is refused first.
+  // The push verb never reaches the network in these tests: the checkpoint is refused first, and
+  // `push --force` finds nothing listening at once, without retrying.
   caches = mkdtempSync(join(tmpdir(), "tune-integrity-"));
-  env = { TUNE_CACHE_DIR: testCache(caches), HF_ENDPOINT: "http://127.0.0.1:9", HF_TOKEN: "hf_unused_token_0000" };
+  env = {
+    TUNE_CACHE_DIR: testCache(caches),
+    HF_ENDPOINT: "http://127.0.0.1:9",
+    HF_TOKEN: "hf_unused_token_0000",
+    TUNE_HUB_RETRIES: "0",
+  };
 });
 
 afterAll(() => rmSync(caches, { recursive: true, force: true }));
