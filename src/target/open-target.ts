@@ -52,7 +52,8 @@ function flagError(message: string, hint: string, flag: string): TuneError {
  */
 function noFolderEither(error: unknown, path: string): unknown {
   const [first, ...rest] = isTuneError(error) ? error.problems : [];
-  if (!first || !["hub-not-found", "hub-token-missing", "hub-unreachable", "model-not-cached"].includes(first.code)) return error;
+  if (!first || !["hub-not-found", "hub-token-missing", "hub-unreachable", "model-not-cached"].includes(first.code))
+    return error;
   const message = `${first.message}; and there is no folder ${resolve(path)} here`;
   return new TuneError([{ ...first, message }, ...rest], (error as TuneError).exitCode);
 }
