@@ -9,6 +9,7 @@ import { downloadAdapter, type DownloadProgress } from "../hub/index.js";
 import { loadRecipe, type AdapterSource, type RunPlan } from "../recipe/index.js";
 import { locateCheckpoint, type LocatedCheckpoint } from "../runs/index.js";
 import { adapterRef } from "./adapter-ref.js";
+import { atRecordedCommits } from "./recorded-datasets.js";
 import { adapterBase, chatOnlyRecipe, foreignPlan, type AdapterContents } from "./foreign-plan.js";
 
 /** Where an adapter from outside tune came from, recorded wherever its results are. */
@@ -124,7 +125,7 @@ export async function openTarget(path: string, options: TargetOptions): Promise<
         "Drop --base; it is for adapters trained elsewhere (and for merging into another copy of the base).",
         "--base",
       );
-    return { ...located, foreign: null };
+    return { ...located, plan: atRecordedCommits(located.plan, located.checkpoint), foreign: null };
   }
   const name = ref.kind === "hub" ? (ref.id.split("/").at(-1) as string) : basename(located.checkpoint);
   const foreign: ForeignAdapter = { name, dir: located.checkpoint, ...identity, sha256: adapterSha256(dir) };

@@ -115,6 +115,11 @@ describe("a recipe whose data is a Hub dataset", () => {
     const resumed = await tune(["recipe", "recipe.yaml", "--out", "online"], { cwd: dir, env });
     expect(resumed.exitCode).toBe(2);
     expect(resumed.stderr).toContain(`acme/notes at revision main was commit ${commit} then and is ${moved} now`);
+    // tune eval judges the checkpoint on the rows it was judged on, at the commit its manifest records.
+    const judged = await tune(["eval", "online/recipe", "--split", "test", "--json"], { cwd: dir, env });
+    expect(judged.exitCode, judged.stderr).toBe(0);
+    const [evaluation] = JSON.parse(judged.stdout) as Array<{ examples: number; metrics: Record<string, number> }>;
+    expect(evaluation).toMatchObject({ examples: first.test.examples, metrics: first.test.metrics });
   });
 
   it("says which split is missing, with the recipe's line, and which exist", async () => {
