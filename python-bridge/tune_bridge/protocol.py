@@ -18,8 +18,9 @@ PLAN_VERSION = 3
 
 
 def emit(event_type: str, **fields: Any) -> None:
-    # With several processes only rank 0 speaks, so the runner sees one run.
-    if os.environ.get("RANK", "0") != "0":
+    # With several processes one per node speaks (global rank 0 on node 0), so each node's tune
+    # sees one run; only global rank 0 reports checkpoints and predictions (train.py).
+    if os.environ.get("LOCAL_RANK", "0") != "0":
         return
     sys.stdout.write(json.dumps({"type": event_type, **fields}) + "\n")
     sys.stdout.flush()

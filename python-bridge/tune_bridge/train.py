@@ -29,6 +29,7 @@ from .checkpoint import restore_checkpoint, save_checkpoint
 from .dataset import TokenizedSplit, read_split
 from .loss import StepLoss, is_decoder_only
 from .modeling import adapted_model, pad_id, pick_device
+from .nodes_agree import check_nodes_agree
 from .optim import autocast_dtype, make_optimizer
 from .predict import classify, generate_answers
 from .protocol import emit
@@ -53,6 +54,7 @@ def train(plan: dict[str, Any], model_dir: str, batches: list[list[list[int]]], 
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(device)
         torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        check_nodes_agree(plan, batches, resume)
     train_model(plan, adapted_model(plan, model_dir, device, init), model_dir, batches, resume, provenance, device)
 
 

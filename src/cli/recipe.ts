@@ -10,6 +10,7 @@ interface RecipeFlags extends RunOverrideFlags {
   out: string;
   restart?: boolean;
   resume?: string;
+  nodeRank?: string;
   json?: boolean;
 }
 
@@ -23,6 +24,10 @@ export function registerRecipe(program: Command, context: CliContext): void {
     .option("--out <root>", "output root; the run goes to <root>/<name>", "adapters")
     .option("--restart", "move an existing run aside (never deleted) and start over")
     .option("--resume <checkpoint>", "resume from this checkpoint folder instead of the latest")
+    .option(
+      "--node-rank <rank>",
+      "this machine's node in a multi-node recipe (distributed.nodes), 0 to nodes-1; default SLURM_NODEID or PET_NODE_RANK",
+    )
     .option("--json", "stream events as JSON lines instead of progress output")
     .action(async (file: string, flags: RecipeFlags) => {
       const { runRecipe } = await import("../run/index.js");
@@ -58,10 +63,14 @@ export function registerRecipe(program: Command, context: CliContext): void {
         onDownload: progress.download,
         onEvent: print,
         onStep: bar.tick,
-        onStart: ({ plan, prepared, engine, resumeFrom, skipped, movedAside, tookOverLock }) => {
+        onStart: ({ plan, prepared, engine, resumeFrom, skipped, movedAside, tookOverLock, node }) => {
           progress.stop();
           shown = plan.eval.metrics;
           if (tookOverLock) context.output.err(`warning: took over ${tookOverLock}`);
+          if (node && node.rank > 0)
+            context.output.err(
+              `node ${node.rank} of ${node.nodes} (rank from ${node.rankFrom}): node 0 at ${node.endpoint} writes the run directory, ${plan.run_dir} on its machine; this node writes nothing there`,
+            );
           if (flags.json) return;
           const step = resumeFrom ? /checkpoint-(\d+)$/.exec(resumeFrom)?.[1] : null;
           context.output.out(
@@ -82,7 +91,9 @@ export function registerRecipe(program: Command, context: CliContext): void {
       else if (result.selection && !result.selection.passed) context.exitCode = ExitCode.gateFailed;
       if (flags.json) return;
       if (result.selection) context.output.out(runReportText(loadRunReport(result.plan.run_dir)));
-      context.output.out(`adapter: ${result.selection?.best?.dir ?? result.checkpoint}`);
+      // A node other than 0 wrote no checkpoint: node 0's output names the adapter.
+      if (result.selection || result.checkpoint)
+        context.output.out(`adapter: ${result.selection?.best?.dir ?? result.checkpoint}`);
     });
 }
 

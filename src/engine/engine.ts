@@ -5,8 +5,24 @@ import type { ReplyGenerator } from "./reply-generator.js";
 
 export type EngineName = "tfjs" | "torch";
 
+/** This machine's place in a multi-node run: which node it is and where the nodes meet. */
+export interface ClusterNode {
+  /** 0 for the node that hosts the rendezvous and writes the run directory. */
+  rank: number;
+  nodes: number;
+  /** `host:port` of node 0's rendezvous. */
+  endpoint: string;
+  timeoutS: number;
+  /** Where the rank came from: `--node-rank`, SLURM_NODEID or PET_NODE_RANK. */
+  rankFrom: string;
+}
+
 export interface TrainOptions {
   emit: (event: TrainEvent) => void;
+  /** Set on every node of a multi-node run. */
+  node?: ClusterNode;
+  /** The folder for plan.json and the worker's files when not the run directory's (nodes other than 0 write nothing there). */
+  workDir?: string;
   /** A complete checkpoint of this run, written by this engine, to continue from exactly where it stopped. */
   resumeFrom?: string;
   /** Asked after every optimizer step; true saves a checkpoint there and returns (Ctrl-C). */

@@ -9,6 +9,7 @@ export {
   type Engine,
   type EngineName,
   type SplitPredictions,
+  type ClusterNode,
   type TrainOptions,
   type TrainResult,
 } from "./engine.js";

@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import { stringify } from "yaml";
 import type { CheckpointMetrics, GateResult } from "../eval/index.js";
-import { hubDataSources, hubIdProblem, type DataSource, type RunPlan } from "../recipe/index.js";
+import { hubDataSources, hubIdProblem, worldSize, type DataSource, type RunPlan } from "../recipe/index.js";
 import { TUNE_VERSION } from "../version.js";
 
 export interface AdapterSummary {
@@ -287,7 +287,7 @@ function body(input: CardInput): string {
           ["max steps", String(t.max_steps ?? plan.schedule?.total_steps ?? "-")],
           [
             "batch size (per device × accumulation × processes)",
-            `${t.batch_size} × ${t.gradient_accumulation} × ${plan.distributed?.processes ?? 1} = ${t.effective_batch_size}`,
+            `${t.batch_size} × ${t.gradient_accumulation} × ${worldSize(plan.distributed)} = ${t.effective_batch_size}`,
           ],
           ["learning rate", String(t.lr)],
           [

@@ -184,6 +184,13 @@ export function checkConsistency(recipe: Recipe, raw: unknown, locator: Locator)
       "Use `strategy: ddp` (each process holds the whole frozen base model), or train in one process.",
     );
   }
+  if (recipe.distributed?.processes !== undefined && recipe.distributed.processes_per_node !== undefined) {
+    report(
+      ["distributed", "processes"],
+      "`processes` and `processes_per_node` name the same thing, so only one may be given",
+      "Keep `processes_per_node` (processes on each node) and remove `processes`.",
+    );
+  }
   if (recipe.lora.init === "pissa" || recipe.lora.init === "olora") {
     report(
       ["lora", "init"],

@@ -2,6 +2,7 @@ export { defineRecipe } from "./define-recipe.js";
 export type { Locator } from "./describe-issues.js";
 export { didYouMean } from "./did-you-mean.js";
 export { recipeJsonSchema, schemaAt, type JsonSchemaNode } from "./json-schema.js";
+export { processesPerNode, worldSize } from "./process-count.js";
 export { recipeReferenceMarkdown } from "./reference-doc.js";
 export { loadModuleRecipe } from "./load-module-recipe.js";
 export { loadRecipe, type LoadedRecipe, type RecipeOverrides } from "./load-recipe.js";

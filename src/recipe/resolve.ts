@@ -3,6 +3,7 @@ import { TUNE_VERSION } from "../version.js";
 import { presentSplits } from "./check-consistency.js";
 import type { LoadedRecipe, RecipeOverrides } from "./load-recipe.js";
 import { classifyModelRef, type ModelRef } from "./model-ref.js";
+import { worldSize } from "./process-count.js";
 import {
   GATE_PATTERN,
   LOWER_IS_BETTER,
@@ -188,7 +189,7 @@ export function resolvePlan(loaded: LoadedRecipe, options: ResolveOptions = {}):
       eval_batch_size: training.eval_batch_size ?? training.batch_size,
       warmup_steps: training.warmup_ratio === undefined ? (training.warmup_steps ?? 0) : null,
       warmup_ratio: training.warmup_ratio ?? null,
-      effective_batch_size: training.batch_size * training.gradient_accumulation * (recipe.distributed?.processes ?? 1),
+      effective_batch_size: training.batch_size * training.gradient_accumulation * worldSize(recipe.distributed),
     },
     checkpoints: recipe.checkpoints,
     eval: resolveEval(recipe, splits),

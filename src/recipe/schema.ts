@@ -439,9 +439,45 @@ const EvalSchema = z
   })
   .describe("How checkpoints are judged.");
 
+/** `host:port`, the host a name, an IPv4 address or a bracketed IPv6 address. */
+export const ENDPOINT_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):([1-9]\d{0,4})$/;
+
+const RendezvousSchema = z
+  .strictObject({
+    endpoint: z
+      .string()
+      .regex(ENDPOINT_PATTERN, "a rendezvous endpoint is `host:port`, e.g. `node01:29500`")
+      .refine((value) => Number(value.slice(value.lastIndexOf(":") + 1)) <= 65535, "a port is at most 65535")
+      .optional()
+      .describe(
+        "`host:port` of node 0, where the other nodes meet it. Default: the first host of Slurm's " +
+          "SLURM_JOB_NODELIST (or torchrun's PET_MASTER_ADDR), port 29500.",
+      ),
+    timeout_s: positiveInt()
+      .max(86_400)
+      .default(300)
+      .describe("Seconds node 0 waits for every node to arrive (and the others wait to reach it) before giving up."),
+  })
+  .describe("Where the nodes of a multi-node run meet (torchrun's rendezvous, hosted by node 0).");
+
 const DistributedSchema = z
   .strictObject({
-    processes: positiveInt().max(1024).describe("Training processes on this machine, one per GPU (gloo on the CPU)."),
+    nodes: positiveInt()
+      .max(1024)
+      .default(1)
+      .describe(
+        "Machines that train together. Each runs the same `tune recipe` command with its node rank " +
+          "(`--node-rank`, or SLURM_NODEID / PET_NODE_RANK from the cluster); node 0 writes the run directory.",
+      ),
+    processes_per_node: positiveInt()
+      .max(1024)
+      .optional()
+      .describe("Training processes on each node, one per GPU (gloo on the CPU). Default 1."),
+    processes: positiveInt()
+      .max(1024)
+      .optional()
+      .describe("The same as `processes_per_node` (its name before multi-node training); give one of the two."),
+    rendezvous: RendezvousSchema.optional(),
     strategy: z
       .enum(["ddp", "fsdp", "deepspeed"])
       .default("ddp")

@@ -1,5 +1,5 @@
 import type { PreparedData } from "../data/index.js";
-import type { CompletePlan, RunPlan } from "../recipe/index.js";
+import { worldSize, type CompletePlan, type RunPlan } from "../recipe/index.js";
 
 /**
  * The plan with what only the prepared data can tell: where each tokenized split lies and the
@@ -13,7 +13,7 @@ export function completePlan(plan: RunPlan, prepared: PreparedData): CompletePla
   const examples = prepared.splits.train?.manifest.count ?? 0;
   const { batch_size: batchSize, gradient_accumulation: accumulation } = plan.training;
   // batch_size is per process, as in the Trainer: one optimizer step takes a micro-batch from each.
-  const microBatches = accumulation * (plan.distributed?.processes ?? 1);
+  const microBatches = accumulation * worldSize(plan.distributed);
   const stepsPerEpoch = Math.max(1, Math.ceil(Math.ceil(examples / batchSize) / microBatches));
   const total = plan.training.max_steps ?? Math.ceil((plan.training.epochs ?? 1) * stepsPerEpoch);
   return {

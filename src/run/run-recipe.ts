@@ -18,6 +18,7 @@ import {
   chooseEngine,
   engineFor,
   engineForResume,
+  type ClusterNode,
   type EngineChoice,
   type Engine,
   type StepProgress,
@@ -36,7 +37,10 @@ import {
   type RunPlan,
   type SplitName,
 } from "../recipe/index.js";
+import { clusterNode } from "./cluster-node.js";
 import { completePlan } from "./complete-plan.js";
+import { followRun } from "./follow-run.js";
+import { soundCheckpoints } from "./sound-checkpoints.js";
 import { moveRunAside } from "./move-run-aside.js";
 import { TUNE_VERSION } from "../version.js";
 import { baseCheckpoint } from "./base-checkpoint.js";
@@ -83,6 +87,8 @@ export interface RunOptions extends PrepareOptions, ModelOptions {
   restart?: boolean;
   /** Resume from this checkpoint folder instead of the latest one. */
   resume?: string;
+  /** This machine's node in a multi-node run (else the cluster's environment says). */
+  nodeRank?: string;
   /** After every optimizer step, for live progress. */
   onStep?: (progress: StepProgress) => void;
   /** Every engine event, as it happens (also appended to events.jsonl). */
@@ -107,6 +113,8 @@ export interface RunStart {
   movedAside: string | null;
   /** Set when the run's lock was left by a process that is gone, and this run took it over. */
   tookOverLock: string | null;
+  /** This machine's node, in a multi-node run. */
+  node?: ClusterNode | null;
 }
 
 export interface RunResult {
@@ -142,14 +150,18 @@ export async function runRecipe(file: string, options: RunOptions = {}): Promise
   refuseUnpushable(resolved);
   const choice = await chooseEngine(resolved);
   refuseUnsupported(await engineFor(choice.name), resolved);
+  const node = clusterNode(resolved, options.nodeRank, process.env);
   const model = await locateModel(resolved, options);
   refuseUnfitStart(resolved, model.dir);
+  // Every node tokenizes the same inputs itself; the worker checks they agree before training.
   const prepared = await prepareData(resolved, model, options);
+  if (node && node.rank > 0)
+    return await followRun(completePlan(resolved, prepared), model.dir, prepared, choice, node, options);
   let lock: RunLock | null = null;
   let run: OpenRun | null = null;
   try {
     lock = acquireRunLock(resolved.run_dir);
-    run = openRun(loaded, completePlan(resolved, prepared), model, prepared, choice, lock, options);
+    run = { ...openRun(loaded, completePlan(resolved, prepared), model, prepared, choice, lock, options), node };
     return await trainAndJudge(run, options);
   } catch (error) {
     const lastGood = run?.lastGood ?? null;
@@ -280,6 +292,7 @@ async function trainAndJudge(run: OpenRun, options: RunOptions): Promise<RunResu
       ? await promptingCheckpoint(run, emit)
       : await engine.train(plan, run.modelDir, prepared, {
           resumeFrom: resumeFrom ?? undefined,
+          node: run.node ?? undefined,
           shouldStop: options.shouldStop,
           onStep: options.onStep,
           provenance: run.provenance,
@@ -368,18 +381,6 @@ function retain(plan: RunPlan, best?: string | null): void {
     ).best?.dir ?? null;
   const protect = !plan.checkpoints.keep_best ? null : best === undefined ? ranked() : best;
   retainCheckpoints(plan.run_dir, plan.checkpoints.keep, protect);
-}
-
-/** Complete checkpoints whose adapter also fits this plan and base model, newest first; the rest with why. */
-function soundCheckpoints(plan: RunPlan, modelDir: string) {
-  const { valid, invalid } = findCheckpoints(plan.run_dir);
-  const sound: typeof valid = [];
-  for (const checkpoint of valid) {
-    const why = adapterProblem(plan, checkpoint.dir, modelDir);
-    if (why) invalid.push({ dir: checkpoint.dir, why });
-    else sound.push(checkpoint);
-  }
-  return { valid: sound, invalid };
 }
 
 /**

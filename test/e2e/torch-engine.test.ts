@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { execa } from "execa";
 import { unsafeUniformIntDistribution } from "pure-rand";
@@ -22,6 +23,38 @@ interface Event {
   engine?: string;
   split?: string;
   metrics?: Record<string, number>;
+}
+
+/** Every float32 tensor of a safetensors file, flattened. */
+function float32Tensors(file: string): Record<string, Float32Array> {
+  const bytes = readFileSync(file);
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const { __metadata__: _, ...header } = JSON.parse(bytes.subarray(8, 8 + headerLength).toString()) as Record<
+    string,
+    { dtype: string; data_offsets: [number, number] }
+  >;
+  const tensors: Record<string, Float32Array> = {};
+  for (const [
+    name,
+    {
+      dtype,
+      data_offsets: [from, to],
+    },
+  ] of Object.entries(header))
+    if (dtype === "F32")
+      tensors[name] = new Float32Array(
+        new Uint8Array(bytes.subarray(8 + headerLength + from, 8 + headerLength + to)).buffer,
+      );
+  return tensors;
+}
+
+/** A TCP port nothing listens on now, for a rendezvous. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
 }
 
 async function run(dir: string, out: string, recipe = "exp.yaml", extra: string[] = []) {
@@ -347,7 +380,40 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     };
     expect(manifest.provenance.engine.processes).toBe(2);
     expect(two.events.filter((e) => e.type === "checkpoint")).toHaveLength(2);
-  }, 180_000);
+
+    // Two "nodes" on 127.0.0.1, one process each, the same command with its --node-rank.
+    const port = await freePort();
+    writeFileSync(
+      join(dir, "nodes.yaml"),
+      base
+        .replace("gradient_accumulation: 2", "gradient_accumulation: 1")
+        .concat(
+          `distributed: {nodes: 2, processes_per_node: 1, rendezvous: {endpoint: "127.0.0.1:${port}", timeout_s: 60}}\n`,
+        ),
+    );
+    const [lead, follower] = await Promise.all([
+      run(dir, "node-runs", "nodes.yaml", ["--node-rank", "0"]),
+      run(dir, "node-runs", "nodes.yaml", ["--node-rank", "1"]),
+    ]);
+    expect(lead.exitCode, lead.stderr).toBe(0);
+    expect(follower.exitCode, follower.stderr).toBe(0);
+    expect(follower.stderr).toContain(
+      `node 1 of 2 (rank from --node-rank): node 0 at 127.0.0.1:${port} writes the run directory`,
+    );
+    losses(lead.events).forEach((loss, i) =>
+      expect(Math.abs(loss - (losses(one.events)[i] as number))).toBeLessThan(1e-5),
+    );
+    // Node 0 alone reports checkpoints; node 1 trained the same steps but wrote none.
+    expect(lead.events.filter((e) => e.type === "checkpoint")).toHaveLength(2);
+    expect(follower.events.filter((e) => e.type === "checkpoint")).toHaveLength(0);
+    expect(losses(follower.events)).toEqual(losses(lead.events));
+    // The same adapter as one process accumulating the same micro-batches, to float noise.
+    const weights = (out: string) => float32Tensors(join(dir, out, "exp/checkpoint-6/adapter_model.safetensors"));
+    const [nodes, single] = [weights("node-runs"), weights("one-runs")];
+    expect(Object.keys(nodes).sort()).toEqual(Object.keys(single).sort());
+    for (const [name, values] of Object.entries(nodes))
+      values.forEach((v, i) => expect(Math.abs(v - (single[name]?.[i] ?? NaN)), name).toBeLessThan(1e-5));
+  }, 240_000);
 
   it("a model folder that ships Python code is refused, exit 2, and its code never runs, unless the recipe sets model.trust_remote_code", async () => {
     const recipe = (model: string) =>

@@ -1,5 +1,6 @@
 import { execa } from "execa";
 import { ExitCode, TuneError } from "../../errors/index.js";
+import type { ClusterNode } from "../engine.js";
 import { BRIDGE_DIR, findPython, type PythonChoice } from "../find-python.js";
 
 /** The event protocol this version of tune speaks with python-bridge (tune_bridge/protocol.py). */
@@ -23,11 +24,25 @@ export interface BridgeRun {
 /**
  * The interpreter's arguments that start the bridge: `-m tune_bridge <args>` in one process,
  * or under torchrun (torch.distributed.run, wrapped so that it dies with tune; the same
- * interpreter and its packages) with one process per GPU, or per CPU share with gloo.
+ * interpreter and its packages) with one process per GPU, or per CPU share with gloo. Across
+ * nodes the rendezvous is torchrun's static one, hosted by node 0 at the endpoint: it keeps
+ * node ranks as given (c10d's orders nodes by host name and process id), so node 0's processes
+ * are global ranks 0.. and node 0 writes the run directory. One failure ends the run
+ * (no restarts): re-running the same commands resumes from the last checkpoint.
  */
-export function bridgeCommand(args: readonly string[], processes = 1): string[] {
-  if (processes <= 1) return ["-m", "tune_bridge", ...args];
-  return ["-m", "tune_bridge.launch", "--standalone", `--nproc_per_node=${processes}`, "-m", "tune_bridge", ...args];
+export function bridgeCommand(args: readonly string[], processes = 1, node?: ClusterNode): string[] {
+  if (!node && processes <= 1) return ["-m", "tune_bridge", ...args];
+  const where = node
+    ? [
+        `--nnodes=${node.nodes}`,
+        `--node_rank=${node.rank}`,
+        "--rdzv_backend=static",
+        `--rdzv_endpoint=${node.endpoint}`,
+        `--rdzv_conf=timeout=${node.timeoutS}`,
+        "--max_restarts=0",
+      ]
+    : ["--standalone"];
+  return ["-m", "tune_bridge.launch", ...where, `--nproc_per_node=${processes}`, "-m", "tune_bridge", ...args];
 }
 
 /**
@@ -41,18 +56,21 @@ export async function runBridge(
     onEvent?: (event: BridgeEvent) => void;
     shouldStop?: () => boolean;
     processes?: number;
+    node?: ClusterNode;
     python?: PythonChoice;
     input?: (write: (line: string) => void, end: () => void) => void;
   } = {},
 ): Promise<BridgeRun> {
   const python = options.python ?? findPython();
-  const child = execa(python.command, bridgeCommand(args, options.processes), {
+  const child = execa(python.command, bridgeCommand(args, options.processes, options.node), {
     cwd: BRIDGE_DIR,
     env: {
       PYTHONPATH: BRIDGE_DIR,
       PYTHONUNBUFFERED: "1",
       TRANSFORMERS_VERBOSITY: "error",
       TOKENIZERS_PARALLELISM: "false",
+      // The worker checks that every node prepared the same data, and names a node that did not.
+      ...(options.node ? { TUNE_NODE_RANK: String(options.node.rank) } : {}),
     },
     reject: false,
     buffer: false,
@@ -116,6 +134,10 @@ export async function runBridge(
   }, 100);
   const result = await child;
   clearInterval(poll);
+  if (handshake !== "ok" && options.node) {
+    const missed = rendezvousFailure(stderr, options.node);
+    if (missed) throw missed;
+  }
   if (handshake !== "ok") {
     const started = !(result.failed && result.exitCode === undefined);
     const why = handshake ?? (stderr.trim().split("\n").slice(-3).join(" | ") || "it wrote no events");
@@ -145,4 +167,25 @@ export async function runBridge(
 export function refusedInput(run: BridgeRun): TuneError | null {
   if (!run.error?.code) return null;
   return TuneError.single({ code: run.error.code, message: run.error.message, hint: run.error.hint }, ExitCode.user);
+}
+
+/**
+ * torchrun's rendezvous gave up before any worker started: node 0 saw too few nodes arrive
+ * (its store says how many), or this node never reached node 0. Null for any other failure.
+ */
+export function rendezvousFailure(stderr: string, node: ClusterNode): TuneError | null {
+  const joined = /(\d+)\/(\d+) clients joined/.exec(stderr);
+  const unreachable = /timed out after \d+ms while trying to connect to/i.test(stderr);
+  if (!joined && !unreachable) return null;
+  const message = joined
+    ? `node 0 waited ${node.timeoutS} s at ${node.endpoint} for ${node.nodes} nodes, and only ${joined[1]} arrived (node 0 among them)`
+    : `node ${node.rank} could not reach node 0's rendezvous at ${node.endpoint} within ${node.timeoutS} s`;
+  return TuneError.single(
+    {
+      code: "rendezvous-timeout",
+      message,
+      hint: `Start the same \`tune recipe\` on every node (ranks 0 to ${node.nodes - 1}) within distributed.rendezvous.timeout_s, and check that ${node.endpoint} is node 0's address and reachable from the others.`,
+    },
+    ExitCode.environment,
+  );
 }

@@ -3,18 +3,18 @@ import { join } from "node:path";
 import { makeFolders, writeFileAtomic } from "../../files/index.js";
 import { readDatasetSplit, type PreparedData } from "../../data/index.js";
 import { ExitCode, TuneError } from "../../errors/index.js";
-import type { CompletePlan, RunPlan, SplitName } from "../../recipe/index.js";
+import { processesPerNode, type CompletePlan, type RunPlan, type SplitName } from "../../recipe/index.js";
 import { epochBatches } from "../batches.js";
-import type { SplitPredictions, TrainOptions, TrainResult } from "../engine.js";
+import type { ClusterNode, SplitPredictions, TrainOptions, TrainResult } from "../engine.js";
 import type { TrainEvent } from "../events.js";
 import { writeInitialAdapter } from "../initial-adapter.js";
 import { refusedInput, runBridge, type BridgeEvent, type BridgeRun } from "./bridge-process.js";
 
 const PASSED_THROUGH = new Set(["start", "step", "checkpoint", "predictions", "resume", "stopped", "end", "warning"]);
 
-/** The run's own plan.json, written before training: the worker reads it, not a copy. */
-function planFile(plan: RunPlan): string {
-  return join(plan.run_dir, "plan.json");
+/** The run's own plan.json, written before training: the worker reads it, not a copy (a node other than 0 writes its own, in `workDir`). */
+function planFile(plan: RunPlan, workDir?: string): string {
+  return join(workDir ?? plan.run_dir, "plan.json");
 }
 
 /**
@@ -36,7 +36,7 @@ export async function trainTorch(
       ExitCode.user,
     );
   const { schedule } = plan;
-  const work = join(plan.run_dir, ".torch");
+  const work = options.workDir ?? join(plan.run_dir, ".torch");
   makeFolders(work);
   writeFileAtomic(join(work, "batches.json"), JSON.stringify(epochsOfBatches(plan, trainDir)));
   let init: string | null = null;
@@ -47,7 +47,7 @@ export async function trainTorch(
   const args = [
     "train",
     "--plan",
-    planFile(plan),
+    planFile(plan, options.workDir),
     "--model-dir",
     modelDir,
     "--batches",
@@ -59,7 +59,8 @@ export async function trainTorch(
   if (init) args.push("--init", init);
   let last = { checkpoint: options.resumeFrom ?? "", step: 0, stopped: false };
   const run = await runBridge(args, {
-    processes: plan.distributed?.processes ?? 1,
+    processes: processesPerNode(plan.distributed),
+    node: options.node,
     shouldStop: options.shouldStop,
     onEvent: (event) => {
       if (event.type === "checkpoint") last = { ...last, checkpoint: String(event.dir), step: Number(event.step) };
@@ -82,7 +83,7 @@ export async function trainTorch(
       if (PASSED_THROUGH.has(event.type)) options.emit(event as unknown as TrainEvent);
     },
   });
-  if (run.exitCode !== 0 || run.error) throw crash(run, last.checkpoint);
+  if (run.exitCode !== 0 || run.error) throw crash(run, last.checkpoint, options.node);
   return last;
 }
 
@@ -127,7 +128,7 @@ export function epochsOfBatches(plan: CompletePlan, trainDir: string): number[][
 }
 
 /** The bridge failed: its own message and the traceback's tail, or stderr's, and the last good checkpoint. */
-function crash(run: BridgeRun, lastGood: string): TuneError {
+function crash(run: BridgeRun, lastGood: string, node?: ClusterNode): TuneError {
   const refused = refusedInput(run);
   if (refused) return refused;
   const detail = run.error
@@ -136,10 +137,12 @@ function crash(run: BridgeRun, lastGood: string): TuneError {
   return TuneError.single(
     {
       code: "torch-engine-failed",
-      message: `the torch engine stopped with an error: ${run.error?.message ?? `exit code ${run.exitCode}`}\n${detail.trim().split("\n").slice(-12).join("\n")}`,
+      message: `${node ? `node ${node.rank} of ${node.nodes}: ` : ""}the torch engine stopped with an error: ${run.error?.message ?? `exit code ${run.exitCode}`}\n${detail.trim().split("\n").slice(-12).join("\n")}`,
       hint: lastGood
         ? `The last complete checkpoint is ${lastGood}; fix the cause and run the same command again to resume.`
-        : "Fix the cause and run the same command again.",
+        : node
+          ? "Fix the cause (the other nodes' output names the node that failed first) and run the same command again on every node."
+          : "Fix the cause and run the same command again.",
     },
     ExitCode.unexpected,
   );
