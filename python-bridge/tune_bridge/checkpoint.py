@@ -63,14 +63,18 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer,
     trainer_state: dict[str, Any],
     manifest: dict[str, Any],
+    gathered: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None,
 ) -> Path:
+    """`gathered`: a sharded (FSDP) run's adapter and optimizer state, already whole on this rank,
+    written as the single-process run writes its own."""
     final = run_dir / f"checkpoint-{step}"
     temporary = run_dir / f"checkpoint-{step}.tmp-{os.getpid()}"
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(parents=True)
-    model.save_pretrained(str(temporary))
+    adapter_state, optimizer_state = gathered if gathered is not None else (None, optimizer.state_dict())
+    model.save_pretrained(str(temporary), state_dict=adapter_state)
     (temporary / "trainer_state.json").write_text(json.dumps(trainer_state, indent=2) + "\n", encoding="utf-8")
-    torch.save(optimizer.state_dict(), temporary / "optimizer.pt")
+    torch.save(optimizer_state, temporary / "optimizer.pt")
     torch.save({"step": step}, temporary / "scheduler.pt")
     rng = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
@@ -99,9 +103,19 @@ def load_tensors_only(path: Path, device: torch.device | str = "cpu") -> Any:
 
 def restore_checkpoint(checkpoint: Path, model: PeftModel, optimizer: torch.optim.Optimizer, device: torch.device) -> int:
     """Adapter weights, optimizer moments and RNG state of a checkpoint; returns its step."""
+    restore_adapter(checkpoint, model, device)
+    return restore_training_state(checkpoint, optimizer, device)
+
+
+def restore_adapter(checkpoint: Path, model: PeftModel, device: torch.device) -> None:
+    """A checkpoint's adapter weights (a model to be sharded takes them before it is)."""
     from peft import set_peft_model_state_dict
 
     set_peft_model_state_dict(model, load_file(str(checkpoint / "adapter_model.safetensors"), device=str(device)))
+
+
+def restore_training_state(checkpoint: Path, optimizer: torch.optim.Optimizer, device: torch.device) -> int:
+    """A checkpoint's optimizer moments and RNG state; returns its step."""
     optimizer.load_state_dict(load_tensors_only(checkpoint / "optimizer.pt", device))
     if (checkpoint / RNG_STATE).exists():
         rng = load_file(str(checkpoint / RNG_STATE))

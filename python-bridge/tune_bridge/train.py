@@ -25,8 +25,9 @@ from typing import Any
 import torch
 
 from .batching import Batch, StepBatcher
-from .checkpoint import restore_checkpoint, save_checkpoint
+from .checkpoint import restore_adapter, restore_checkpoint, restore_training_state, save_checkpoint
 from .dataset import TokenizedSplit, read_split
+from .fsdp import full_adapter_state, full_optimizer_state, shard, shard_optimizer_state, total_norm
 from .loss import StepLoss, is_decoder_only
 from .modeling import adapted_model, pad_id, pick_device
 from .nodes_agree import check_nodes_agree
@@ -68,12 +69,19 @@ def train_model(plan: dict[str, Any], model: Any, model_dir: str, batches: list[
         model.peft_config["default"].base_model_name_or_path = model_dir
     training = plan["training"]
     classify_task = plan["task"] == "sequence-classification"
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = make_optimizer(training["optimizer"], trainable, training["lr"], training["weight_decay"], device)
+    sharded = world > 1 and (plan.get("distributed") or {}).get("strategy") == "fsdp"
     autocast = autocast_dtype(training["precision"], device)
     if training["gradient_checkpointing"]:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
+    loss_module = StepLoss(model, classify_task)
+    if sharded:
+        if resume is not None:
+            # Whole tensors go in before fully_shard splits them.
+            restore_adapter(Path(resume), model, device)
+        shard(loss_module, model, autocast)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = make_optimizer(training["optimizer"], trainable, training["lr"], training["weight_decay"], device)
     manifests = plan["data"]["manifests"]
     train_split = read_split(Path(manifests["train"]).parent)
     pad = pad_id(model)
@@ -83,9 +91,8 @@ def train_model(plan: dict[str, Any], model: Any, model_dir: str, batches: list[
     total, warmup, every = int(schedule["total_steps"]), int(schedule["warmup_steps"]), int(schedule["checkpoint_every"])
     batcher = StepBatcher(train_split, classify_task, pad)
     packs = bool(training["padding_free"]) and is_decoder_only(model.config)
-    loss_module = StepLoss(model, classify_task)
     step_loss: torch.nn.Module = loss_module
-    if world > 1:
+    if world > 1 and not sharded:
         step_loss = torch.nn.parallel.DistributedDataParallel(step_loss, device_ids=[device.index] if device.type == "cuda" else None)
     if training["compile"]:
         step_loss = torch.compile(step_loss, dynamic=True)
@@ -95,7 +102,11 @@ def train_model(plan: dict[str, Any], model: Any, model_dir: str, batches: list[
     step = 0
     history: list[dict[str, Any]] = []
     if resume is not None:
-        step = restore_checkpoint(Path(resume), model, optimizer, device)
+        if sharded:
+            step = restore_training_state(Path(resume), optimizer, device)
+            shard_optimizer_state(optimizer)
+        else:
+            step = restore_checkpoint(Path(resume), model, optimizer, device)
         history = json.loads((Path(resume) / "trainer_state.json").read_text(encoding="utf-8"))["log_history"]
         emit("resume", step=step, checkpoint=resume)
     model.train()
@@ -120,17 +131,26 @@ def train_model(plan: dict[str, Any], model: Any, model_dir: str, batches: list[
             upcoming = prefetch.submit(host_batches, steps[position + 1][1]) if position + 1 < len(steps) else None
             # DDP averages gradients over ranks; scaling by the world size makes that the sum.
             scale = (world if micro_batches[rank::world] else 0.0) / batcher.step_units(micro_batches)
+            weights = [scale] * len(group)
+            if sharded:
+                # Each forward all-gathers layers with the other ranks, so every rank runs as many:
+                # one with fewer batches repeats its first, weighted 0.
+                most = torch.tensor(len(group), device=device)
+                torch.distributed.all_reduce(most, op=torch.distributed.ReduceOp.MAX)
+                group, weights = group + group[:1] * (int(most) - len(group)), weights + [0.0] * (int(most) - len(group))
             lr = learning_rate(step, total, warmup, training["lr"], training["scheduler"])
             for group_param in optimizer.param_groups:
                 group_param["lr"] = lr
             computed = time.perf_counter()
             timing["prepare_s"] += computed - started
             loss_total = torch.zeros((), dtype=torch.float32, device=device)
-            for index, batch in enumerate(group):
+            for index, (batch, weight) in enumerate(zip(group, weights)):
                 sync = index == len(group) - 1 or world == 1
-                with contextlib.nullcontext() if sync else step_loss.no_sync():  # type: ignore[operator]
+                if sharded:
+                    loss_module.set_requires_gradient_sync(sync)  # type: ignore[attr-defined]
+                with contextlib.nullcontext() if sync or sharded else step_loss.no_sync():  # type: ignore[operator]
                     with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-                        loss = step_loss(batch) * scale
+                        loss = step_loss(batch) * weight
                     loss.backward()
                 loss_total += loss.detach() / world
             backward_done = time.perf_counter()
@@ -142,7 +162,7 @@ def train_model(plan: dict[str, Any], model: Any, model_dir: str, batches: list[
             else:
                 loss_value, stop_anywhere = float(loss_total), _stop_requested
             max_norm = training["max_grad_norm"]
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable, max_norm if max_norm > 0 else float("inf")))
+            grad_norm = total_norm(torch.nn.utils.clip_grad_norm_(trainable, max_norm if max_norm > 0 else float("inf")))
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
@@ -157,12 +177,16 @@ def train_model(plan: dict[str, Any], model: Any, model_dir: str, batches: list[
                 emit("step", step=step, epoch=epoch_progress, loss=loss_value, lr=lr, grad_norm=grad_norm, tokens_per_s=round(tokens / max(stepped - started, 1e-9)), memory_mb=round(memory), tensors=0)
             stopping = step < total and stop_anywhere
             if step % every == 0 or step == total or stopping:
-                # Written once, by rank 0; the others wait for it.
+                # Written once, by rank 0; the others wait for it (a sharded model's state is first
+                # gathered by all).
+                gathered = (full_adapter_state(model), full_optimizer_state(optimizer)) if sharded else None
                 if rank == 0:
                     state = _trainer_state(plan, step, epoch_progress, total, history)
-                    last_checkpoint = str(save_checkpoint(run_dir, step, model, optimizer, state, {"tune_version": provenance.get("tune_version"), "provenance": {**provenance, "engine": {"name": "torch", "backend": device.type, "torch": torch.__version__, "processes": world}}}))
+                    last_checkpoint = str(save_checkpoint(run_dir, step, model, optimizer, state, {"tune_version": provenance.get("tune_version"), "provenance": {**provenance, "engine": {"name": "torch", "backend": device.type, "torch": torch.__version__, "processes": world}}}, gathered))
                     emit("checkpoint", step=step, dir=last_checkpoint)
-                    if not stopping:
+                    # A sharded model predicts only with every rank: the runner has each checkpoint
+                    # it was not told about predicted after training, in one process.
+                    if not stopping and not sharded:
                         _predict_eval_splits(model, plan, model_dir, pad, device, Path(last_checkpoint), step)
                 if world > 1:
                     torch.distributed.barrier()

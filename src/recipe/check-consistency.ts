@@ -177,11 +177,18 @@ export function checkConsistency(recipe: Recipe, raw: unknown, locator: Locator)
       "Use `engine: torch` for several processes, or remove `distributed`.",
     );
   }
-  if (recipe.distributed && recipe.distributed.strategy !== "ddp") {
+  if (recipe.distributed?.strategy === "deepspeed") {
     report(
       ["distributed", "strategy"],
-      `${recipe.distributed.strategy} is not available in this version of tune, which does not shard the model`,
-      "Use `strategy: ddp` (each process holds the whole frozen base model), or train in one process.",
+      "deepspeed is not available in this version of tune (DeepSpeed is not part of its Python environment)",
+      "Use `strategy: fsdp`, which shards the base model, the adapter and its optimizer state over the processes as ZeRO-3 does.",
+    );
+  }
+  if (recipe.distributed?.strategy === "fsdp" && recipe.quantization) {
+    report(
+      ["distributed", "strategy"],
+      "fsdp cannot shard a quantized base: the built-in quantizer keeps its 4- and 8-bit weights as buffers, which FSDP's fully_shard leaves whole on every process, so each would still hold the entire base",
+      "Remove `quantization` to shard the base with fsdp, or keep it and use `strategy: ddp`.",
     );
   }
   if (recipe.distributed?.processes !== undefined && recipe.distributed.processes_per_node !== undefined) {

@@ -482,8 +482,8 @@ const DistributedSchema = z
       .enum(["ddp", "fsdp", "deepspeed"])
       .default("ddp")
       .describe(
-        "Data parallel (ddp): each process holds the whole frozen base. `fsdp` and `deepspeed` (sharded) are " +
-          "refused by `tune validate`: this version does not shard.",
+        "Data parallel (ddp): each process holds the whole frozen base. `fsdp` (FSDP2) shards the base, the " +
+          "adapter and its optimizer state over the processes; not with `quantization`. `deepspeed` is refused.",
       ),
   })
   .describe("Training across several processes (torch engine): batch_size is per process, as in the Trainer.");

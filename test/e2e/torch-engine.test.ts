@@ -7,6 +7,7 @@ import { unsafeUniformIntDistribution } from "pure-rand";
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/data/index.js";
 import { bridgeCommand } from "../../src/engine/torch/index.js";
+import { openSafetensors } from "../../src/adapter/index.js";
 import { ROOT, hasStackTrace, signalWhen, tune } from "../support/cli.js";
 import { tempDir } from "../support/temp-dir.js";
 import { referencePython } from "../support/reference-python.js";
@@ -344,7 +345,7 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     }
   }, 180_000);
 
-  it("two processes (torchrun, gloo on the CPU) take the same steps as one process accumulating the same micro-batches", async () => {
+  it("two processes (torchrun, gloo on the CPU) take the same steps as one process accumulating the same micro-batches: with ddp, as two nodes of one process, and with fsdp (killed after checkpoint-4 and re-run), whose checkpoint is PEFT's own format", async () => {
     expect(bridgeCommand(["train", "--plan", "p.json"], 1)).toEqual(["-m", "tune_bridge", "train", "--plan", "p.json"]);
     expect(bridgeCommand(["train", "--plan", "p.json"], 4)).toEqual([
       "-m",
@@ -362,6 +363,9 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
       "two.yaml": base
         .replace("gradient_accumulation: 2", "gradient_accumulation: 1")
         .concat("distributed: {processes: 2}\n"),
+      "fsdp.yaml": base
+        .replace("gradient_accumulation: 2", "gradient_accumulation: 1")
+        .concat("distributed: {processes: 2, strategy: fsdp}\n"),
       "one.yaml": base,
       "d.csv": DATA,
     });
@@ -409,11 +413,51 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     expect(losses(follower.events)).toEqual(losses(lead.events));
     // The same adapter as one process accumulating the same micro-batches, to float noise.
     const weights = (out: string) => float32Tensors(join(dir, out, "exp/checkpoint-6/adapter_model.safetensors"));
-    const [nodes, single] = [weights("node-runs"), weights("one-runs")];
-    expect(Object.keys(nodes).sort()).toEqual(Object.keys(single).sort());
+    const [nodes, alone] = [weights("node-runs"), weights("one-runs")];
+    expect(Object.keys(nodes).sort()).toEqual(Object.keys(alone).sort());
     for (const [name, values] of Object.entries(nodes))
-      values.forEach((v, i) => expect(Math.abs(v - (single[name]?.[i] ?? NaN)), name).toBeLessThan(1e-5));
-  }, 240_000);
+      values.forEach((v, i) => expect(Math.abs(v - (alone[name]?.[i] ?? NaN)), name).toBeLessThan(1e-5));
+
+    // FSDP2: each process holds half of every layer; the same steps, and checkpoints gathered whole.
+    const env = { TUNE_CACHE_DIR: testCache(dir) };
+    const child = execa("node", [join(ROOT, "bin/tune.js"), "recipe", "fsdp.yaml", "--out", "fsdp-runs", "--json"], {
+      cwd: dir,
+      env,
+      reject: false,
+    });
+    // Killed, not stopped: torchrun turns a SIGINT into an error of its own.
+    signalWhen(child, /"type":"checkpoint","step":4,/, "SIGKILL");
+    await child;
+    const resumed = await run(dir, "fsdp-runs", "fsdp.yaml");
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.events.find((e) => e.type === "resume")).toMatchObject({ step: 4 });
+    // The optimizer state resumed from checkpoint-4 is sharded anew: steps 5 and 6 as one process takes them.
+    expect(losses(resumed.events)).toHaveLength(2);
+    losses(resumed.events).forEach((loss, i) =>
+      expect(Math.abs(loss - (losses(one.events)[i + 4] as number))).toBeLessThan(1e-5),
+    );
+    // Checkpoints the worker did not predict (a sharded model predicts only with every rank) are judged after training.
+    expect(resumed.events.filter((e) => e.type === "eval").map((e) => `${e.step}:${e.split}`)).toContain("6:eval");
+    // Exactly the tensors (names, dtypes, shapes) and config PEFT writes for the one-process run,
+    // so PeftModel.from_pretrained, merge and eval read it as they read that one.
+    const adapter = (root: string) => openSafetensors(join(dir, root, "exp/checkpoint-6/adapter_model.safetensors"));
+    const [sharded, single] = [adapter("fsdp-runs"), adapter("one-runs")];
+    const layout = (file: typeof single) =>
+      [...file.tensors.values()].map(({ name, dtype, shape }) => ({ name, dtype, shape }));
+    expect(layout(sharded)).toEqual(layout(single));
+    for (const name of single.tensors.keys()) {
+      const [a, b] = [sharded.readFloat32(name), single.readFloat32(name)];
+      // Sums over two ranks in another order than one process's: float noise, no more.
+      a.forEach((value, i) => expect(Math.abs(value - (b[i] as number))).toBeLessThan(1e-5));
+    }
+    const config = (root: string) => {
+      const read = JSON.parse(readFileSync(join(dir, root, "exp/checkpoint-6/adapter_config.json"), "utf8")) as {
+        target_modules: string[];
+      };
+      return { ...read, target_modules: read.target_modules.sort() };
+    };
+    expect(config("fsdp-runs")).toEqual(config("one-runs"));
+  }, 300_000);
 
   it("a model folder that ships Python code is refused, exit 2, and its code never runs, unless the recipe sets model.trust_remote_code", async () => {
     const recipe = (model: string) =>
@@ -522,10 +566,10 @@ print(json.dumps({"gaussian": farthest("gaussian"), "default": farthest(True)}))
     expect(distance.default.A).toBeGreaterThan(1e-2);
   }, 180_000);
 
-  it("refuses at validation distributed training on the tfjs engine and sharded strategies, naming the field's line", async () => {
+  it("refuses at validation distributed training on the tfjs engine, deepspeed and fsdp over a quantized base, naming the field's line", async () => {
     const dir = tempDir({
       "a.yaml": RECIPE("tfjs", "distributed: {processes: 2}\n"),
-      "fsdp.yaml": RECIPE("torch", "distributed: {processes: 2, strategy: fsdp}\n"),
+      "fsdp.yaml": RECIPE("torch", "quantization: {bits: 4}\ndistributed: {processes: 2, strategy: fsdp}\n"),
       "deepspeed.yaml": RECIPE("torch", "distributed:\n  processes: 2\n  strategy: deepspeed\n"),
       "zero.yaml": RECIPE("torch", "distributed: {processes: 2, zero_stage: 2}\n"),
       "d.csv": DATA,
@@ -536,11 +580,13 @@ print(json.dumps({"gaussian": farthest("gaussian"), "default": farthest(True)}))
     const fsdp = await tune(["validate", "fsdp.yaml"], { cwd: dir });
     expect(fsdp.exitCode).toBe(2);
     expect(fsdp.stderr).toMatch(
-      /^error: fsdp\.yaml:9:39 {2}distributed\.strategy: fsdp is not available in this version of tune, which does not shard the model\n {4}Use `strategy: ddp`/m,
+      /^error: fsdp\.yaml:10:39 {2}distributed\.strategy: fsdp cannot shard a quantized base: the built-in quantizer keeps its 4- and 8-bit weights as buffers, which FSDP's fully_shard leaves whole on every process.*\n {4}Remove `quantization` to shard the base with fsdp, or keep it and use `strategy: ddp`/m,
     );
     const deepspeed = await tune(["validate", "deepspeed.yaml"], { cwd: dir });
     expect(deepspeed.exitCode).toBe(2);
-    expect(deepspeed.stderr).toMatch(/deepspeed\.yaml:11:13 {2}distributed\.strategy: deepspeed is not available/);
+    expect(deepspeed.stderr).toMatch(
+      /deepspeed\.yaml:11:13 {2}distributed\.strategy: deepspeed is not available[^\n]*\n {4}Use `strategy: fsdp`/,
+    );
     // DeepSpeed's ZeRO stage has nothing to configure, so it is not a field.
     const zero = await tune(["validate", "zero.yaml"], { cwd: dir });
     expect(zero.exitCode).toBe(2);

@@ -216,6 +216,28 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "fsdp over a quantized base",
+    yaml: `${BASE}engine: torch\nquantization:\n  bits: 4\ndistributed:\n  processes: 2\n  strategy: fsdp\n`,
+    expect: {
+      field: "distributed.strategy",
+      line: 12,
+      column: 13,
+      message: /fsdp cannot shard a quantized base: the built-in quantizer keeps its 4- and 8-bit weights as buffers/,
+      hint: /use `strategy: ddp`/,
+    },
+  },
+  {
+    name: "deepspeed, which is not installed",
+    yaml: `${BASE}engine: torch\ndistributed:\n  processes: 2\n  strategy: deepspeed\n`,
+    expect: {
+      field: "distributed.strategy",
+      line: 10,
+      column: 13,
+      message: /deepspeed is not available in this version of tune/,
+      hint: /Use `strategy: fsdp`/,
+    },
+  },
+  {
     name: "quantization on the tfjs engine",
     yaml: `${BASE}engine: tfjs\nquantization:\n  bits: 4\n`,
     expect: {
