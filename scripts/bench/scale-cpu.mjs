@@ -1,6 +1,6 @@
 // Benchmark: one recipe on one process, on two processes, and on two "nodes" of one process each.
 //
-//   npm run build && node scripts/bench/scale-cpu.mjs [--rows 256] [--keep]
+//   npm run build && node scripts/bench/scale-cpu.mjs [--rows 2048] [--keep]
 //
 // The same model, data and steps three ways in this run, every optimizer step made of the same
 // 4 micro-batches of 4 examples:
@@ -37,7 +37,7 @@ const SEED = 42;
 const LOSS_TOLERANCE = 1e-4;
 
 const { values } = parseArgs({
-  options: { rows: { type: "string", default: "256" }, keep: { type: "boolean", default: false } },
+  options: { rows: { type: "string", default: "2048" }, keep: { type: "boolean", default: false } },
 });
 const rows = Number(values.rows);
 const work = mkdtempSync(join(tmpdir(), "tune-bench-scale-"));
