@@ -425,7 +425,7 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
       env,
       reject: false,
     });
-    // Killed, not stopped: torchrun turns a SIGINT into an error of its own.
+    // Killed, not stopped (Ctrl-C is python-bridge/tests/test_launch.py's): a resume after a kill ends where an uninterrupted run ends.
     signalWhen(child, /"type":"checkpoint","step":4,/, "SIGKILL");
     await child;
     const resumed = await run(dir, "fsdp-runs", "fsdp.yaml");
