@@ -28,12 +28,15 @@ def check_nodes_agree(plan: dict[str, Any], batches: list[list[list[int]]], resu
     for split in sorted(plan["data"]["manifests"]):
         data.update(split.encode() + Path(plan["data"]["manifests"][split]).read_bytes())
     step = int(re.sub(r"^checkpoint-", "", Path(resume).name)) if resume else 0
-    mine = {"node": int(os.environ["TUNE_NODE_RANK"]), "data": data.hexdigest(), "step": step}
-    every: list[Any] = [None] * torch.distributed.get_world_size()
-    torch.distributed.all_gather_object(every, mine)
-    lead = every[0]
-    for other in every:
-        if other["data"] != lead["data"]:
-            raise Refused("nodes-data-differ", f"node {other['node']} prepared other data than node 0 (tokenized dataset or micro-batch order {other['data'][:12]} against {lead['data'][:12]})", "Give every node the same recipe, data files and tune version; then run the same commands again.")
-        if other["step"] != lead["step"]:
-            raise Refused("nodes-resume-differ", f"node {other['node']} would start from step {other['step']} and node 0 from step {lead['step']}: the nodes do not see the same run directory", "Put --out on a filesystem every node sees (checkpoints are written by node 0 and resumed from by all), or pass the same --resume on every node.")
+    # Plain integers in a tensor, not all_gather_object: that one unpickles what the other ranks send.
+    device = torch.device("cuda", torch.cuda.current_device()) if torch.distributed.get_backend() == "nccl" else torch.device("cpu")
+    mine = torch.tensor([int(os.environ["TUNE_NODE_RANK"]), step, *data.digest()], dtype=torch.int64, device=device)
+    every = [torch.empty_like(mine) for _ in range(torch.distributed.get_world_size())]
+    torch.distributed.all_gather(every, mine)
+    rows = [row.tolist() for row in every]
+    lead = rows[0]
+    for node, other_step, *other_data in rows:
+        if other_data != lead[2:]:
+            raise Refused("nodes-data-differ", f"node {node} prepared other data than node 0 (tokenized dataset or micro-batch order {bytes(other_data).hex()[:12]} against {bytes(lead[2:]).hex()[:12]})", "Give every node the same recipe, data files and tune version; then run the same commands again.")
+        if other_step != lead[1]:
+            raise Refused("nodes-resume-differ", f"node {node} would start from step {other_step} and node 0 from step {lead[1]}: the nodes do not see the same run directory", "Put --out on a filesystem every node sees (checkpoints are written by node 0 and resumed from by all), or pass the same --resume on every node.")
