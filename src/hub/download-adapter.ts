@@ -1,4 +1,5 @@
 import { ExitCode, TuneError } from "../errors/index.js";
+import { PICKLES } from "./download-model.js";
 import { downloadRepo, type DownloadedRepo, type DownloadOptions } from "./download-repo.js";
 
 /** What a PEFT adapter repo holds that tune reads: the adapter itself, its card and the tokenizer it may carry. */
@@ -8,7 +9,6 @@ const ADAPTER_FILES = [
   /^(tokenizer|tokenizer_config|special_tokens_map|added_tokens|chat_template)\.(json|jinja)$/,
   /^tokenizer\.model$/,
 ];
-const PICKLES = /\.(bin|pt|pth|ckpt)$/;
 
 /**
  * The files tune reads from an adapter repo's top level: adapter_config.json and

@@ -7,7 +7,8 @@ const NEEDED = [
   /^model(-\d{5}-of-\d{5})?\.safetensors$/,
   /^model\.safetensors\.index\.json$/,
 ];
-const PICKLES = /\.(bin|pt|pth|ckpt)$/;
+/** A file name pickled weights go by: tune never loads one, and says so when a repo has nothing else. */
+export const PICKLES = /\.(bin|pt|pth|ckpt)$/;
 
 /**
  * The files a fine-tune needs from a model repo's top level: config, tokenizer and the

@@ -1,9 +1,8 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { makeFolders, writeFileAtomic } from "../files/index.js";
+import { COMMIT } from "./hub-names.js";
 import type { HubRepo } from "./hub-repo.js";
-
-const COMMIT = /^[0-9a-f]{40}$/;
 
 /** `models--owner--name` or `datasets--owner--name` in the Hugging Face cache, as huggingface_hub names them. */
 export function repoCacheFolder(cacheDir: string, repo: HubRepo): string {

@@ -3,7 +3,8 @@ import type { ListFileEntry } from "@huggingface/hub";
 import { ExitCode, redactSecrets, TuneError } from "../errors/index.js";
 import { repoPathProblem } from "../recipe/index.js";
 
-const COMMIT = /^[0-9a-f]{40}$/;
+/** A commit id as the Hub writes it: 40 lowercase hex digits. */
+export const COMMIT = /^[0-9a-f]{40}$/;
 const GIT_OID = /^[0-9a-f]{40}$/;
 const LFS_OID = /^[0-9a-f]{64}$/;
 

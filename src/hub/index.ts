@@ -8,6 +8,7 @@ export {
   type PickFiles,
   type RepoFileReader,
 } from "./download-repo.js";
+export { COMMIT } from "./hub-names.js";
 export { repoPage, type HubRepo } from "./hub-repo.js";
 export { openHubSession, type HubSession } from "./hub-session.js";
 export { pushFiles, type PushFile, type PushOptions, type PushResult } from "./push-files.js";

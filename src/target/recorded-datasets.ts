@@ -1,7 +1,6 @@
 import { manifestProvenance } from "../checkpoint/index.js";
+import { COMMIT } from "../hub/index.js";
 import type { DataRole, DataSource, RunPlan } from "../recipe/index.js";
-
-const COMMIT = /^[0-9a-f]{40}$/;
 
 /**
  * A run's plan reading each Hub dataset at the commit the checkpoint was trained on, as its
