@@ -29,6 +29,7 @@ export {
   type Schedule,
 } from "./resolve.js";
 export {
+  DEFAULT_RENDEZVOUS_PORT,
   METRICS,
   OPTIMIZERS,
   RecipeSchema,

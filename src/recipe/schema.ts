@@ -442,6 +442,9 @@ const EvalSchema = z
 /** `host:port`, the host a name, an IPv4 address or a bracketed IPv6 address. */
 export const ENDPOINT_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):([1-9]\d{0,4})$/;
 
+/** torchrun's default port, which Slurm and Kubeflow examples use too. */
+export const DEFAULT_RENDEZVOUS_PORT = 29500;
+
 const RendezvousSchema = z
   .strictObject({
     endpoint: z
@@ -451,7 +454,7 @@ const RendezvousSchema = z
       .optional()
       .describe(
         "`host:port` of node 0, where the other nodes meet it. Default: the first host of Slurm's " +
-          "SLURM_JOB_NODELIST (or torchrun's PET_MASTER_ADDR), port 29500.",
+          `SLURM_JOB_NODELIST (or torchrun's PET_MASTER_ADDR), port ${DEFAULT_RENDEZVOUS_PORT}.`,
       ),
     timeout_s: positiveInt()
       .max(86_400)

@@ -1,10 +1,7 @@
 import { ExitCode, TuneError } from "../errors/index.js";
 import type { ClusterNode } from "../engine/index.js";
-import type { RunPlan } from "../recipe/index.js";
+import { DEFAULT_RENDEZVOUS_PORT, type RunPlan } from "../recipe/index.js";
 import { expandHostlist } from "./slurm-hostlist.js";
-
-/** torchrun's default port, which Slurm and Kubeflow examples use too. */
-export const DEFAULT_RENDEZVOUS_PORT = 29500;
 
 /**
  * This machine's node in a multi-node run (null for one node). The rank comes from
