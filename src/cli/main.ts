@@ -7,6 +7,7 @@ import { registerCompare } from "./compare.js";
 import { registerDoctor } from "./doctor.js";
 import { registerEval } from "./eval.js";
 import { registerInit } from "./init.js";
+import { registerLaunch } from "./launch.js";
 import { registerMerge } from "./merge.js";
 import { registerMetrics } from "./metrics.js";
 import { formatProblems, processOutput, redactingOutput, type Output } from "./output.js";
@@ -55,6 +56,7 @@ export async function main(argv: readonly string[], given: Output = processOutpu
   registerPush(program, context);
   registerPredict(program, context);
   registerPipeline(program, context);
+  registerLaunch(program, context);
   registerChat(program, context);
   registerSetup(program, context);
   registerInit(program, context);

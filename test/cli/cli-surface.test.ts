@@ -18,6 +18,17 @@ const VERBS: Record<string, string[]> = {
   pipeline: ["--model", "--engine", "--max-steps", "--out", "--json"],
   compare: ["--split", "--json"],
   setup: ["--json"],
+  launch: [
+    "--print",
+    "--out",
+    "--hf-home",
+    "--image",
+    "--claim",
+    "--mount",
+    "--recipe-path",
+    "--secret",
+    "--secret-key",
+  ],
 };
 
 describe("the CLI surface", () => {

@@ -23,6 +23,7 @@ describe("commands that train nothing never load an engine", () => {
       ["validate", quickstart],
       ["prepare", quickstart],
       ["init", "recipe.yaml"],
+      ["launch", quickstart, "--print", "slurm"],
       ["doctor", "--json"],
       ["runs"],
       ["merge", "--help"],
