@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 
 from .lifeline import die_with_parent
-from .protocol import Refused, emit, hello, read_plan
+from .protocol import NodeLost, Refused, emit, hello, read_plan
 
 
 _REQUIRED = ["torch", "transformers", "peft", "safetensors", "numpy", "tokenizers"]
@@ -92,6 +92,9 @@ def main() -> int:
     except Refused as refused:
         emit("error", code=refused.code, message=str(refused), hint=refused.hint)
         return 2
+    except NodeLost as lost:
+        emit("error", code="node-lost", message=str(lost), hint=lost.hint)
+        return 1
     except Exception as error:
         emit("error", message=f"{type(error).__name__}: {error}", traceback="".join(traceback.format_exc().splitlines(keepends=True)[-20:]))
         return 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,26 @@ PROTOCOL_VERSION = 1
 # The RunPlan fields this worker reads mean what they meant in this version (recipe/resolve.ts).
 PLAN_VERSION = 3
 
+_echo: Callable[[str], None] | None = None
+
 
 def emit(event_type: str, **fields: Any) -> None:
     # With several processes one per node speaks (global rank 0 on node 0), so each node's tune
     # sees one run; only global rank 0 reports checkpoints and predictions (train.py).
     if os.environ.get("LOCAL_RANK", "0") != "0":
         return
-    sys.stdout.write(json.dumps({"type": event_type, **fields}) + "\n")
+    line = json.dumps({"type": event_type, **fields})
+    sys.stdout.write(line + "\n")
     sys.stdout.flush()
+    if _echo is not None:
+        _echo(line)
+
+
+def echo_to(listener: Callable[[str], None] | None) -> None:
+    """Hands every line emitted from now on to `listener` too (None: to nobody): the other nodes
+    quote what this one printed last if it dies (heartbeat.py)."""
+    global _echo
+    _echo = listener
 
 
 def hello(command: str) -> None:
@@ -39,6 +52,15 @@ class Refused(Exception):
     def __init__(self, code: str, message: str, hint: str) -> None:
         super().__init__(message)
         self.code = code
+        self.hint = hint
+
+
+class NodeLost(Exception):
+    """Another node of the run stopped answering (heartbeat.py): the machines' to fix, not tune's
+    nor the recipe's."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
         self.hint = hint
 
 

@@ -28,12 +28,13 @@ from .batching import Batch, StepBatcher
 from .checkpoint import restore_adapter, restore_checkpoint, restore_training_state, save_checkpoint
 from .dataset import TokenizedSplit, read_split
 from .fsdp import full_adapter_state, full_optimizer_state, shard, shard_optimizer_state, total_norm
+from .heartbeat import start_heartbeat
 from .loss import StepLoss, is_decoder_only
 from .modeling import adapted_model, pad_id, pick_device
 from .nodes_agree import check_nodes_agree
 from .optim import autocast_dtype, make_optimizer
 from .predict import classify, generate_answers
-from .protocol import emit
+from .protocol import NodeLost, Refused, emit
 from .schedule import learning_rate
 
 _stop_requested = False
@@ -56,7 +57,26 @@ def train(plan: dict[str, Any], model_dir: str, batches: list[list[list[int]]], 
             torch.cuda.set_device(device)
         torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
         check_nodes_agree(plan, batches, resume)
-    train_model(plan, adapted_model(plan, model_dir, device, init), model_dir, batches, resume, provenance, device)
+        heartbeat = start_heartbeat(float(((plan.get("distributed") or {}).get("rendezvous") or {}).get("timeout_s", 300)), _end_run)
+    else:
+        heartbeat = None
+    try:
+        train_model(plan, adapted_model(plan, model_dir, device, init), model_dir, batches, resume, provenance, device)
+    except Exception as error:
+        # A collective that failed because another node died says only "connection closed".
+        lost = heartbeat.lost() if heartbeat is not None and not isinstance(error, Refused) else None
+        if lost is not None:
+            raise lost from error
+        raise
+    finally:
+        if heartbeat is not None:
+            heartbeat.stop()
+
+
+def _end_run(lost: NodeLost) -> None:
+    # From the heartbeat's thread, while the main thread waits in a collective that may never return.
+    emit("error", code="node-lost", message=str(lost), hint=lost.hint)
+    os._exit(1)
 
 
 def train_model(plan: dict[str, Any], model: Any, model_dir: str, batches: list[list[list[int]]], resume: str | None, provenance: dict[str, Any], device: torch.device) -> None:

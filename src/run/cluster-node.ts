@@ -52,6 +52,12 @@ export function clusterNode(
       `Ask sbatch for --nodes=${nodes}, or set distributed.nodes to ${env.SLURM_NNODES}.`,
       "distributed.nodes",
     );
+  if (rankFrom === "PET_NODE_RANK" && env.PET_NNODES !== undefined && Number(env.PET_NNODES) !== nodes)
+    throw refuse(
+      `the PyTorchJob has ${env.PET_NNODES} nodes (PET_NNODES) but the recipe trains on ${nodes}`,
+      `Give the job ${nodes} replicas in all (\`tune launch --print kubernetes\` writes them), or set distributed.nodes to ${env.PET_NNODES}.`,
+      "distributed.nodes",
+    );
   return {
     rank,
     nodes,

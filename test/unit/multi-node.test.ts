@@ -57,6 +57,9 @@ describe("multi-node training: where each node stands", () => {
     expect(message(() => clusterNode(two, undefined, { SLURM_NODEID: "0", SLURM_NNODES: "4" }))).toContain(
       "the Slurm job has 4 nodes",
     );
+    expect(message(() => clusterNode(two, undefined, { PET_NODE_RANK: "1", PET_NNODES: "3" }))).toContain(
+      "the PyTorchJob has 3 nodes (PET_NNODES) but the recipe trains on 2",
+    );
     expect(message(() => clusterNode(plan({ nodes: 2 }), "0", {}))).toContain("names no rendezvous endpoint");
     expect(message(() => clusterNode(plan({}), "1", {}))).toContain("the recipe trains on one node");
   });

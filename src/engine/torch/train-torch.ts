@@ -129,6 +129,15 @@ export function epochsOfBatches(plan: CompletePlan, trainDir: string): number[][
 
 /** The bridge failed: its own message and the traceback's tail, or stderr's, and the last good checkpoint. */
 function crash(run: BridgeRun, lastGood: string, node?: ClusterNode): TuneError {
+  if (run.error?.code === "node-lost")
+    return TuneError.single(
+      {
+        code: "node-lost",
+        message: `${node ? `node ${node.rank} of ${node.nodes}: ` : ""}${run.error.message}`,
+        hint: `${run.error.hint ?? ""}${lastGood ? ` The last complete checkpoint is ${lastGood}.` : ""}`,
+      },
+      ExitCode.environment,
+    );
   const refused = refusedInput(run);
   if (refused) return refused;
   const detail = run.error
