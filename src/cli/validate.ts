@@ -150,11 +150,19 @@ function formatEstimate({ estimate, gpus }: RunEstimate): string {
       .join(", ")}`,
     `  assumes ${estimate.assumptions.join("; ")}`,
   ];
+  const spread = estimate.perGpu.map(
+    ({ processes, ddp, fsdp }) =>
+      `${processes} processes: ddp ~${gb(ddp)}, fsdp ${fsdp === null ? "refused over a quantized base" : `~${gb(fsdp)}`}`,
+  );
+  lines.push(`  per GPU, one process each, over ${spread.join("; ")}`);
   if (gpus.length === 0) lines.push("  this machine: no NVIDIA GPU found; the torch engine would train on the CPU");
-  for (const gpu of gpus)
+  const remedies = `${b.activations === b.activationsWithCheckpointing ? "" : "enable gradient checkpointing, "}quantize, lower batch_size or max_length`;
+  for (const gpu of gpus) {
+    const ways = gpu.fitsWith.map(({ strategy, processes }) => `${strategy} over ${processes}`).join(", ");
     lines.push(
-      `  this machine: ${gpu.name}, ${(gpu.memoryMiB / 1024).toFixed(0)} GiB: ${gpu.fits ? "go" : "no-go (enable gradient checkpointing, quantize, or lower batch_size or max_length)"}`,
+      `  this machine: ${gpu.name}, ${(gpu.memoryMiB / 1024).toFixed(0)} GiB: ${gpu.fits ? "go" : `no-go (${remedies}${ways ? `, or train one process per GPU with ${ways}` : ""})`}`,
     );
+  }
   return lines.join("\n");
 }
 

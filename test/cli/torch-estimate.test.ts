@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tinyLlamaDir } from "../../src/builtin/index.js";
@@ -92,5 +92,85 @@ describe("tune validate on a torch recipe", () => {
     expect(text.stdout).toMatch(/^ {2}peak GPU memory ~\d+\.\d\d GB: base weights 1\.55 GB/m);
     expect(text.stdout).toMatch(/^ {2}time per epoch: H100 \(SXM\) \d/m);
     expect(text.stdout).toContain("this machine: no NVIDIA GPU found");
+  }, 120_000);
+
+  it("gives each GPU's peak over several processes with ddp and fsdp, and says which fits the GPUs nvidia-smi reports", async () => {
+    const dir = tempDir();
+    const model = join(dir, "llama-8b");
+    mkdirSync(model);
+    const tiny = tinyLlamaDir(join(dir, "cache"));
+    for (const file of ["tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(tiny, file), join(model, file));
+    // Llama-3.1-8B's architecture: 16 GB of bf16 weights, which one 16 GB GPU cannot train.
+    writeFileSync(
+      join(model, "config.json"),
+      JSON.stringify({
+        ...LLAMA_32_1B,
+        hidden_size: 4096,
+        intermediate_size: 14336,
+        num_hidden_layers: 32,
+        head_dim: 128,
+        tie_word_embeddings: false,
+      }),
+    );
+    // This machine's GPUs, as nvidia-smi lists them: two of 16 GB.
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, "nvidia-smi"),
+      "#!/bin/sh\necho 'Tesla V100-SXM2-16GB, 16384'\necho 'Tesla V100-SXM2-16GB, 16384'\n",
+    );
+    chmodSync(join(bin, "nvidia-smi"), 0o755);
+    const env = { TUNE_CACHE_DIR: join(dir, "cache"), PATH: `${bin}:${process.env.PATH ?? ""}` };
+    const recipe = (extra: string) =>
+      `task: sequence-classification\nengine: torch\nmodel: {base: ./llama-8b}\nlora: {r: 16, alpha: 32, target_modules: all-linear}\ndata: {file: ${join(ROOT, "recipes/data/quickstart/reviews.csv")}, labels: [negative, positive], max_length: 256}\ntraining: {batch_size: 2, gradient_checkpointing: true}\n${extra}`;
+    writeFileSync(join(dir, "one.yaml"), recipe(""));
+    writeFileSync(join(dir, "fsdp.yaml"), recipe("distributed: {processes: 8, strategy: fsdp}\n"));
+    writeFileSync(join(dir, "nf4.yaml"), recipe("quantization: {bits: 4}\n"));
+    type Estimate = {
+      estimate: {
+        parameters: { lora: number };
+        bytes: { base: number; total: number };
+        perGpu: Array<{ processes: number; ddp: number; fsdp: number | null }>;
+      };
+      gpus: Array<{ name: string; fits: boolean; fitsWith: Array<{ strategy: string; processes: number }> }>;
+    };
+    const validate = async (file: string) => {
+      const result = await tune(["validate", file, "--json"], { cwd: dir, env });
+      expect(result.exitCode, result.stderr).toBe(0);
+      return (JSON.parse(result.stdout) as { torch_estimate: Estimate }).torch_estimate;
+    };
+
+    // One process: the peak over 2, 4 and 8 GPUs. DDP copies everything (and keeps its gradient
+    // buckets besides); FSDP splits the base, the LoRA weights and their AdamW state (weights,
+    // gradients, two moments: 16 bytes each), so doubling the processes halves exactly that.
+    const one = await validate("one.yaml");
+    const { bytes, parameters, perGpu } = one.estimate;
+    expect(perGpu.map((p) => p.processes)).toEqual([2, 4, 8]);
+    for (const { ddp } of perGpu) expect(ddp).toBeGreaterThan(bytes.total);
+    const sharded = (bytes.base + parameters.lora * 16) * 1.1;
+    const [two, four, eight] = perGpu.map((p) => p.fsdp as number);
+    expect(two - (four as number)).toBeCloseTo(sharded / 4, -3);
+    expect((four as number) - (eight as number)).toBeCloseTo(sharded / 8, -3);
+    // It does not fit one 16 GB GPU, nor two with ddp; it does with fsdp over 2 or more.
+    const ways = one.gpus[0]?.fitsWith.map((w) => `${w.strategy} over ${w.processes}`);
+    expect(one.gpus.map((g) => g.fits)).toEqual([false, false]);
+    expect(ways).toEqual(["fsdp over 2", "fsdp over 4", "fsdp over 8"]);
+    const text = await tune(["validate", "one.yaml"], { cwd: dir, env });
+    expect(text.stdout).toMatch(
+      /^ {2}per GPU, one process each, over 2 processes: ddp ~\d+\.\d\d GB, fsdp ~\d+\.\d\d GB; 4 processes/m,
+    );
+    expect(text.stdout).toContain(
+      "this machine: Tesla V100-SXM2-16GB, 16 GiB: no-go (quantize, lower batch_size or max_length, or train one process per GPU with fsdp over 2, fsdp over 4, fsdp over 8)",
+    );
+
+    // A recipe that spreads itself is judged as it is written: fsdp over its 8 processes.
+    const spread = await validate("fsdp.yaml");
+    expect(spread.estimate.perGpu).toEqual([{ processes: 8, ddp: perGpu[2]?.ddp, fsdp: eight }]);
+    expect(spread.gpus.map((g) => g.fits)).toEqual([true, true]);
+
+    // fsdp over a quantized base is refused, so it is never offered.
+    const nf4 = await validate("nf4.yaml");
+    expect(nf4.estimate.perGpu.every((p) => p.fsdp === null)).toBe(true);
+    expect(nf4.gpus[0]?.fitsWith.every((w) => w.strategy === "ddp")).toBe(true);
   }, 120_000);
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LengthStats } from "../../data/index.js";
-import type { RunPlan } from "../../recipe/index.js";
+import { worldSize, type RunPlan } from "../../recipe/index.js";
 
 /** Dense bf16 tensor-core peaks (FLOP/s) of common GPUs, for the time estimate. */
 export const GPU_PEAKS: Record<string, number> = {
@@ -34,6 +34,12 @@ export interface MemoryEstimate {
     logits: number;
     total: number;
   };
+  /**
+   * Each GPU's peak when the run is spread over several processes, one per GPU: with ddp (each a
+   * whole copy) and fsdp (null where refused: over a quantized base), for the recipe's process
+   * count, or for 2, 4 and 8 when the recipe trains in one.
+   */
+  perGpu: Array<{ processes: number; ddp: number; fsdp: number | null }>;
   /** Seconds per epoch at the assumed utilisation, per GPU. */
   epochSeconds: Record<string, number>;
   assumptions: string[];
@@ -146,7 +152,30 @@ export function estimateMemory(plan: RunPlan, modelDir: string, train: LengthSta
   // precision, in fp32, and their fp32 gradient.
   const chunkRows = Math.min(tokens, Math.max(1, Math.floor(LOSS_CHUNK_BYTES / (4 * m.vocab))));
   const logits = plan.task === "sequence-classification" ? 0 : chunkRows * m.vocab * (activationBytes + 8);
-  const peak = (base + trainable + optimizer + activations + logits) * FRAGMENTATION + CUDA_OVERHEAD_BYTES;
+  const withOverhead = (bytes: number) => bytes * FRAGMENTATION + CUDA_OVERHEAD_BYTES;
+  const peak = withOverhead(base + trainable + optimizer + activations + logits);
+  // DDP keeps a flat copy of the gradients in its all-reduce buckets. FSDP2 (python-bridge/
+  // tune_bridge/fsdp.py) keeps 1/N of each decoder layer, of the LoRA weights and of their
+  // optimizer state, gathers two layers whole at a time (the one computing and the one
+  // prefetched) and keeps the root unit (embeddings, final norm, head) whole through the step.
+  const layerBytes = linear * weightBytes + m.layers * 2 * m.hidden * otherBytes;
+  const rootBytes = base - layerBytes;
+  const perStep = activations + logits + saved * (8 + optimizerBytesPerParameter);
+  const loraState = lora * (8 + optimizerBytesPerParameter);
+  const world = worldSize(plan.distributed);
+  const perGpu = (world > 1 ? [world] : [2, 4, 8]).map((processes) => ({
+    processes,
+    ddp: withOverhead(base + trainable + optimizer + (lora + saved) * 4 + activations + logits),
+    fsdp: quantization
+      ? null
+      : withOverhead(
+          layerBytes / processes +
+            (2 * layerBytes) / m.layers +
+            rootBytes * (1 + 1 / processes) +
+            loraState / processes +
+            perStep,
+        ),
+  }));
 
   const flopsPerToken = (plan.training.gradient_checkpointing ? 6 : 4) * linear;
   const epochTokens = train.tokens.total;
@@ -168,6 +197,7 @@ export function estimateMemory(plan: RunPlan, modelDir: string, train: LengthSta
       logits,
       total: peak,
     },
+    perGpu,
     epochSeconds,
     assumptions: [
       `micro-batch ${plan.training.batch_size} x ${length} tokens (the data's longest example)`,
@@ -177,7 +207,7 @@ export function estimateMemory(plan: RunPlan, modelDir: string, train: LengthSta
   };
 }
 
-/** Whether the estimate fits a GPU with `memoryBytes`, keeping 10% free. */
-export function fitsGpu(estimate: MemoryEstimate, memoryBytes: number): boolean {
-  return estimate.bytes.total <= memoryBytes * 0.9;
+/** Whether a peak of `peakBytes` fits a GPU with `memoryBytes`, keeping 10% free. */
+export function fitsGpu(peakBytes: number, memoryBytes: number): boolean {
+  return peakBytes <= memoryBytes * 0.9;
 }
