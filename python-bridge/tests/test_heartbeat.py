@@ -77,6 +77,23 @@ def test_a_node_that_stops_is_named_with_its_ranks_and_last_line(monkeypatch: py
     assert "run the same commands on every node again" in lost.hint
 
 
+def test_a_rank_that_saw_the_failure_too_and_left_first_is_not_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    port = _port()
+    master = torch.distributed.TCPStore("127.0.0.1", port, is_master=True, wait_for_workers=False)
+    ranks = _ranks(port)
+    printed = _print(monkeypatch)
+    time.sleep(3 * BEAT)
+    ranks[2].stop()
+    ranks[3].stop()
+    # Rank 1 saw its collective fail as well, judged, and its process ended before rank 0 judged.
+    assert ranks[1].lost() is not None
+    ranks[1].stop()
+    lost = ranks[0].lost()
+    ranks[0].stop()
+    del master
+    assert str(lost) == f"node 1 stopped answering (ranks 2-3); the last it printed: {printed}"
+
+
 def test_a_rank_silent_for_the_timeout_ends_the_run_from_the_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     port = _port()
     master = torch.distributed.TCPStore("127.0.0.1", port, is_master=True, wait_for_workers=False)

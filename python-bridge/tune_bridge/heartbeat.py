@@ -44,14 +44,19 @@ class Heartbeat:
     def lost(self) -> NodeLost | None:
         """After a collective failed: the node whose counters stand still while a live one's
         would move twice, or None when every peer still beats (the failure was not a lost node)."""
+        # The others that saw it fail may be gone by the time this one judges: they are not lost.
+        self._put(f"failing/{self._rank}", "1")
         before = self._counts()
         time.sleep(4 * self._interval)
         after = self._counts()
         return self._name(before, after, unreachable=before is None or after is None)
 
     def _say(self, line: str) -> None:
+        self._put(f"said/{self._rank}", line)
+
+    def _put(self, key: str, value: str) -> None:
         try:
-            self._store.set(f"said/{self._rank}", line)
+            self._store.set(key, value)
         except Exception:  # node 0's store is gone; the beat notices
             pass
 
@@ -86,7 +91,10 @@ class Heartbeat:
             return _lost(list(range(self._per_node)), f"node 0, which hosts the rendezvous at {self._endpoint}, stopped answering", "")
         if before is None or after is None:
             return None
-        still = [peer for peer in self._peers if after[peer] == before[peer]]
+        try:
+            still = [peer for peer in self._peers if after[peer] == before[peer] and not self._store.check([f"failing/{peer}"])]
+        except Exception:
+            return None
         if not still:
             return None
         node = still[0] // self._per_node

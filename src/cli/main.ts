@@ -80,7 +80,7 @@ export async function main(argv: readonly string[], given: Output = processOutpu
     }
     if (isTuneError(error)) {
       if (json) output.json({ ok: false, exit_code: error.exitCode, problems: error.problems });
-      else output.err(formatProblems(error.problems));
+      else output.err(formatProblems(error.problems, error.exitCode === ExitCode.user));
       return error.exitCode;
     }
     const err = error as Error;

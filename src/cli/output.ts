@@ -33,7 +33,12 @@ export function formatProblem(problem: Problem): string {
   return problem.hint ? `${head}\n    ${problem.hint}` : head;
 }
 
-export function formatProblems(problems: readonly Problem[]): string {
+/**
+ * The problems and their count. Refused input (exit 2) is refused before anything is written;
+ * a failure of the machine or an engine may come after a run wrote checkpoints, so only the
+ * former says nothing was changed.
+ */
+export function formatProblems(problems: readonly Problem[], refusedInput: boolean): string {
   const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
-  return `${problems.map((p) => `error: ${formatProblem(p)}`).join("\n")}\n${count}; nothing was changed.`;
+  return `${problems.map((p) => `error: ${formatProblem(p)}`).join("\n")}\n${count}${refusedInput ? "; nothing was changed" : ""}.`;
 }

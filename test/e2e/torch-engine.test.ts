@@ -370,7 +370,36 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
       "d.csv": DATA,
     });
     const env = { TUNE_CACHE_DIR: testCache(dir) };
-    const two = await run(dir, "two-runs", "two.yaml");
+    // Meanwhile, rendezvous that never complete: node 0 alone at one endpoint, node 1 alone at
+    // another where nobody listens.
+    const [hosted, unhosted] = [await freePort(), await freePort()];
+    const lonely = (rank: number, port: number) => {
+      writeFileSync(
+        join(dir, `alone-${rank}.yaml`),
+        base.concat(
+          `distributed: {nodes: 2, processes_per_node: 1, rendezvous: {endpoint: "127.0.0.1:${port}", timeout_s: 3}}\n`,
+        ),
+      );
+      return tune(["recipe", `alone-${rank}.yaml`, "--out", "alone-runs", "--node-rank", String(rank)], {
+        cwd: dir,
+        env,
+      });
+    };
+    const [two, waited, unreached] = await Promise.all([
+      run(dir, "two-runs", "two.yaml"),
+      lonely(0, hosted),
+      lonely(1, unhosted),
+    ]);
+    expect(waited.exitCode, waited.stderr).toBe(4);
+    expect(waited.stderr).toContain(
+      `error: node 0 waited 3 s at 127.0.0.1:${hosted} for 2 nodes, and only 1 arrived (node 0 among them)`,
+    );
+    // Node 0 wrote its run directory before it waited: nothing claims otherwise.
+    expect(waited.stderr).toMatch(/^1 problem\.$/m);
+    expect(unreached.exitCode, unreached.stderr).toBe(4);
+    expect(unreached.stderr).toContain(
+      `error: node 1 could not reach node 0's rendezvous at 127.0.0.1:${unhosted} within 3 s`,
+    );
     expect(two.exitCode, two.stderr).toBe(0);
     const one = await run(dir, "one-runs", "one.yaml");
     expect(one.exitCode, one.stderr).toBe(0);
@@ -411,11 +440,8 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
           "--node-rank",
           String(rank),
         ],
-        {
-          cwd: dir,
-          env,
-          reject: false,
-        },
+        // A survivor that never stopped would otherwise wait out the test's own timeout.
+        { cwd: dir, env, reject: false, timeout: 120_000 },
       );
     const [survivor, doomed] = [node(0), node(1)];
     signalWhen(doomed, /"type":"step","step":3,/, "SIGKILL");
