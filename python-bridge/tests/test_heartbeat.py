@@ -60,7 +60,8 @@ def test_while_every_rank_beats_nothing_is_lost(monkeypatch: pytest.MonkeyPatch)
     del master
 
 
-def test_a_node_that_stops_is_named_with_its_ranks_and_last_line(monkeypatch: pytest.MonkeyPatch) -> None:
+def _node_1_gone(monkeypatch: pytest.MonkeyPatch) -> tuple[torch.distributed.Store, list[Heartbeat], str]:
+    """The store, the four ranks after node 1's two stopped beating, and what node 1 printed last."""
     port = _port()
     master = torch.distributed.TCPStore("127.0.0.1", port, is_master=True, wait_for_workers=False)
     ranks = _ranks(port)
@@ -68,6 +69,11 @@ def test_a_node_that_stops_is_named_with_its_ranks_and_last_line(monkeypatch: py
     time.sleep(3 * BEAT)
     ranks[2].stop()
     ranks[3].stop()
+    return master, ranks, printed
+
+
+def test_a_node_that_stops_is_named_with_its_ranks_and_last_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    master, ranks, printed = _node_1_gone(monkeypatch)
     lost = ranks[1].lost()
     ranks[0].stop()
     ranks[1].stop()
@@ -78,13 +84,7 @@ def test_a_node_that_stops_is_named_with_its_ranks_and_last_line(monkeypatch: py
 
 
 def test_a_rank_that_saw_the_failure_too_and_left_first_is_not_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    port = _port()
-    master = torch.distributed.TCPStore("127.0.0.1", port, is_master=True, wait_for_workers=False)
-    ranks = _ranks(port)
-    printed = _print(monkeypatch)
-    time.sleep(3 * BEAT)
-    ranks[2].stop()
-    ranks[3].stop()
+    master, ranks, printed = _node_1_gone(monkeypatch)
     # Rank 1 saw its collective fail as well, judged, and its process ended before rank 0 judged.
     assert ranks[1].lost() is not None
     ranks[1].stop()
