@@ -60,6 +60,32 @@ def test_while_every_rank_beats_nothing_is_lost(monkeypatch: pytest.MonkeyPatch)
     del master
 
 
+def test_a_line_is_in_the_store_before_it_is_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A node killed the moment a watcher saw it print must still be quoted with that line.
+    port = _port()
+    master = torch.distributed.TCPStore("127.0.0.1", port, is_master=True, wait_for_workers=False)
+    ranks = _ranks(port)
+    reader = _client(port)
+    stored_when_printed: list[str] = []
+
+    class Watcher:
+        def write(self, text: str) -> None:
+            if text.strip():
+                stored_when_printed.append(reader.get("said/2").decode())
+
+        def flush(self) -> None:
+            pass
+
+    monkeypatch.setattr(sys, "stdout", Watcher())
+    try:
+        printed = _print(monkeypatch)
+    finally:
+        for rank in ranks:
+            rank.stop()
+    del master
+    assert stored_when_printed == [printed]
+
+
 def _node_1_gone(monkeypatch: pytest.MonkeyPatch) -> tuple[torch.distributed.Store, list[Heartbeat], str]:
     """The store, the four ranks after node 1's two stopped beating, and what node 1 printed last."""
     port = _port()

@@ -26,10 +26,11 @@ def emit(event_type: str, **fields: Any) -> None:
     if os.environ.get("LOCAL_RANK", "0") != "0":
         return
     line = json.dumps({"type": event_type, **fields})
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    # Stored before printed: whatever a watcher saw this node print, the others can quote.
     if _echo is not None:
         _echo(line)
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def echo_to(listener: Callable[[str], None] | None) -> None:
