@@ -36,6 +36,7 @@ import {
   type Metric,
   type RunPlan,
   type SplitName,
+  worldSize,
 } from "../recipe/index.js";
 import { clusterNode } from "./cluster-node.js";
 import { completePlan } from "./complete-plan.js";
@@ -429,9 +430,26 @@ function refuseChangedPlan(plan: RunPlan): void {
       code: "resume-plan-changed",
       message: `the recipe changed since ${plan.run_dir} was started, so resuming would mix two experiments: ${differences.slice(0, 8).join("; ")}${differences.length > 8 ? `; and ${differences.length - 8} more` : ""}`,
       location: { file },
-      hint: "Undo the change to resume, or pass --restart to move the old run aside and start over.",
+      hint: [
+        processCountHint(previous, plan),
+        "Undo the change to resume, or pass --restart to move the old run aside and start over.",
+      ]
+        .filter(Boolean)
+        .join(" "),
     });
   }
+}
+
+/** Resuming on another number of processes: the accumulation that keeps the run's rows per step. */
+function processCountHint(before: RunPlan, after: RunPlan): string | null {
+  const [was, now] = [worldSize(before.distributed), worldSize(after.distributed)];
+  const { effective_batch_size: perStep, batch_size: batchSize } = before.training;
+  if (was === now || perStep === after.training.effective_batch_size) return null;
+  const accumulation = perStep / (batchSize * now);
+  const processes = (count: number) => `${count} process${count === 1 ? "" : "es"}`;
+  return Number.isInteger(accumulation)
+    ? `The run took ${perStep} rows per optimizer step on ${processes(was)}; to resume it on ${processes(now)} with batch_size ${batchSize}, set training.gradient_accumulation: ${accumulation}.`
+    : `The run took ${perStep} rows per optimizer step, which ${processes(now)} of batch_size ${batchSize} cannot split evenly: resume on a number of processes that divides ${perStep / batchSize}.`;
 }
 
 function diffPaths(before: unknown, after: unknown, path: string): string[] {

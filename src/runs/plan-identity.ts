@@ -12,10 +12,15 @@ export const RESUME_FIELDS = ["task", "model", "quantization", "lora", "data", "
  */
 export function resumeRelevant(plan: RunPlan): Record<(typeof RESUME_FIELDS)[number], unknown> {
   const start = plan.model.adapter_source;
+  // How a step's micro-batches are dealt between accumulation and processes does not change what
+  // is trained (every rank takes its share of the same micro-batches, and the step sums them; the
+  // rows per step stay in effective_batch_size), so a run resumes on another number of GPUs.
+  const { gradient_accumulation: _dealt, ...training } = plan.training;
   const comparable = {
     ...plan,
     model: start ? { ...plan.model, adapter_source: { ...start, dir: null } } : plan.model,
     data: { ...plan.data, manifests: null },
+    training,
   };
   return Object.fromEntries(RESUME_FIELDS.map((field) => [field, comparable[field]])) as Record<
     (typeof RESUME_FIELDS)[number],

@@ -409,11 +409,31 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
       expect(Math.abs(loss - (losses(one.events)[i] as number))).toBeLessThan(1e-5),
     );
     // One checkpoint, written once, recording the process count.
-    const manifest = JSON.parse(readFileSync(join(dir, "two-runs/exp/checkpoint-4/MANIFEST.json"), "utf8")) as {
-      provenance: { engine: { processes: number } };
-    };
-    expect(manifest.provenance.engine.processes).toBe(2);
+    const processesOf = (checkpoint: string) =>
+      (
+        JSON.parse(readFileSync(join(dir, checkpoint, "MANIFEST.json"), "utf8")) as {
+          provenance: { engine: { processes: number } };
+        }
+      ).provenance.engine.processes;
+    expect(processesOf("two-runs/exp/checkpoint-4")).toBe(2);
     expect(two.events.filter((e) => e.type === "checkpoint")).toHaveLength(2);
+    // Resumed on one process: refused while that would halve the rows per step, taken once
+    // accumulation keeps them, and then ending at the one-process run's adapter.
+    writeFileSync(join(dir, "halved.yaml"), base.replace("gradient_accumulation: 2", "gradient_accumulation: 1"));
+    const halved = await tune(["recipe", "halved.yaml", "--out", "two-runs"], { cwd: dir, env });
+    expect(halved.exitCode, halved.stderr).toBe(2);
+    expect(halved.stderr).toContain("training.effective_batch_size: 8 -> 4");
+    expect(halved.stderr).toContain(
+      "The run took 8 rows per optimizer step on 2 processes; to resume it on 1 process with batch_size 4, set training.gradient_accumulation: 2.",
+    );
+    const moved = await run(dir, "two-runs", "one.yaml", ["--resume", join(dir, "two-runs/exp/checkpoint-4")]);
+    expect(moved.exitCode, moved.stderr).toBe(0);
+    expect(moved.events.find((e) => e.type === "resume")).toMatchObject({ step: 4 });
+    expect(losses(moved.events)).toHaveLength(2);
+    expect(processesOf("two-runs/exp/checkpoint-6")).toBe(1);
+    losses(moved.events).forEach((loss, i) =>
+      expect(Math.abs(loss - (losses(one.events)[i + 4] as number))).toBeLessThan(1e-5),
+    );
 
     // Two "nodes" on 127.0.0.1 of two processes each, the same command with its --node-rank: four
     // micro-batches of 2 per step are the one process's two of 4. Node 1 dies mid-run.
@@ -479,10 +499,13 @@ describe("the torch engine (python-bridge on PyTorch, transformers and PEFT)", (
     expect(losses(follower.events)).toEqual(losses(lead.events));
     // The same adapter as one process accumulating the same micro-batches, to float noise.
     const weights = (out: string) => float32Tensors(join(dir, out, "exp/checkpoint-6/adapter_model.safetensors"));
-    const [nodes, alone] = [weights("node-runs"), weights("one-runs")];
-    expect(Object.keys(nodes).sort()).toEqual(Object.keys(alone).sort());
-    for (const [name, values] of Object.entries(nodes))
-      values.forEach((v, i) => expect(Math.abs(v - (alone[name]?.[i] ?? NaN)), name).toBeLessThan(1e-5));
+    // So is the two-process run that one process finished.
+    const alone = weights("one-runs");
+    for (const other of [weights("node-runs"), weights("two-runs")]) {
+      expect(Object.keys(other).sort()).toEqual(Object.keys(alone).sort());
+      for (const [name, values] of Object.entries(other))
+        values.forEach((v, i) => expect(Math.abs(v - (alone[name]?.[i] ?? NaN)), name).toBeLessThan(1e-5));
+    }
 
     // FSDP2: each process holds half of every layer; the same steps, and checkpoints gathered whole.
     const child = execa("node", [join(ROOT, "bin/tune.js"), "recipe", "fsdp.yaml", "--out", "fsdp-runs", "--json"], {
