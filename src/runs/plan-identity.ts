@@ -33,7 +33,18 @@ export function resumeRelevant(plan: RunPlan): Record<(typeof RESUME_FIELDS)[num
  * it (provenance.plan_sha256), so a checkpoint read through a run is known to be that run's.
  */
 export function planSha256(plan: RunPlan): string {
-  return createHash("sha256")
-    .update(JSON.stringify(resumeRelevant(plan)))
-    .digest("hex");
+  return sha256(resumeRelevant(plan));
+}
+
+/**
+ * The identities a checkpoint of this plan may record: planSha256's, and the one tune recorded
+ * before gradient_accumulation left it (2026-12-03), so that runs trained then still read as
+ * their own run's to eval, merge and push.
+ */
+export function planSha256s(plan: RunPlan): string[] {
+  return [planSha256(plan), sha256({ ...resumeRelevant(plan), training: plan.training })];
+}
+
+function sha256(identity: unknown): string {
+  return createHash("sha256").update(JSON.stringify(identity)).digest("hex");
 }

@@ -1,8 +1,10 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { createHash } from "node:crypto";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { planSha256, readRunPlan, resumeRelevant } from "../../src/runs/index.js";
 import { hasStackTrace, tune } from "../support/cli.js";
 import { INTEGRITY } from "../support/fixture-runs.js";
 import { fixturePath } from "../support/fixtures.js";
@@ -107,6 +109,23 @@ describe("one check for every checkpoint a verb reads", () => {
     expect(merged.exitCode).toBe(2);
     expect(merged.stderr).toMatch(/it was trained by another recipe than .*runs\/exp\/plan\.json/);
     expect(existsSync(join(dir, "merged"))).toBe(false);
+  });
+
+  it("takes a checkpoint recording the plan identity tune wrote before gradient_accumulation left it", async () => {
+    const dir = copyOfRun();
+    const plan = readRunPlan(join(dir, "runs/exp"));
+    if (!plan) throw new Error("the fixture run has no plan.json");
+    // What tune recorded until 2026-12-03: the same fields with the whole of training.
+    const before = createHash("sha256")
+      .update(JSON.stringify({ ...resumeRelevant(plan), training: plan.training }))
+      .digest("hex");
+    expect(before).not.toBe(planSha256(plan));
+    const file = join(dir, "runs/exp/checkpoint-2/MANIFEST.json");
+    const manifest = JSON.parse(readFileSync(file, "utf8")) as { provenance: { plan_sha256: string } };
+    writeFileSync(file, JSON.stringify({ ...manifest, provenance: { ...manifest.provenance, plan_sha256: before } }));
+    const merged = await tune(["merge", "runs/exp/checkpoint-2", "--out", "merged"], { cwd: dir, env });
+    expect(merged.exitCode, merged.stderr).toBe(0);
+    expect(existsSync(join(dir, "merged"))).toBe(true);
   });
 });
 
