@@ -10,7 +10,7 @@ import { registerInit } from "./init.js";
 import { registerLaunch } from "./launch.js";
 import { registerMerge } from "./merge.js";
 import { registerMetrics } from "./metrics.js";
-import { formatProblems, processOutput, redactingOutput, type Output } from "./output.js";
+import { formatProblems, processOutput, guardedOutput, type Output } from "./output.js";
 import { registerPipeline } from "./pipeline.js";
 import { registerPredict } from "./predict.js";
 import { registerPrepare } from "./prepare.js";
@@ -32,7 +32,7 @@ Exit codes:
 
 /** Runs the CLI and returns the process exit code. */
 export async function main(argv: readonly string[], given: Output = processOutput): Promise<number> {
-  const output = redactingOutput(given);
+  const output = guardedOutput(given);
   const context: CliContext = { output, exitCode: ExitCode.ok };
   const program = new Command("tune")
     .description("Fine-tune language models with LoRA from a declarative recipe.")

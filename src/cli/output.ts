@@ -14,13 +14,25 @@ export const processOutput: Output = {
   json: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
 };
 
-/** Everything the CLI prints passes the redaction point: no token reaches a terminal or a log. */
-export function redactingOutput(output: Output): Output {
+/**
+ * Everything the CLI prints passes this point: no token reaches a terminal or a log, and no
+ * control character from a data file, a model's answer or a Hub becomes a terminal command
+ * (clear the screen, set the title or the clipboard, hide a line). JSON escapes them itself.
+ */
+export function guardedOutput(output: Output): Output {
   return {
-    out: (text) => output.out(redactSecrets(text)),
-    err: (text) => output.err(redactSecrets(text)),
+    out: (text) => output.out(visibleControls(redactSecrets(text))),
+    err: (text) => output.err(visibleControls(redactSecrets(text))),
     json: (value) => output.json(redactValue(value)),
   };
+}
+
+// C0 but newline and tab, DEL, and C1: what a terminal acts on instead of showing.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** Each control character as the `\xNN` escape that names it. */
+export function visibleControls(text: string): string {
+  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 /** `file:line:column  field: message` and an indented hint, like a compiler. */

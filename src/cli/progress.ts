@@ -2,6 +2,7 @@ import { SingleBar, Presets } from "cli-progress";
 import type { PrepareStage } from "../data/index.js";
 import type { StepProgress } from "../engine/index.js";
 import type { DownloadProgress } from "../hub/index.js";
+import { visibleControls } from "./output.js";
 
 const LABELS: Record<PrepareStage, string> = {
   hash: "hashing data",
@@ -127,8 +128,10 @@ export function transferBar(
   let bar: SingleBar | null = null;
   let started = 0;
   return {
-    update({ file, done, total }) {
+    update({ file: named, done, total }) {
       if (!enabled || total === 0) return;
+      // A Hub's file name, printed past guardedOutput.
+      const file = visibleControls(named);
       if (!bar) {
         started = Date.now();
         bar = new SingleBar(

@@ -49,6 +49,13 @@ const CASES: BadCase[] = [
       /d\.csv:3 {2}label: labels not in the recipe's label list \(line 3: "Positive", line 5: "negativ"\); unknown values seen: "Positive", "negativ"/,
   },
   {
+    // Clear the screen, set the window title: shown as escapes, never acted on by the terminal.
+    name: "a label holding terminal control sequences",
+    files: { "d.csv": "text,label\na,pos\nb,\u001b[2J\u001b]0;owned\u0007\u009b31m\n" },
+    recipe: CLASSIFIER("d.csv"),
+    expected: /label list \(line 3: "\\x1b\[2J\\x1b\]0;owned\\x07\\x9b31m"\)/,
+  },
+  {
     name: "malformed CSV quoting",
     files: { "d.csv": 'text,label\n"unclosed,pos\nok,neg\n' },
     recipe: CLASSIFIER("d.csv"),
@@ -178,6 +185,7 @@ describe("bad data is one clear message, exit 2, and no cache entry", () => {
     const cache = testCache(dir);
     const result = await tune(["prepare", join(dir, "recipe.yaml")], { env: { TUNE_CACHE_DIR: cache } });
     expect(result.stderr).toMatch(expected);
+    expect(result.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     expect(result.exitCode).toBe(2);
     expect(hasStackTrace(result.stderr)).toBe(false);
     expect(result.stderr).toContain("1 problem;");
