@@ -2,12 +2,16 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { RunPlan } from "../recipe/index.js";
 import { readAdapterConfig } from "./adapter-config.js";
-import { patternValue } from "./read-peft-adapter.js";
+import { patternValues } from "./pattern-values.js";
 import { openModelWeights, openSafetensors } from "./safetensors/index.js";
 
 /** A classification head's output layer as PEFT saves it under modules_to_save: one row per label. */
 const HEAD_OUTPUT = /^(score|classifier|classifier\.out_proj)\.weight$/;
 const HEAD = /^(score|classifier)\./;
+const LORA = /^(.+)\.lora_([AB])\.weight$/;
+
+/** A tensor's name in the model, without PEFT's wrapper prefix. */
+const adapterName = (name: string) => name.replace(/^base_model\.model\./, "");
 
 /**
  * Why an adapter does not belong to this plan and base model, or null: its adapter_config.json
@@ -40,14 +44,17 @@ export function adapterProblem(plan: RunPlan, checkpoint: string, baseModelDir: 
   const adapter = openSafetensors(tensorsFile);
   const base = openModelWeights(baseModelDir);
   try {
+    const modules = [...adapter.tensors.keys()].flatMap((name) => LORA.exec(adapterName(name))?.[1] ?? []);
+    const ranks = patternValues(config.rank_pattern, "rank_pattern", modules);
+    if (typeof ranks === "string") return ranks;
     let headRows: number | null = null;
     for (const [name, info] of adapter.tensors) {
       const values = adapter.readFloat32(name);
       for (let i = 0; i < values.length; i++) {
         if (!Number.isFinite(values[i])) return `${name} holds a non-finite value (${values[i]}) at index ${i}`;
       }
-      const local = name.replace(/^base_model\.model\./, "");
-      const lora = /^(.+)\.lora_([AB])\.weight$/.exec(local);
+      const local = adapterName(name);
+      const lora = LORA.exec(local);
       if (!lora) {
         if (HEAD_OUTPUT.test(local)) headRows = info.shape[0] ?? 0;
         if (HEAD.test(local) || /\.lora_magnitude_vector/.test(local)) continue;
@@ -61,7 +68,7 @@ export function adapterProblem(plan: RunPlan, checkpoint: string, baseModelDir: 
       if (!weight) return `${name} adapts ${module}, which the base model does not have`;
       if (weight.length !== 2) return `${name} adapts ${module}, which is not a linear layer`;
       const [out, input] = weight;
-      const rank = patternValue(config.rank_pattern, module) ?? plan.lora.r;
+      const rank = ranks.get(module) ?? plan.lora.r;
       const want = which === "A" ? [rank, input] : [out, rank];
       if (info.shape.join("x") !== want.join("x"))
         return `${name} has shape [${info.shape.join(", ")}], the base model needs [${want.join(", ")}]`;

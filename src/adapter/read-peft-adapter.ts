@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ExitCode, TuneError } from "../errors/index.js";
 import { readAdapterConfig, type PeftConfig } from "./adapter-config.js";
+import { patternValues } from "./pattern-values.js";
 import { openSafetensors, type SafetensorsFile } from "./safetensors/index.js";
 
 /** The adapter_config.json keys a merge reads (PEFT's LoraConfig names). */
@@ -28,13 +29,6 @@ export interface PeftAdapter {
 }
 
 const PREFIX = "base_model.model.";
-
-/** PEFT's rank/alpha pattern lookup: a key matches a module whose name ends with it at a dot boundary (keys are regexes). */
-export function patternValue(patterns: Record<string, number> | undefined, module: string): number | undefined {
-  for (const [key, value] of Object.entries(patterns ?? {}))
-    if (new RegExp(`(^|.*\\.)(${key})$`).test(module)) return value;
-  return undefined;
-}
 
 function notAdapter(dir: string, why: string, hint: string): TuneError {
   return TuneError.single(
@@ -85,6 +79,11 @@ export function readPeftAdapter(dir: string): PeftAdapter {
       );
     } else whole.set(local, name);
   }
+  const alphas = patternValues(config.alpha_pattern, "alpha_pattern", [...parts.keys()]);
+  if (typeof alphas === "string") {
+    file.close();
+    throw notAdapter(dir, alphas, "Save the adapter again with PEFT, with alpha_pattern keys that name modules.");
+  }
   const lora = new Map<string, LoraPair>();
   for (const [module, { a, b, magnitude }] of parts) {
     if (!a || !b) {
@@ -96,7 +95,7 @@ export function readPeftAdapter(dir: string): PeftAdapter {
       );
     }
     const rank = file.tensors.get(a)?.shape[0] as number;
-    const alpha = patternValue(config.alpha_pattern, module) ?? config.lora_alpha;
+    const alpha = alphas.get(module) ?? config.lora_alpha;
     lora.set(module, { a, b, magnitude, rank, scale: config.use_rslora ? alpha / Math.sqrt(rank) : alpha / rank });
   }
   return { dir, config, file, lora, whole, close: () => file.close() };

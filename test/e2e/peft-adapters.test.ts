@@ -1,10 +1,10 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openModelWeights, openSafetensors } from "../../src/adapter/index.js";
-import { ROOT, tune } from "../support/cli.js";
+import { hasStackTrace, ROOT, tune } from "../support/cli.js";
 import { startFakeHub, type FakeHub } from "../support/hub-server.js";
 import { referencePython } from "../support/reference-python.js";
 import { testCache } from "../support/test-cache.js";
@@ -152,6 +152,34 @@ describe("adapters PEFT wrote", () => {
     ).toEqual({ "0": "good", "1": "bad" });
     ours.close();
     theirs.close();
+  }, 60_000);
+
+  it("a rank or alpha pattern that backtracks without end over a module name is refused, exit 2, naming it", async () => {
+    // Over model.layers.0.self_attn.v_proj this key tries every way to split every word.
+    const key = "((\\w+)+\\.?)*Z";
+    const hostile = (folder: string, field: string) => {
+      cpSync(join(work, "peft/cls"), join(work, folder), { recursive: true });
+      const file = join(work, folder, "adapter_config.json");
+      const config = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+      writeFileSync(file, JSON.stringify({ ...config, [field]: { [key]: 2, v_proj: 2 } }));
+    };
+    hostile("slow-rank", "rank_pattern");
+    hostile("slow-alpha", "alpha_pattern");
+    // Predicting checks the ranks against the base model; merging scales each module by its alpha.
+    const calls: Array<[string, string[]]> = [
+      ["rank_pattern", ["predict", "slow-rank", "--recipe", "cls-tfjs.yaml", "--in", "rows.csv", "--out", "p.jsonl"]],
+      ["alpha_pattern", ["merge", "slow-alpha", "--recipe", "cls-tfjs.yaml", "--out", "slow-merged"]],
+    ];
+    for (const [field, args] of calls) {
+      const refused = await tune(args, { cwd: work, env });
+      expect(refused.exitCode, refused.stderr).toBe(2);
+      expect(refused.stderr).toContain(
+        `adapter_config.json's ${field} key ${JSON.stringify(key)} did not finish matching the module names within 1 s`,
+      );
+      expect(hasStackTrace(refused.stderr)).toBe(false);
+    }
+    expect(existsSync(join(work, "p.jsonl"))).toBe(false);
+    expect(existsSync(join(work, "slow-merged"))).toBe(false);
   }, 60_000);
 
   it("a classifier served by a Hub is evaluated by id (torch engine where it runs) and pushed", async () => {
