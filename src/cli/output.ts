@@ -17,7 +17,8 @@ export const processOutput: Output = {
 /**
  * Everything the CLI prints passes this point: no token reaches a terminal or a log, and no
  * control character from a data file, a model's answer or a Hub becomes a terminal command
- * (clear the screen, set the title or the clipboard, hide a line). JSON escapes them itself.
+ * (clear the screen, set the title or the clipboard, hide a line). JSON escapes ESC and the
+ * other C0 characters itself.
  */
 export function guardedOutput(output: Output): Output {
   return {
