@@ -36,9 +36,9 @@ import {
   type Metric,
   type RunPlan,
   type SplitName,
-  worldSize,
 } from "../recipe/index.js";
 import { clusterNode } from "./cluster-node.js";
+import { processCountHint } from "./process-count-hint.js";
 import { completePlan } from "./complete-plan.js";
 import { followRun } from "./follow-run.js";
 import { soundCheckpoints } from "./sound-checkpoints.js";
@@ -438,18 +438,6 @@ function refuseChangedPlan(plan: RunPlan): void {
         .join(" "),
     });
   }
-}
-
-/** Resuming on another number of processes: the accumulation that keeps the run's rows per step. */
-function processCountHint(before: RunPlan, after: RunPlan): string | null {
-  const [was, now] = [worldSize(before.distributed), worldSize(after.distributed)];
-  const { effective_batch_size: perStep, batch_size: batchSize } = before.training;
-  if (was === now || perStep === after.training.effective_batch_size) return null;
-  const accumulation = perStep / (batchSize * now);
-  const processes = (count: number) => `${count} process${count === 1 ? "" : "es"}`;
-  return Number.isInteger(accumulation)
-    ? `The run took ${perStep} rows per optimizer step on ${processes(was)}; to resume it on ${processes(now)} with batch_size ${batchSize}, set training.gradient_accumulation: ${accumulation}.`
-    : `The run took ${perStep} rows per optimizer step, which ${processes(now)} of batch_size ${batchSize} cannot split evenly: resume on a number of processes that divides ${perStep / batchSize}.`;
 }
 
 function diffPaths(before: unknown, after: unknown, path: string): string[] {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { bridgeCommand, rendezvousFailure } from "../../src/engine/torch/bridge-process.js";
 import { RecipeSchema } from "../../src/recipe/index.js";
 import { clusterNode } from "../../src/run/cluster-node.js";
+import { processCountHint } from "../../src/run/process-count-hint.js";
 import { expandHostlist } from "../../src/run/slurm-hostlist.js";
 
 const plan = (distributed: Record<string, unknown>) => ({
@@ -106,5 +107,26 @@ describe("multi-node training: where each node stands", () => {
         ?.message,
     ).toBe("node 1 could not reach node 0's rendezvous at n01:29500 within 9 s");
     expect(rendezvousFailure("ModuleNotFoundError: torch", NODE)).toBeNull();
+  });
+
+  it("says which gradient_accumulation resumes a run on another number of processes, or that none does", () => {
+    // Batches of 4, accumulating 2, on 2 processes: 16 rows per step.
+    const spread = (processes: number, nodes: number, effective: number) => ({
+      distributed: RecipeSchema.shape.distributed.parse({ processes_per_node: processes, nodes }),
+      training: { batch_size: 4, effective_batch_size: effective },
+    });
+    const run = spread(2, 1, 16);
+    expect(processCountHint(run, spread(1, 1, 8))).toBe(
+      "The run took 16 rows per optimizer step on 2 processes; to resume it on 1 process with batch_size 4, set training.gradient_accumulation: 4.",
+    );
+    expect(processCountHint(run, spread(2, 2, 32))).toContain(
+      "to resume it on 4 processes with batch_size 4, set training.gradient_accumulation: 1.",
+    );
+    expect(processCountHint(run, spread(3, 1, 24))).toBe(
+      "The run took 16 rows per optimizer step, which 3 processes of batch_size 4 cannot split evenly: resume on a number of processes that divides 4.",
+    );
+    // The rows per step kept, or the same processes: nothing to say about the count.
+    expect(processCountHint(run, spread(1, 1, 16))).toBeNull();
+    expect(processCountHint(run, spread(2, 1, 8))).toBeNull();
   });
 });
