@@ -3,6 +3,7 @@ import { createContext, Script } from "node:vm";
 /** Longer than any sound pattern takes over a model's module names, by orders of magnitude. */
 const MATCH_LIMIT_MS = 1000;
 
+const COMPILE = new Script("patterns = sources.map((source) => new RegExp(source));");
 const MATCH = new Script(`
   found = new Map();
   for (const module of modules) {
@@ -29,7 +30,7 @@ export function patternValues(
   if (entries.length === 0) return new Map();
   const context = createContext({ modules, sources: entries.map(([key]) => `(^|.*\\.)(${key})$`) });
   try {
-    new Script("patterns = sources.map((source) => new RegExp(source));").runInContext(context);
+    COMPILE.runInContext(context);
   } catch {
     return `adapter_config.json's ${field} has a key that is not a regular expression`;
   }

@@ -6,7 +6,7 @@ import { ExitCode, TuneError } from "../errors/index.js";
 import type { RunPlan } from "../recipe/index.js";
 import { readBestRecord } from "./best-record.js";
 import { checkpointMetrics } from "../checkpoint/index.js";
-import { planSha256, planSha256s } from "./plan-identity.js";
+import { planSha256s } from "./plan-identity.js";
 import { readRunPlan } from "./read-run-plan.js";
 
 export interface LocatedCheckpoint {
@@ -113,8 +113,9 @@ function inRun(runDir: string, checkpoint: string): LocatedCheckpoint {
 /** A checkpoint copied or linked into a run it was not trained in: its manifest names another plan. */
 function foreignProblem(plan: RunPlan, checkpoint: string): string | null {
   const recorded = manifestProvenance(checkpoint)?.plan_sha256;
-  if (typeof recorded !== "string" || planSha256s(plan).includes(recorded)) return null;
-  return `it was trained by another recipe than ${join(dirname(checkpoint), "plan.json")} (its ${MANIFEST} records plan ${recorded.slice(0, 12)}, the run's is ${planSha256(plan).slice(0, 12)})`;
+  const known = planSha256s(plan);
+  if (typeof recorded !== "string" || known.includes(recorded)) return null;
+  return `it was trained by another recipe than ${join(dirname(checkpoint), "plan.json")} (its ${MANIFEST} records plan ${recorded.slice(0, 12)}, the run's is ${known[0]?.slice(0, 12)})`;
 }
 
 /** A PEFT adapter from elsewhere: whole if it carries a manifest, as PEFT wrote it otherwise. */
